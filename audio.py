@@ -1,0 +1,89 @@
+"""Reading speech audio as the baseline expects it: 16 kHz, mono, on the 16-bit integer scale.
+
+The seed fed raw 16-bit sample values (not [-1, 1) floats) into its STFT, so the feature scale of every trained
+model depends on that. Files in another format are converted to the same scale (resampled, downmixed, rescaled);
+``probe`` reads only headers so a whole dataset can be checked, and conversions announced, before training.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from math import gcd
+
+import numpy as np
+import soundfile as sf
+
+SAMPLE_RATE = 16000
+CHANNELS = 1
+SUBTYPE = "PCM_16"
+INT16_SCALE = 32768.0
+MIN_SAMPLES = 512  # one N_FFT window: anything shorter has no spectrogram frame
+
+
+class AudioError(ValueError):
+    """An audio file that cannot be used; the message names the file and the reason."""
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    path: str
+    rate: int
+    channels: int
+    subtype: str
+    frames: int
+
+    @property
+    def needs_conversion(self) -> bool:
+        return (self.rate, self.channels, self.subtype) != (SAMPLE_RATE, CHANNELS, SUBTYPE)
+
+    def describe(self) -> str:
+        return f"{self.rate} Hz, {self.channels} channel(s), {self.subtype}"
+
+
+def probe(path: str | os.PathLike) -> AudioInfo:
+    """Header of ``path``; raises ``AudioError`` for a missing, unreadable or too short file."""
+    path = str(path)
+    if not os.path.exists(path):
+        raise AudioError(f"{path}: audio file not found")
+    try:
+        info = sf.info(path)
+    except (sf.LibsndfileError, RuntimeError) as err:
+        raise AudioError(f"{path}: not a readable audio file ({err})") from None
+    if info.frames * SAMPLE_RATE < MIN_SAMPLES * info.samplerate:
+        raise AudioError(f"{path}: too short ({info.frames} samples at {info.samplerate} Hz); "
+                         f"a spectrogram needs at least {MIN_SAMPLES} samples at {SAMPLE_RATE} Hz")
+    return AudioInfo(path, info.samplerate, info.channels, info.subtype, info.frames)
+
+
+def read_audio(path: str | os.PathLike) -> np.ndarray:
+    """Samples of ``path`` as float32 on the 16-bit integer scale, 16 kHz mono (converted when needed)."""
+    path = str(path)
+    try:
+        data, rate = sf.read(path, dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError) as err:
+        if not os.path.exists(path):
+            raise AudioError(f"{path}: audio file not found") from None
+        raise AudioError(f"{path}: not a readable audio file ({err})") from None
+    signal = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
+    if rate != SAMPLE_RATE:
+        from scipy.signal import resample_poly
+
+        g = gcd(rate, SAMPLE_RATE)
+        signal = resample_poly(signal, SAMPLE_RATE // g, rate // g).astype(np.float32)
+    if signal.shape[0] < MIN_SAMPLES:
+        raise AudioError(f"{path}: too short ({signal.shape[0]} samples at {SAMPLE_RATE} Hz); "
+                         f"a spectrogram needs at least {MIN_SAMPLES}")
+    # For 16-bit files this is exact: soundfile divides by 32768 and every int16 / 32768 is a float32.
+    return signal * np.float32(INT16_SCALE)
+
+
+def conversion_summary(infos: list[AudioInfo]) -> str | None:
+    """One line describing the files that will be converted, or None when all are 16 kHz 16-bit mono."""
+    odd = [i for i in infos if i.needs_conversion]
+    if not odd:
+        return None
+    kinds = sorted({i.describe() for i in odd})
+    return (f"{len(odd)} of {len(infos)} audio files are not {SAMPLE_RATE} Hz 16-bit mono "
+            f"({'; '.join(kinds[:3])}{'; ...' if len(kinds) > 3 else ''}), e.g. {odd[0].path}: "
+            f"they are resampled to {SAMPLE_RATE} Hz, downmixed and rescaled to 16-bit when read")

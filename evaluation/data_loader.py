@@ -1,0 +1,40 @@
+"""Feeding the test list through a bound ``infer``, as the hackathon's evaluation did at submit time."""
+
+from __future__ import annotations
+
+import os
+from typing import Callable
+
+from dataset_layout import read_pairs, test_data_dir, test_list_path
+
+
+def feed_infer(output_file: str | os.PathLike, infer_func: Callable[[str], str],
+               dataset_path: str | os.PathLike | None = None, limit: int | None = None) -> int:
+    """Run ``infer_func(wav_path)`` over ``test/test_data/test_list.csv`` and write ``<wav-file>,<prediction>`` lines.
+
+    The prediction file is written to a temporary name and renamed, so a killed submit never leaves a half file
+    that a scorer would trust. Returns the number of predictions written.
+    """
+    if dataset_path is None:
+        import nsml
+
+        dataset_path = nsml.DATASET_PATH
+        if dataset_path is None:
+            raise ValueError("feed_infer: no dataset_path given and nsml.DATASET_PATH is not set")
+    entries = read_pairs(test_list_path(dataset_path), "<wav-file>,<script-file>")
+    if limit is not None:
+        entries = entries[:limit]
+    data_dir = test_data_dir(dataset_path)
+    tmp = f"{output_file}.tmp-{os.getpid()}"
+    try:
+        with open(tmp, "w", encoding="utf-8") as out:
+            for entry in entries:
+                prediction = infer_func(str(data_dir / entry.first))
+                if not isinstance(prediction, str):
+                    raise TypeError(f"infer({entry.first!r}) returned {type(prediction).__name__}, expected str")
+                out.write(f"{entry.first},{prediction.replace(chr(10), ' ')}\n")
+        os.replace(tmp, output_file)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return len(entries)

@@ -1,0 +1,72 @@
+"""Score a prediction file against ``test_label``: ``python -m evaluation.score PREDICTIONS TEST_LABEL``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from dataset_layout import DatasetError, key_of, read_pairs
+from evaluation.metrics import Score, per_utterance, score
+
+
+def read_predictions(path: str | os.PathLike) -> dict[str, str]:
+    """``<wav-path>,<text>`` lines -> {key: text}; a key predicted twice is an error naming both lines."""
+    return _read_keyed(path, "<wav-file>,<prediction>")
+
+
+def read_test_labels(path: str | os.PathLike) -> dict[str, str]:
+    """``<key>,<transcript>`` lines of ``test/test_label`` -> {key: text}."""
+    return _read_keyed(path, "<key>,<transcript>")
+
+
+def _read_keyed(path: str | os.PathLike, what: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    lines: dict[str, int] = {}
+    for pair in read_pairs(path, what):
+        key = key_of(pair.first)
+        if key in out:
+            raise DatasetError(f"{path}:{pair.lineno}: key {key!r} already given on line {lines[key]}")
+        out[key], lines[key] = pair.second, pair.lineno
+    return out
+
+
+def score_files(predictions_path: str | os.PathLike, labels_path: str | os.PathLike,
+                only_predicted: bool = False) -> Score:
+    """Score a prediction file; with ``only_predicted`` the references are cut to the predicted keys (quick checks)."""
+    hyps = read_predictions(predictions_path)
+    refs = read_test_labels(labels_path)
+    unknown = sorted(set(hyps) - set(refs))
+    if unknown:
+        raise DatasetError(f"{predictions_path}: {len(unknown)} predicted keys are not in {labels_path}, "
+                           f"e.g. {unknown[0]!r}")
+    if only_predicted:
+        refs = {k: v for k, v in refs.items() if k in hyps}
+    return score(refs, hyps)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m evaluation.score",
+        description="Score predictions as the 2019 leaderboard did: spaces removed, Levenshtein distance and "
+                    "reference length summed over the set, CRR = (1 - CER) * 100. A reference with no prediction "
+                    "counts as an empty prediction.")
+    parser.add_argument("predictions", help="file of '<wav-file>,<prediction>' lines (from feed_infer or transcribe)")
+    parser.add_argument("labels", help="test_label file of '<key>,<transcript>' lines")
+    parser.add_argument("--worst", type=int, default=5, metavar="N", help="show the N worst utterances (default 5)")
+    args = parser.parse_args(argv)
+    try:
+        result = score_files(args.predictions, args.labels)
+        rows = per_utterance(read_test_labels(args.labels), read_predictions(args.predictions))
+    except DatasetError as err:
+        print(f"evaluation.score: {err}", file=sys.stderr)
+        return 2
+    for row in sorted(rows, key=lambda r: (-r.cer, r.key))[: args.worst]:
+        print(f"  {row.key}: CER {row.cer:.3f}\n    ref: {row.reference}\n    hyp: {row.hypothesis}")
+    print(f"utterances {result.utterances}  distance {result.distance}  length {result.length}  "
+          f"CER {result.cer:.4f}  CRR {result.crr:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

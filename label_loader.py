@@ -1,0 +1,149 @@
+"""Character label tables: the hackathon's ``id<TAB>char<TAB>freq`` format and the vocabulary built on it.
+
+The 2019 baseline shipped ``hackathon.labels``, one character per line, ``#`` comment lines, an empty (or blank)
+character field meaning the space, ``_`` (padding) at id 0 and ``<s>`` / ``</s>`` at the end. ``load_label`` keeps
+the seed's signature; ``Vocab`` wraps the same table so code passes one object around instead of module globals.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+PAD_CHAR = "_"
+SOS_CHAR = "<s>"
+EOS_CHAR = "</s>"
+HEADER = "#id\tchar\tfreq"
+
+
+class LabelTableError(ValueError):
+    """A label table or a label sequence that does not fit its table; the message names file and line."""
+
+
+@dataclass(frozen=True)
+class Vocab:
+    """An immutable character table: ``chars[i]`` is the character of label id ``i``."""
+
+    chars: tuple[str, ...]
+    freqs: tuple[int, ...]
+    source: str = "<memory>"
+    char2index: dict[str, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if len(self.chars) != len(self.freqs):
+            raise LabelTableError(f"{self.source}: {len(self.chars)} characters but {len(self.freqs)} frequencies")
+        for special in (PAD_CHAR, SOS_CHAR, EOS_CHAR):
+            if special not in self.chars:
+                raise LabelTableError(f"{self.source}: the label table has no {special!r} entry")
+        object.__setattr__(self, "char2index", {c: i for i, c in enumerate(self.chars)})
+
+    def __len__(self) -> int:
+        return len(self.chars)
+
+    @property
+    def index2char(self) -> dict[int, str]:
+        return dict(enumerate(self.chars))
+
+    @property
+    def pad_id(self) -> int:
+        return self.char2index[PAD_CHAR]
+
+    @property
+    def sos_id(self) -> int:
+        return self.char2index[SOS_CHAR]
+
+    @property
+    def eos_id(self) -> int:
+        return self.char2index[EOS_CHAR]
+
+    def encode(self, text: str) -> list[int]:
+        """Text → label ids (no ``<s>``/``</s>``); a character outside the table is an error naming it."""
+        try:
+            return [self.char2index[c] for c in text]
+        except KeyError as err:
+            raise LabelTableError(f"character {err.args[0]!r} of {text!r} is not in the label table {self.source}") from None
+
+    def decode(self, ids: Iterable[int]) -> str:
+        """Label ids → text, stopping at ``</s>`` and skipping padding and ``<s>``, as the seed's label_to_string."""
+        out = []
+        skip = {self.pad_id, self.sos_id}
+        for i in ids:
+            i = int(i)
+            if i == self.eos_id:
+                break
+            if i not in skip:
+                out.append(self.chars[i])
+        return "".join(out)
+
+    def to_rows(self) -> list[list]:
+        """The table as plain ``[id, char, freq]`` rows, the form checkpoints store it in."""
+        return [[i, c, f] for i, (c, f) in enumerate(zip(self.chars, self.freqs))]
+
+    @classmethod
+    def from_rows(cls, rows: Sequence[Sequence], source: str = "<checkpoint>") -> "Vocab":
+        chars: dict[int, str] = {}
+        freqs: dict[int, int] = {}
+        for index, char, freq in rows:
+            chars[int(index)] = str(char)
+            freqs[int(index)] = int(freq)
+        missing = sorted(set(range(len(chars))) - set(chars))
+        if missing:
+            raise LabelTableError(f"{source}: label ids are not contiguous; id {missing[0]} is missing")
+        return cls(tuple(chars[i] for i in range(len(chars))), tuple(freqs[i] for i in range(len(freqs))), source)
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike) -> "Vocab":
+        return cls.from_rows(_read_rows(path), source=str(path))
+
+    @classmethod
+    def from_counts(cls, counts: Counter, source: str = "<counts>") -> "Vocab":
+        """Padding first, then characters by falling frequency (ties by code point), ``<s>``/``</s>`` last."""
+        ordered = sorted((c for c in counts if c not in (PAD_CHAR, SOS_CHAR, EOS_CHAR)), key=lambda c: (-counts[c], c))
+        chars = (PAD_CHAR, *ordered, SOS_CHAR, EOS_CHAR)
+        freqs = (0, *(counts[c] for c in ordered), 0, 0)
+        return cls(chars, freqs, source)
+
+    def write(self, path: str | os.PathLike) -> None:
+        """Write the table in the hackathon format, atomically."""
+        tmp = f"{path}.tmp-{os.getpid()}"
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(HEADER + "\n")
+            for i, c, n in self.to_rows():
+                f.write(f"{i}\t{c}\t{n}\n")
+        os.replace(tmp, path)
+
+
+def _read_rows(path: str | os.PathLike) -> list[tuple[int, str, int]]:
+    rows = []
+    seen: dict[int, int] = {}
+    try:
+        f = open(path, encoding="utf-8")
+    except OSError as err:
+        raise LabelTableError(f"cannot read label table {path}: {err.strerror}") from None
+    with f:
+        for lineno, line in enumerate(f, 1):
+            if line.startswith("#") or not line.strip("\r\n"):
+                continue
+            parts = line.rstrip("\r\n").split("\t")
+            if len(parts) != 3:
+                raise LabelTableError(f"{path}:{lineno}: expected 'id<TAB>char<TAB>freq', got {line.rstrip()!r}")
+            index_s, char, freq_s = parts
+            try:
+                index, freq = int(index_s), int(freq_s or 0)
+            except ValueError:
+                raise LabelTableError(f"{path}:{lineno}: id and freq must be integers, got {line.rstrip()!r}") from None
+            if index in seen:
+                raise LabelTableError(f"{path}:{lineno}: id {index} already defined on line {seen[index]}")
+            seen[index] = lineno
+            rows.append((index, char.strip() or " ", freq))
+    if not rows:
+        raise LabelTableError(f"{path}: the label table is empty")
+    return rows
+
+
+def load_label(label_path: str | os.PathLike) -> tuple[dict[str, int], dict[int, str]]:
+    """The seed's API: ``(char2index, index2char)`` of a label table file."""
+    vocab = Vocab.from_file(label_path)
+    return dict(vocab.char2index), vocab.index2char

@@ -1,0 +1,54 @@
+"""EncoderRNN: the seed's two-layer convolutional front end followed by a multi-layer GRU."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+CONV_CHANNELS = 32
+
+
+def conv_output_lengths(lengths: torch.Tensor) -> torch.Tensor:
+    """Frames after the two stride-2 time convolutions (kernel 41 pad 20, kernel 21 pad 10)."""
+    return (((lengths - 1) // 2 + 1) - 1) // 2 + 1
+
+
+class EncoderRNN(nn.Module):
+    """Spectrogram ``(B, T, F)`` -> outputs ``(B, T', H·dirs)`` and GRU hidden ``(layers·dirs, B, H)``.
+
+    The convolutions halve time twice and frequency once (257 bins -> 129), so the GRU sees
+    ``32 · 129 = 4128`` features per frame, as the seed printed. Padded frames are excluded from the GRU by packing,
+    so an utterance encodes the same alone or in a padded batch (up to the convolution's edge).
+    """
+
+    def __init__(self, feature_size: int, hidden_size: int, input_dropout_p: float = 0.0, dropout_p: float = 0.0,
+                 n_layers: int = 1, bidirectional: bool = False):
+        super().__init__()
+        self.input_dropout = nn.Dropout(p=input_dropout_p)
+        self.conv = nn.Sequential(
+            nn.Conv2d(1, CONV_CHANNELS, kernel_size=(41, 11), stride=(2, 2), padding=(20, 5)),
+            nn.BatchNorm2d(CONV_CHANNELS),
+            nn.Hardtanh(0, 20, inplace=True),
+            nn.Conv2d(CONV_CHANNELS, CONV_CHANNELS, kernel_size=(21, 11), stride=(2, 1), padding=(10, 5)),
+            nn.BatchNorm2d(CONV_CHANNELS),
+            nn.Hardtanh(0, 20, inplace=True),
+        )
+        conv_freq = (feature_size - 1) // 2 + 1
+        self.rnn = nn.GRU(CONV_CHANNELS * conv_freq, hidden_size, n_layers, batch_first=True,
+                          bidirectional=bidirectional, dropout=dropout_p if n_layers > 1 else 0.0)
+
+    def forward(self, input_var: torch.Tensor, input_lengths: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Returns ``(outputs, hidden, output_lengths)``; ``input_lengths=None`` means no padding."""
+        x = self.conv(input_var.unsqueeze(1))  # (B, C, T', F')
+        b, c, t, f = x.shape
+        x = self.input_dropout(x.transpose(1, 2).reshape(b, t, c * f))
+        if input_lengths is None:
+            lengths = torch.full((b,), t, dtype=torch.long)
+        else:
+            lengths = conv_output_lengths(input_lengths.cpu()).clamp(max=t)
+        packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+        outputs, hidden = self.rnn(packed)
+        outputs, _ = pad_packed_sequence(outputs, batch_first=True, total_length=t)
+        return outputs, hidden, lengths.to(outputs.device)

@@ -1,0 +1,54 @@
+"""Shared fixtures: real wav files written with soundfile, and a tiny dataset in the hackathon layout."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from label_loader import Vocab  # noqa: E402
+
+
+def write_tone(path: Path, seconds: float = 0.5, rate: int = 16000, channels: int = 1, subtype: str = "PCM_16",
+               freq: float = 440.0, seed: int = 0) -> Path:
+    """A tone plus a little noise, so every spectrogram bin is non-zero."""
+    t = np.arange(int(seconds * rate)) / rate
+    rng = np.random.default_rng(seed)
+    mono = 0.3 * np.sin(2 * np.pi * freq * t) + 0.01 * rng.standard_normal(t.shape)
+    data = np.stack([mono] * channels, axis=1) if channels > 1 else mono
+    sf.write(path, data, rate, subtype=subtype)
+    return path
+
+
+@pytest.fixture
+def vocab() -> Vocab:
+    return Vocab.from_file(ROOT / "hackathon.labels")
+
+
+@pytest.fixture
+def tiny_dataset(tmp_path: Path, vocab: Vocab) -> Path:
+    """Six training and two test utterances: tones with Korean transcripts from our label table."""
+    root = tmp_path / "tiny"
+    train_dir = root / "train" / "train_data"
+    test_dir = root / "test" / "test_data"
+    train_dir.mkdir(parents=True)
+    test_dir.mkdir(parents=True)
+    texts = ["안녕하세요", "네 괜찮습니다", "감사합니다", "예약 부탁드려요", "잠시만요", "네 맞습니다"]
+    with open(train_dir / "data_list.csv", "w") as lst, open(root / "train" / "train_label", "w") as lab:
+        for i, text in enumerate(texts):
+            write_tone(train_dir / f"wav_{i:03d}.wav", 0.4 + 0.1 * i, freq=200 + 100 * i, seed=i)
+            lst.write(f"wav_{i:03d}.wav,wav_{i:03d}.label\n")
+            lab.write(f"wav_{i:03d}," + " ".join(map(str, vocab.encode(text))) + "\n")
+    with open(test_dir / "test_list.csv", "w") as lst, open(root / "test" / "test_label", "w") as lab:
+        for i, text in enumerate(texts[:2]):
+            write_tone(test_dir / f"test_{i:03d}.wav", 0.5, freq=300 + 100 * i, seed=10 + i)
+            lst.write(f"test_{i:03d}.wav,test_{i:03d}.label\n")
+            lab.write(f"test_{i:03d},{text}\n")
+    return root
