@@ -1,0 +1,89 @@
+"""Build a character label table (the hackathon's ``id<TAB>char<TAB>freq`` file) from transcripts.
+
+The repository's ``hackathon.labels`` is regenerated from the bundled sentences with::
+
+    python -m corpus.build_labels --out hackathon.labels corpus/sentences_ko.txt
+
+Any corpus works: plain files hold one transcript per line; with ``--csv`` each line is ``key,text`` (the text
+is everything after the first comma, so transcripts may contain commas), the format of ``test/test_label``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from label_loader import PAD_CHAR, LabelTableError, Vocab
+
+
+def read_transcripts(path: str | os.PathLike, csv: bool = False) -> list[str]:
+    """Transcripts of one file, trimmed of surrounding whitespace; blank lines are skipped."""
+    transcripts = []
+    try:
+        with open(path, encoding="utf-8") as f:
+            for lineno, line in enumerate(f, 1):
+                line = line.rstrip("\r\n")
+                if csv:
+                    if not line.strip():
+                        continue
+                    if "," not in line:
+                        raise LabelTableError(f"{path}:{lineno}: expected 'key,text', got {line!r}")
+                    line = line.split(",", 1)[1]
+                text = line.strip()
+                if "\t" in text:
+                    raise LabelTableError(f"{path}:{lineno}: a tab cannot be a label (the table is tab-separated)")
+                if PAD_CHAR in text:
+                    raise LabelTableError(f"{path}:{lineno}: {PAD_CHAR!r} is reserved for padding, found in {text!r}")
+                if text:
+                    transcripts.append(text)
+    except OSError as err:
+        raise OSError(f"cannot read transcript file {path}: {err.strerror}") from None
+    except UnicodeDecodeError as err:
+        raise LabelTableError(f"{path} is not UTF-8 text: {err.reason} at byte {err.start}") from None
+    return transcripts
+
+
+def count_chars(paths: Iterable[str | os.PathLike], csv: bool = False) -> Counter:
+    """How often each character occurs over all transcripts of ``paths``."""
+    counts: Counter = Counter()
+    for path in paths:
+        for text in read_transcripts(path, csv):
+            counts.update(text)
+    return counts
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m corpus.build_labels",
+        description=(
+            "Count the characters of transcript files and write a label table: '_' (padding) as id 0, then "
+            "characters by falling frequency (ties by code point), then '<s>' and '</s>'. Lines are "
+            "'id<TAB>char<TAB>freq' after a '#id<TAB>char<TAB>freq' header; the space is a character like any other."
+        ),
+    )
+    parser.add_argument("files", nargs="+", type=Path, metavar="FILE", help="UTF-8 transcript files")
+    parser.add_argument("--out", required=True, type=Path, help="label table to write (replaced atomically)")
+    parser.add_argument("--csv", action="store_true",
+                        help="each line is 'key,text' (as in test_label); the text after the first comma is counted")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    try:
+        counts = count_chars(args.files, csv=args.csv)
+        if not counts:
+            raise LabelTableError(f"no transcripts found in {', '.join(map(str, args.files))}")
+        vocab = Vocab.from_counts(counts, source=str(args.out))
+        vocab.write(args.out)
+    except (LabelTableError, OSError) as err:
+        sys.exit(f"build_labels: error: {err}")
+    print(f"wrote {len(vocab)} labels ({len(vocab) - 3} characters, {sum(counts.values())} occurrences) to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
