@@ -1,0 +1,28 @@
+"""Installs the hackathon kit: the baseline modules, the local NSML platform (``nsml`` command) and the tools.
+
+Install torch first (``pip install torch==2.13.0`` on CPU machines): an unpinned torch requirement would pull a
+multi-GB CUDA build. ``scripts/install.sh`` does it in the right order.
+"""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="speech-hackathon-kit",
+    version="0.1.0",
+    description="A working local re-creation of NAVER's 2019 Korean speech hackathon baseline and NSML workflow",
+    python_requires=">=3.10",
+    packages=find_packages(include=["models", "evaluation", "nsml", "nsml.*", "corpus"]),
+    package_data={"corpus": ["*.txt"]},
+    py_modules=["audio", "dataset_layout", "distributed", "label_loader", "loader", "trainer"],
+    install_requires=[
+        "torch>=2.1",
+        "numpy",
+        "scipy",
+        "soundfile",
+        "Levenshtein",
+        "tqdm",
+        "matplotlib",
+    ],
+    extras_require={"test": ["pytest"]},
+    entry_points={"console_scripts": ["nsml = nsml.cli:main"]},
+)
