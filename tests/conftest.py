@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -14,6 +15,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from label_loader import Vocab  # noqa: E402
+from nsml_support import TOY_ENTRY, make_dataset, nsml_cli  # noqa: E402
 
 
 def write_tone(path: Path, seconds: float = 0.5, rate: int = 16000, channels: int = 1, subtype: str = "PCM_16",
@@ -52,3 +54,32 @@ def tiny_dataset(tmp_path: Path, vocab: Vocab) -> Path:
             lst.write(f"test_{i:03d}.wav,test_{i:03d}.label\n")
             lab.write(f"test_{i:03d},{text}\n")
     return root
+
+
+# The nsml tests' fixtures: a private NSML_HOME, the toy dataset, a user's project folder.
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    """The environment of every nsml command in a test: a private NSML_HOME and a fixed user."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("NSML_") and k not in ("RANK", "WORLD_SIZE")}
+    python_path = os.pathsep.join([str(ROOT)] + ([base["PYTHONPATH"]] if base.get("PYTHONPATH") else []))
+    return dict(base, NSML_HOME=str(tmp_path / "home"), NSML_USER="tester", PYTHONPATH=python_path)
+
+
+@pytest.fixture
+def dataset(tmp_path: Path) -> Path:
+    """The toy dataset of the nsml tests (see nsml_support)."""
+    return make_dataset(tmp_path / "toy_data")
+
+
+@pytest.fixture
+def project(tmp_path: Path, env: dict[str, str], dataset: Path) -> Path:
+    """A user's code folder with the toy entry, a file .nsmlignore excludes, and the dataset registered as 'toy'."""
+    code = tmp_path / "project"
+    (code / "data").mkdir(parents=True)
+    (code / "main.py").write_text(TOY_ENTRY, encoding="utf-8")
+    (code / "notes.txt").write_text("kept\n")
+    (code / "weights.pt").write_bytes(b"\0" * 100)
+    (code / "data" / "big.bin").write_bytes(b"\0" * 100)
+    (code / ".nsmlignore").write_text("# local junk\n*.pt\ndata/\n")
+    nsml_cli(env, "dataset", "add", "toy", str(dataset), cwd=code)
+    return code

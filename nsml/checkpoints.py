@@ -1,0 +1,153 @@
+"""Checkpoint folders that appear whole or not at all.
+
+```
+ROOT/.pending/NAME.PID.ID/    the user's save(dir) writes here
+ROOT/.versions/NAME.PID.ID/   complete versions, moved here by rename once save(dir) returned
+ROOT/NAME -> .versions/...    what load/model ls/submit see; replaced with os.replace
+```
+Both renames are atomic, so a process killed at any moment leaves ``ROOT/NAME`` pointing at either the old complete
+version or the new one. Leftovers of killed processes (their pid is in the folder name) are swept on the next save
+and when the session ends. The link is relative, so a checkpoint root can be copied or moved as a whole.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import Callable
+
+from nsml.errors import UnknownName
+from nsml.procs import pid_alive
+
+PENDING = ".pending"
+VERSIONS = ".versions"
+RESERVED = ("nsml.sqlite",)  # the local metrics database shares the checkpoint root
+
+
+def check_name(name: object) -> str:
+    """Checkpoint names are ints or strings (``nsml.save(epoch)``, ``nsml.save('best')``) that are one path part."""
+    text = str(name)
+    if not text or text.startswith(".") or "/" in text or "\\" in text or "\0" in text or text in RESERVED:
+        raise ValueError(f"invalid checkpoint name {text!r}: it must be one path part not starting with '.'")
+    return text
+
+
+def _owner_pid(folder: Path) -> int:
+    try:
+        return int(folder.name.rsplit(".", 2)[1])
+    except (IndexError, ValueError):
+        return 0
+
+
+def _linked_versions(root: Path) -> set[str]:
+    linked = set()
+    for entry in root.iterdir():
+        if entry.is_symlink():
+            linked.add(os.path.basename(os.readlink(entry)))
+    return linked
+
+
+def sweep(root: Path) -> None:
+    """Remove what killed processes left: unfinished saves, and versions no name points at any more."""
+    if not root.is_dir():
+        return
+    linked = _linked_versions(root)
+    for kind in (PENDING, VERSIONS):
+        folder = root / kind
+        if not folder.is_dir():
+            continue
+        for leftover in folder.iterdir():
+            if kind == VERSIONS and leftover.name in linked:
+                continue
+            if not pid_alive(_owner_pid(leftover)):
+                _remove(leftover)
+
+
+def _remove(path: Path) -> None:
+    if path.is_symlink() or path.is_file():
+        path.unlink(missing_ok=True)
+    else:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def publish(root: Path, name: object, write: Callable[[str], object]) -> Path:
+    """Call ``write(folder)`` on a fresh folder and, only once it returns, make it checkpoint ``name``.
+
+    If ``write`` raises, the error propagates and the previous checkpoint of that name (if any) stays as it was.
+    Returns the path of the checkpoint (the link).
+    """
+    name = check_name(name)
+    root.mkdir(parents=True, exist_ok=True)
+    sweep(root)
+    version = f"{name}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
+    pending = root / PENDING / version
+    pending.mkdir(parents=True)
+    try:
+        write(str(pending))
+    except BaseException:
+        _remove(pending)
+        raise
+    (root / VERSIONS).mkdir(exist_ok=True)
+    os.rename(pending, root / VERSIONS / version)
+    link = root / name
+    previous = _current_version(link)
+    if link.is_dir() and not link.is_symlink():  # a plain folder made by hand: move it aside first
+        previous = root / VERSIONS / f"{name}.{os.getpid()}.manual"
+        os.rename(link, previous)
+    staged = root / PENDING / f"link.{os.getpid()}.{uuid.uuid4().hex[:8]}"
+    os.symlink(os.path.join(VERSIONS, version), staged)
+    os.replace(staged, link)
+    if previous is not None:
+        _remove(previous)
+    return link
+
+
+def _current_version(link: Path) -> Path | None:
+    if not link.is_symlink():
+        return None
+    return link.parent / VERSIONS / os.path.basename(os.readlink(link))
+
+
+def names(root: Path) -> list[str]:
+    """Checkpoint names in ``root``, numbers first in numeric order, then the others by name."""
+    if not root.is_dir():
+        return []
+    found = [entry.name for entry in root.iterdir()
+             if not entry.name.startswith(".") and entry.name not in RESERVED and entry.is_dir()]
+    return sorted(found, key=lambda n: (0, int(n), "") if n.isdigit() else (1, 0, n))
+
+
+def resolve(root: Path, name: object, owner: str) -> Path:
+    """The real folder of checkpoint ``name``; an unknown name is an error listing the checkpoints of ``owner``."""
+    text = str(name)
+    link = root / text
+    if text.startswith(".") or "/" in text or text in RESERVED or not link.is_dir():
+        raise UnknownName("checkpoint", text, names(root), f" in {owner}")
+    return link.resolve()
+
+
+def remove(root: Path, name: str, owner: str) -> None:
+    """Delete a checkpoint: the name disappears first (atomically), then its folder."""
+    folder = resolve(root, name, owner)
+    link = root / name
+    if link.is_symlink():
+        link.unlink()
+    _remove(folder)
+
+
+def published_at(root: Path, name: str) -> float:
+    """When the checkpoint was (last) saved: the link's own mtime, set when it replaced the previous one."""
+    return (root / name).lstat().st_mtime
+
+
+def folder_size(folder: Path) -> int:
+    total = 0
+    for parent, _dirs, files in os.walk(folder):
+        for file in files:
+            try:
+                total += os.lstat(os.path.join(parent, file)).st_size
+            except OSError:
+                continue
+    return total

@@ -1,0 +1,207 @@
+"""Running a session's code: the command and environment, the supervisor that tees its output, and stopping it.
+
+The supervisor is the ``nsml run`` process itself, or with ``--detach`` a ``python -m nsml.launch SESSION``
+process in a session of its own. The user's program runs in its own process group (so ``nsml stop`` can signal
+all of it) and dies with its supervisor, so a session never keeps running after it was recorded as killed.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from nsml import checkpoints, datasets, home
+from nsml.constants import (ENV_CPU_NUM, ENV_DATASET_NAME, ENV_DATASET_PATH, ENV_GPU_NUM, ENV_HOME, ENV_PAUSED,
+                            ENV_PAUSED_CHECKPOINT, ENV_SESSION, ENV_SUBMIT_LIMIT, ENV_SUBMIT_OUTPUT)
+from nsml.errors import NsmlError
+from nsml.procs import die_with_parent, pid_alive, terminate_tree
+from nsml.session import Session, get
+from nsml.store import Store
+
+STOP_GRACE_S = 10.0  # SIGTERM first; SIGKILL after this long
+_CHUNK = 65536
+
+
+def command(session: Session) -> list[str]:
+    """``python ENTRY ARGS`` or, for more than one process, torchrun's module running the same."""
+    user_args = shlex.split(session.args) + session.launch_args
+    if session.nproc > 1:
+        return [sys.executable, "-m", "torch.distributed.run", "--standalone",
+                f"--nproc_per_node={session.nproc}", session.entry, *user_args]
+    return [sys.executable, session.entry, *user_args]
+
+
+def environment(session: Session, dataset_path: Path) -> dict[str, str]:
+    """The caller's environment plus the platform's contract with user code (see ``nsml.constants``)."""
+    env = {key: value for key, value in os.environ.items()
+           if key not in (ENV_PAUSED, ENV_PAUSED_CHECKPOINT, ENV_SUBMIT_OUTPUT, ENV_SUBMIT_LIMIT)}
+    env.update({
+        ENV_DATASET_PATH: str(dataset_path), ENV_DATASET_NAME: session.dataset, ENV_GPU_NUM: str(session.gpus),
+        ENV_SESSION: session.name, ENV_HOME: str(home.nsml_home()), "PYTHONPATH": _python_path(),
+        "PYTHONUNBUFFERED": "1",  # the log streams as the program prints
+    })
+    if session.cpus:
+        env.update({ENV_CPU_NUM: str(session.cpus), "OMP_NUM_THREADS": str(session.cpus),
+                    "MKL_NUM_THREADS": str(session.cpus)})
+    if session.parent and session.parent_checkpoint:
+        env[ENV_PAUSED] = "fork"
+        env[ENV_PAUSED_CHECKPOINT] = str(home.session_dir(session.parent) / "checkpoints" / session.parent_checkpoint)
+    return env
+
+
+def _python_path() -> str:
+    """``PYTHONPATH`` with the folder holding ``nsml`` (and ``evaluation``) first, so both import in any cwd."""
+    current = os.environ.get("PYTHONPATH")
+    return os.pathsep.join([str(home.repo_root())] + ([current] if current else []))
+
+
+def final_status(exit_code: int, stop_requested: bool) -> str:
+    if stop_requested:
+        return "stopped"
+    if exit_code == 0:
+        return "done"
+    return "killed" if exit_code < 0 else "failed"
+
+
+class _Tee:
+    """Writes the program's output to ``log.txt`` and, for a foreground run, to the terminal."""
+
+    def __init__(self, log_path: Path, echo: bool) -> None:
+        self.log = open(log_path, "ab")
+        self.echo = echo
+
+    def write(self, data: bytes) -> None:
+        self.log.write(data)
+        self.log.flush()
+        if self.echo:
+            try:
+                sys.stdout.buffer.write(data)
+                sys.stdout.flush()
+            except (BrokenPipeError, OSError):  # terminal gone or pipe closed: keep logging
+                self.echo = False
+
+    def close(self) -> None:
+        self.log.close()
+
+
+def supervise(store: Store, name: str, echo: bool) -> int:
+    """Run the session to its end, tee its output, and record its status and exit code; returns the exit code."""
+    session = get(store, name, refresh_status=False)
+    if session.stop_requested:  # stopped before it started
+        store.update_session(name, status="stopped", ended=time.time())
+        return 0
+    try:
+        env = environment(session, datasets.resolve(store, session.dataset))
+        child = subprocess.Popen(command(session), cwd=session.code_dir, env=env, stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+                                 preexec_fn=die_with_parent())
+    except (NsmlError, OSError):
+        store.update_session(name, status="failed", ended=time.time())
+        raise
+    store.update_session(name, status="running", supervisor_pid=os.getpid(), child_pid=child.pid,
+                         started=time.time())
+    tee = _Tee(session.log_path, echo)
+    kill_at: list[float] = []
+
+    def request_stop(signum: int, _frame: object) -> None:
+        if not kill_at:
+            store.update_session(name, stop_requested=1)
+            _signal_group(child.pid, signal.SIGTERM)
+            kill_at.append(time.monotonic() + STOP_GRACE_S)
+
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, request_stop)
+    try:
+        _pump(child, tee, kill_at)
+    finally:
+        tee.close()
+    exit_code = child.wait()
+    checkpoints.sweep(session.checkpoint_root)  # a save cut short by a kill leaves a pending folder
+    stopped = bool(get(store, name, refresh_status=False).stop_requested)
+    store.update_session(name, status=final_status(exit_code, stopped), exit_code=exit_code, ended=time.time())
+    return exit_code
+
+
+def _pump(child: subprocess.Popen, tee: _Tee, kill_at: list[float]) -> None:
+    """Copy output until the program has exited and its pipe is quiet; escalate to SIGKILL after a stop."""
+    fd = child.stdout.fileno()
+    while True:
+        if kill_at and time.monotonic() > kill_at[0] and child.poll() is None:
+            terminate_tree(child.pid, grace=0)
+            kill_at[0] = float("inf")
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            data = os.read(fd, _CHUNK)
+            if not data:
+                break
+            tee.write(data)
+        elif child.poll() is not None:
+            break  # exited; whatever kept the pipe open (an orphaned grandchild) is not waited for
+    child.stdout.close()
+
+
+def _signal_group(pid: int, sig: int) -> None:
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def detach(store: Store, name: str) -> int:
+    """Start a supervisor that outlives this command; returns its pid."""
+    session = get(store, name, refresh_status=False)
+    env = dict(os.environ, PYTHONPATH=_python_path())
+    with open(session.log_path, "ab") as log:
+        process = subprocess.Popen([sys.executable, "-m", "nsml.launch", name], cwd=session.dir, env=env,
+                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log,
+                                   start_new_session=True)
+    store.update_session(name, supervisor_pid=process.pid)
+    return process.pid
+
+
+def stop(store: Store, session: Session, grace: float = STOP_GRACE_S) -> Session:
+    """SIGTERM the session's processes, SIGKILL them after ``grace`` s, and wait for the status to say stopped."""
+    store.update_session(session.name, stop_requested=1)
+    deadline = time.monotonic() + grace + 5.0
+    current = session
+    while current.active and time.monotonic() < deadline:
+        if current.child_pid and pid_alive(current.child_pid):
+            terminate_tree(current.child_pid, grace)
+        time.sleep(0.05)
+        current = get(store, session.name)  # the supervisor records the end (or is found dead)
+    if current.active:  # a supervisor that never started the program or does not answer
+        store.update_session(session.name, only_if_status=current.status, status="stopped", ended=time.time())
+        current = get(store, session.name)
+    return current
+
+
+def accepts_option(session: Session, dataset_path: Path, option: str) -> bool:
+    """Whether the entry's ``--help`` mentions ``option`` (the 2019 baseline's parser rejected ``--iteration``)."""
+    probe = [sys.executable, session.entry, "--help"]
+    env = environment(session, dataset_path)
+    env.pop(ENV_PAUSED, None)
+    try:
+        result = subprocess.run(probe, cwd=session.code_dir, env=env,
+                                stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        return False
+    return option in result.stdout + result.stderr
+
+
+def _detached_main(name: str) -> int:
+    """The background supervisor; its stderr is the session log, so errors go there as one line."""
+    try:
+        return supervise(Store(home.db_path()), name, echo=False)
+    except NsmlError as error:
+        print(f"nsml: {error}", file=sys.stderr)
+        return error.code
+
+
+if __name__ == "__main__":
+    sys.exit(_detached_main(sys.argv[1]))

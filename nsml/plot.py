@@ -1,0 +1,66 @@
+"""``nsml plot``: every reported metric against step, drawn to a PNG without any server.
+
+A key ``a__b`` is drawn as ``a/b`` in the panel of family ``b``, as the platform did, so ``train__loss`` and
+``eval__loss`` share the "loss" panel. A metric reported without ``step=`` is drawn against its report count.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from pathlib import Path
+
+from nsml.errors import NsmlError
+from nsml.store import Store
+
+PANEL_COLUMNS = 2
+
+
+def family_and_label(key: str) -> tuple[str, str]:
+    """``train__loss`` -> (``loss``, ``train/loss``); a key without ``__`` is its own family."""
+    parts = key.split("__")
+    return parts[-1], "/".join(parts)
+
+
+def series(store: Store, session: str) -> dict[str, dict[str, tuple[list[float], list[float]]]]:
+    """{family: {label: (steps, values)}} in report order; NaN stays NaN (a gap in the line)."""
+    panels: dict[str, dict[str, tuple[list[float], list[float]]]] = defaultdict(dict)
+    for row in store.metrics(session):
+        family, label = family_and_label(row["key"])
+        steps, values = panels[family].setdefault(label, ([], []))
+        steps.append(len(steps) + 1 if row["step"] is None else row["step"])
+        values.append(math.nan if row["value"] is None else row["value"])
+    return dict(sorted(panels.items()))
+
+
+def plot(store: Store, session: str, output: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    panels = series(store, session)
+    if not panels:
+        raise NsmlError(f"session {session} has reported no metrics yet (nsml.report(step=..., name=value))")
+    columns = min(PANEL_COLUMNS, len(panels))
+    rows = math.ceil(len(panels) / columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(6.4 * columns, 4.0 * rows), squeeze=False)
+    for ax, (family, lines) in zip(axes.flat, panels.items()):
+        for label, (steps, values) in sorted(lines.items()):
+            ax.plot(steps, values, marker="o" if len(steps) <= 30 else None, markersize=3, label=label)
+        if all(float(step).is_integer() for steps, _ in lines.values() for step in steps):
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_title(family)
+        ax.set_xlabel("step")
+        ax.set_ylabel(family)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize="small")
+    for ax in list(axes.flat)[len(panels):]:
+        ax.set_visible(False)
+    figure.suptitle(f"nsml session {session}")
+    figure.tight_layout()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(output, dpi=100)
+    plt.close(figure)
+    return output

@@ -1,0 +1,204 @@
+"""The functions 2019 hackathon code calls: ``bind``, ``save``, ``load``, ``report``, ``paused`` and ``infer``.
+
+Inside a session (``NSML_SESSION`` set) checkpoints and metrics go to the session; outside one they go to a local
+checkpoint root (``$NSML_CHECKPOINT_DIR`` or ``./checkpoints``) with its own small database, so a plain
+``python main.py`` loses nothing. Under torchrun only rank 0 saves and reports.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, NoReturn
+
+from nsml import checkpoints, home
+from nsml.constants import (ENV_CHECKPOINT_DIR, ENV_DATASET_PATH, ENV_PAUSED, ENV_PAUSED_CHECKPOINT, ENV_SESSION,
+                            ENV_SUBMIT_LIMIT, ENV_SUBMIT_OUTPUT)
+from nsml.store import Store
+
+LOCAL_SESSION = "local"  # the session name of records made outside any session
+
+# Exit codes of a paused process, read by ``nsml submit`` and ``nsml fork`` to say what went wrong.
+EXIT_LOAD_FAILED = 3
+EXIT_INFER_FAILED = 4
+EXIT_NOT_BOUND = 5
+EXIT_FEED_FAILED = 6
+
+
+@dataclass
+class _Bound:
+    save: Callable[..., Any] | None = None
+    load: Callable[..., Any] | None = None
+    infer: Callable[..., Any] | None = None
+
+
+_bound = _Bound()
+
+
+def bind(save: Callable | None = None, load: Callable | None = None, infer: Callable | None = None,
+         **kwargs: Any) -> None:
+    """Register the user's ``save(dir)``, ``load(dir)`` and ``infer(wav_path)``; a later bind replaces all three.
+
+    Extra keyword arguments were accepted (and ignored) by the 2019 platform, so they are here too.
+    """
+    _bound.save, _bound.load, _bound.infer = save, load, infer
+
+
+def _silent() -> bool:
+    """Non-zero torchrun ranks and submit processes must not write checkpoints or metrics."""
+    rank = os.environ.get("RANK")
+    return (rank not in (None, "", "0")) or os.environ.get(ENV_PAUSED) == "submit"
+
+
+def _session() -> str | None:
+    return os.environ.get(ENV_SESSION) or None
+
+
+def _checkpoint_root(session: str | None) -> Path:
+    if session:
+        return home.session_dir(session) / "checkpoints"
+    return Path(os.environ.get(ENV_CHECKPOINT_DIR) or "checkpoints").absolute()
+
+
+def _records() -> tuple[Store, str]:
+    session = _session()
+    if session:
+        return Store(home.db_path()), session
+    return Store(_checkpoint_root(None) / "nsml.sqlite"), LOCAL_SESSION
+
+
+def _require(kind: str) -> Callable[..., Any]:
+    function = getattr(_bound, kind)
+    if function is None:
+        raise RuntimeError(f"nsml.{kind}: no {kind} function bound; call nsml.bind(save=..., load=..., infer=...) "
+                           f"first")
+    return function
+
+
+def save(checkpoint: int | str | None = None, iteration: int | str | None = None) -> None:
+    """Save checkpoint ``checkpoint`` (``iteration=`` in older code) through the bound ``save(dir)``, atomically.
+
+    The summary shown by ``nsml model ls`` is the latest value of every metric at this moment (the platform showed
+    the previous epoch's, which confused users).
+    """
+    name = checkpoint if checkpoint is not None else iteration
+    if name is None:
+        raise TypeError("nsml.save() needs a checkpoint name, e.g. nsml.save(epoch) or nsml.save('best')")
+    if _silent():
+        return
+    user_save = _require("save")
+    session = _session()
+    checkpoints.publish(_checkpoint_root(session), name, user_save)
+    store, owner = _records()
+    store.record_checkpoint(owner, checkpoints.check_name(name), time.time(), store.latest_metrics(owner))
+
+
+def load(checkpoint: int | str, session: str | None = None) -> None:
+    """Call the bound ``load(dir)`` on a checkpoint of this session, or of another session ``USER/DATASET/N``."""
+    user_load = _require("load")
+    if session is not None and not home.session_dir(session).is_dir():
+        raise FileNotFoundError(f"nsml.load: no session {session!r} in {home.nsml_home()}")
+    owner = session or _session()
+    folder = checkpoints.resolve(_checkpoint_root(owner), checkpoint, owner or str(_checkpoint_root(None)))
+    user_load(str(folder))
+
+
+def infer(input: Any) -> Any:  # noqa: A002 - the 2019 signature
+    return _require("infer")(input)
+
+
+def _number(key: str, value: Any) -> float:
+    if isinstance(value, (str, bytes)) or value is None:
+        raise TypeError(f"nsml.report: {key}={value!r} is not a number")
+    try:
+        return float(value)  # int, float, numpy and torch scalars, without importing either
+    except (TypeError, ValueError, RuntimeError):
+        raise TypeError(f"nsml.report: {key}={value!r} is not a number (a scalar is needed)") from None
+
+
+def report(summary: bool = False, scope: Any = None, **kwargs: Any) -> None:
+    """Record scalar metrics; ``step`` is the x axis, the wall time is added, ``a__b`` keys plot as ``a/b``.
+
+    ``summary=True`` values are what ``nsml ps`` shows. ``scope`` (the caller's ``locals()``) is not needed.
+    """
+    if _silent():
+        return
+    step = kwargs.pop("step", None)
+    step_value = None if step is None else _number("step", step)
+    values = {key: _number(key, value) for key, value in kwargs.items()}
+    if not values:
+        return
+    store, owner = _records()
+    store.add_metrics(owner, step_value, values, bool(summary), time.time())
+
+
+def _fail(code: int, header: str, error: BaseException | None = None) -> NoReturn:
+    """Show what failed in the user's code, with the user's own traceback, and exit with a code submit explains."""
+    sys.stdout.flush()
+    print(header, file=sys.stderr)
+    if error is not None:
+        traceback.print_exception(error)
+    sys.stderr.flush()
+    sys.exit(code)
+
+
+def paused(scope: Any = None) -> None:
+    """Hand control to the platform when this process was started paused by ``submit`` or ``fork``.
+
+    Not paused: return at once. ``fork``: load the parent's checkpoint and return, so training continues.
+    ``submit``: load the checkpoint, write predictions for the test list through ``infer``, exit with code 0.
+    """
+    mode = os.environ.get(ENV_PAUSED)
+    if not mode:
+        return
+    if mode not in ("fork", "submit"):
+        raise ValueError(f"{ENV_PAUSED}={mode!r}: expected 'fork' or 'submit'")
+    needed = ("load",) if mode == "fork" else ("load", "infer")
+    missing = [kind for kind in needed if getattr(_bound, kind) is None]
+    if missing:
+        _fail(EXIT_NOT_BOUND, f"nsml: nsml.paused() under {mode} needs a bound {' and '.join(missing)}; "
+                              f"call nsml.bind(save=..., load=..., infer=...) before nsml.paused()")
+    folder = str(Path(os.environ[ENV_PAUSED_CHECKPOINT]).resolve())
+    try:
+        _bound.load(folder)
+    except Exception as error:  # noqa: BLE001 - any failure of user code is reported, not re-raised
+        _fail(EXIT_LOAD_FAILED, f"nsml: your load({folder!r}) raised:", error)
+    if mode == "submit":
+        _write_predictions()
+        sys.stdout.flush()
+        sys.exit(0)
+
+
+class _InferFailed(Exception):
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.path = path
+
+
+def _write_predictions() -> None:
+    from evaluation.data_loader import feed_infer
+
+    user_infer = _require("infer")
+    failures: list[tuple[str, BaseException]] = []
+
+    def guarded(path: str) -> Any:
+        try:
+            return user_infer(path)
+        except Exception as error:
+            failures.append((path, error))
+            raise _InferFailed(path) from error
+
+    limit = int(os.environ.get(ENV_SUBMIT_LIMIT) or 0) or None
+    try:
+        feed_infer(output_file=os.environ[ENV_SUBMIT_OUTPUT], infer_func=guarded,
+                   dataset_path=os.environ.get(ENV_DATASET_PATH), limit=limit)
+    except Exception as error:  # noqa: BLE001
+        if not failures:
+            _fail(EXIT_FEED_FAILED, "nsml: feeding the test list through your infer failed:", error)
+    if failures:  # also when the feeder swallowed the error: one failed file fails the submit
+        path, error = failures[0]
+        _fail(EXIT_INFER_FAILED, f"nsml: your infer({path!r}) raised:", error)

@@ -1,0 +1,35 @@
+"""The real baseline under the local NSML: a session trained by two torchrun processes, then submitted."""
+
+from __future__ import annotations
+
+from conftest import ROOT
+from models import load_checkpoint
+from nsml.store import Store
+from nsml_support import nsml_cli
+
+TINY = "--hidden_size 32 --layer_size 1 --batch_size 8 --workers 1 --use_attention --max_len 20 --max_epochs 2"
+
+
+def test_two_processes_train_one_model_that_loads_in_one_process(env, tmp_path):
+    run = nsml_cli(env, "run", "-d", "sample_dataset", "--nproc", "2", "-a", TINY, cwd=ROOT, timeout=300)
+    log = run.stdout + run.stderr
+    # 61 training utterances (3 validate) make 8 batches of 8: 4 per rank, each rank its own shard
+    assert "4 batches of 8 per process x 2 process(es)" in log
+    name = "tester/sample_dataset/1"
+    assert "session tester/sample_dataset/1 done" in log
+
+    checkpoints = tmp_path / "home" / "sessions" / name / "checkpoints"
+    checkpoint = load_checkpoint(checkpoints / "best")
+    assert checkpoint.train_state["epoch"] in (1, 2) and load_checkpoint(checkpoints / "model").train_state["epoch"] == 2
+    checkpoint.build()  # the weights load into a single-process model
+    assert not any(key.startswith("module.") for key in checkpoint.model_state)  # no DDP wrapper leaks
+
+    # only rank 0 reported: one eval__loss per epoch, not two
+    metrics = Store(tmp_path / "home" / "nsml.sqlite").metrics(name)
+    assert sum(row["key"] == "eval__loss" for row in metrics) == 2
+
+    # the session's own snapshot, arguments and checkpoint score the test split in a single process
+    submit = nsml_cli(env, "submit", name, "best", cwd=ROOT, timeout=300)
+    assert "CRR" in submit.stdout and "16 utterances" in submit.stdout
+    board = nsml_cli(env, "dataset", "board", "sample_dataset").stdout
+    assert name in board and "best" in board
