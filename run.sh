@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/install.sh
+nsml() { "$PYTHON" -m nsml "$@"; }  # the interpreter install.sh set up, whatever PATH holds
 
 ARGS=${ARGS:-"--use_attention --batch_size 8 --workers 2 --max_epochs 30 --lr 1e-3"}
 SESSION=$(nsml run -d sample_dataset -e main.py -a "$ARGS" --detach)

@@ -20,8 +20,7 @@ if ! "$PYTHON" -c "import torch" 2>/dev/null; then
   "$PYTHON" -m pip install -q "torch==2.13.0"
 fi
 
-if ! "$PYTHON" -c "import nsml.cli, Levenshtein, soundfile, scipy, tqdm, matplotlib, pytest" 2>/dev/null \
-   || ! command -v nsml >/dev/null; then
+if ! "$PYTHON" -c "import nsml.cli, Levenshtein, soundfile, scipy, tqdm, matplotlib, pytest" 2>/dev/null; then
   echo "install: the kit and its dependencies (pip install -e .)"
   "$PYTHON" -m pip install -q -e "$KIT_ROOT[test]"
 fi
