@@ -33,3 +33,16 @@ def test_two_processes_train_one_model_that_loads_in_one_process(env, tmp_path):
     assert "CRR" in submit.stdout and "16 utterances" in submit.stdout
     board = nsml_cli(env, "dataset", "board", "sample_dataset").stdout
     assert name in board and "best" in board
+
+
+def test_fork_resumes_the_baseline_at_the_checkpoint_epoch(env, tmp_path):
+    nsml_cli(env, "run", "-d", "sample_dataset", "-a", TINY.replace("--max_epochs 2", "--max_epochs 1"), cwd=ROOT,
+             timeout=300)
+    forked = nsml_cli(env, "fork", "tester/sample_dataset/1", "model", "-a", TINY.replace("--max_epochs 2",
+                      "--max_epochs 3"), cwd=ROOT, timeout=300)
+    log = forked.stdout + forked.stderr
+    assert "(epoch 1)" in log  # nsml.paused loaded the parent's checkpoint through the bound load
+    assert "epoch 0:" not in log and "epoch 1:" in log and "epoch 2:" in log
+    checkpoints = tmp_path / "home" / "sessions" / "tester/sample_dataset/2" / "checkpoints"
+    state = load_checkpoint(checkpoints / "model").train_state
+    assert state["epoch"] == 3 and state["step"] == 3 * 8
