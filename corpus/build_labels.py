@@ -17,33 +17,34 @@ from collections import Counter
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from dataset_layout import DatasetError, read_pairs
 from label_loader import PAD_CHAR, LabelTableError, Vocab
+
+
+def _numbered_lines(path: str | os.PathLike, csv: bool) -> list[tuple[int, str]]:
+    """(line number, transcript) pairs; ``csv`` lines are read like ``test_label`` (text after the first comma)."""
+    if csv:
+        return [(pair.lineno, pair.second) for pair in read_pairs(path, "<key>,<text>")]
+    try:
+        with open(path, encoding="utf-8") as f:
+            return [(lineno, line.rstrip("\r\n")) for lineno, line in enumerate(f, 1)]
+    except OSError as err:
+        raise OSError(f"cannot read transcript file {path}: {err.strerror}") from None
+    except UnicodeDecodeError as err:
+        raise LabelTableError(f"{path} is not UTF-8 text: {err.reason} at byte {err.start}") from None
 
 
 def read_transcripts(path: str | os.PathLike, csv: bool = False) -> list[str]:
     """Transcripts of one file, trimmed of surrounding whitespace; blank lines are skipped."""
     transcripts = []
-    try:
-        with open(path, encoding="utf-8") as f:
-            for lineno, line in enumerate(f, 1):
-                line = line.rstrip("\r\n")
-                if csv:
-                    if not line.strip():
-                        continue
-                    if "," not in line:
-                        raise LabelTableError(f"{path}:{lineno}: expected 'key,text', got {line!r}")
-                    line = line.split(",", 1)[1]
-                text = line.strip()
-                if "\t" in text:
-                    raise LabelTableError(f"{path}:{lineno}: a tab cannot be a label (the table is tab-separated)")
-                if PAD_CHAR in text:
-                    raise LabelTableError(f"{path}:{lineno}: {PAD_CHAR!r} is reserved for padding, found in {text!r}")
-                if text:
-                    transcripts.append(text)
-    except OSError as err:
-        raise OSError(f"cannot read transcript file {path}: {err.strerror}") from None
-    except UnicodeDecodeError as err:
-        raise LabelTableError(f"{path} is not UTF-8 text: {err.reason} at byte {err.start}") from None
+    for lineno, line in _numbered_lines(path, csv):
+        text = line.strip()
+        if "\t" in text:
+            raise LabelTableError(f"{path}:{lineno}: a tab cannot be a label (the table is tab-separated)")
+        if PAD_CHAR in text:
+            raise LabelTableError(f"{path}:{lineno}: {PAD_CHAR!r} is reserved for padding, found in {text!r}")
+        if text:
+            transcripts.append(text)
     return transcripts
 
 
@@ -80,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             raise LabelTableError(f"no transcripts found in {', '.join(map(str, args.files))}")
         vocab = Vocab.from_counts(counts, source=str(args.out))
         vocab.write(args.out)
-    except (LabelTableError, OSError) as err:
+    except (LabelTableError, DatasetError, OSError) as err:
         sys.exit(f"build_labels: error: {err}")
     print(f"wrote {len(vocab)} labels ({len(vocab) - 3} characters, {sum(counts.values())} occurrences) to {args.out}")
 

@@ -64,7 +64,7 @@ def test_label_table_is_ordered_by_frequency_and_round_trips(tmp_path):
     csv.write_text("a,네, 좋아요\nb,좋아\n", encoding="utf-8")
     build_labels.main(["--csv", "--out", str(out), str(csv)])
     assert Vocab.from_file(out).chars == (PAD_CHAR, "아", "좋", " ", ",", "네", "요", SOS_CHAR, EOS_CHAR)
-    with pytest.raises(SystemExit, match=r"text\.txt:1: expected 'key,text'"):
+    with pytest.raises(SystemExit, match=r"text\.txt:1: expected '<key>,<text>'"):
         build_labels.main(["--csv", "--out", str(out), str(text)])
 
 
