@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 
 import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
+
+PROCESS_GROUP_TIMEOUT = timedelta(hours=3)
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,9 @@ def setup_distributed(use_cuda: bool) -> DistributedContext:
     else:
         device = torch.device("cpu")
     if world_size > 1 and not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if use_cuda else "gloo")
+        # Rank 0 validates and saves alone while the others wait in the next epoch's first collective; on a CPU a
+        # full validation pass can outlast the default 30 min timeout.
+        dist.init_process_group(backend="nccl" if use_cuda else "gloo", timeout=PROCESS_GROUP_TIMEOUT)
     return DistributedContext(rank, world_size, local_rank, device)
 
 

@@ -33,6 +33,9 @@ logger = logging.getLogger("main")
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Korean speech recognition hackathon baseline: an attention Seq2seq over spectrograms.",
+        epilog="Data: nsml.DATASET_PATH (set by 'nsml run -d', or NSML_DATASET_PATH) else ./sample_dataset, in the "
+               "hackathon layout. Checkpoints: in the session under 'nsml run', else ./checkpoints/NAME "
+               "(or $NSML_CHECKPOINT_DIR/NAME). Under torchrun each process trains its own shard.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--hidden_size", type=int, default=512, help="hidden size of the encoder and decoder GRUs")
     parser.add_argument("--layer_size", type=int, default=3, help="number of GRU layers in encoder and decoder")
@@ -110,6 +113,8 @@ def train(args: argparse.Namespace, ctx: DistributedContext, model: nn.Module, o
         step0 = int(state.get("step", 0))
 
         def report_batch(index: int, loss: float, cer: float) -> None:
+            if not ctx.is_main:
+                return
             nsml.report(False, step=step0 + index, train_step__loss=loss, train_step__cer=cer)
             logger.info("epoch %d batch %d/%d: loss %.4f cer %.4f", epoch, index, batch_count, loss, cer)
 
