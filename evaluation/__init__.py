@@ -1,5 +1,5 @@
 """Scoring as the 2019 leaderboard did it: CER with spaces removed, CRR = (1 - CER) * 100."""
 
-from evaluation.metrics import Score, char_distance, per_utterance, score
+from evaluation.metrics import Score, char_distance, per_utterance, score, worst
 
-__all__ = ["Score", "char_distance", "per_utterance", "score"]
+__all__ = ["Score", "char_distance", "per_utterance", "score", "worst"]

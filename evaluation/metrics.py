@@ -58,6 +58,12 @@ def per_utterance(references: Mapping[str, str], hypotheses: Mapping[str, str]) 
     return rows
 
 
+def worst(rows: list[UtteranceScore], count: int) -> list[UtteranceScore]:
+    """The ``count`` utterances with the highest CER (then the most edits) that have any error at all."""
+    wrong = [row for row in rows if row.distance > 0]
+    return sorted(wrong, key=lambda row: (-row.cer, -row.distance, row.key))[:count]
+
+
 def score(references: Mapping[str, str], hypotheses: Mapping[str, str]) -> Score:
     """Corpus-level score of ``hypotheses`` against ``references`` (both keyed by utterance)."""
     rows = per_utterance(references, hypotheses)

@@ -7,7 +7,7 @@ import os
 import sys
 
 from dataset_layout import DatasetError, key_of, read_pairs
-from evaluation.metrics import Score, per_utterance, score
+from evaluation.metrics import Score, per_utterance, score, worst
 
 
 def read_predictions(path: str | os.PathLike) -> dict[str, str]:
@@ -31,9 +31,13 @@ def _read_keyed(path: str | os.PathLike, what: str) -> dict[str, str]:
     return out
 
 
-def score_files(predictions_path: str | os.PathLike, labels_path: str | os.PathLike,
-                only_predicted: bool = False) -> Score:
-    """Score a prediction file; with ``only_predicted`` the references are cut to the predicted keys (quick checks)."""
+def paired_files(predictions_path: str | os.PathLike, labels_path: str | os.PathLike,
+                 only_predicted: bool = False) -> tuple[dict[str, str], dict[str, str]]:
+    """(references, hypotheses) of a prediction file and a ``test_label`` file.
+
+    A predicted key that has no reference is an error; with ``only_predicted`` the references are cut to the
+    predicted keys (quick checks on a few files), otherwise a missing prediction scores as an empty one.
+    """
     hyps = read_predictions(predictions_path)
     refs = read_test_labels(labels_path)
     unknown = sorted(set(hyps) - set(refs))
@@ -42,7 +46,13 @@ def score_files(predictions_path: str | os.PathLike, labels_path: str | os.PathL
                            f"e.g. {unknown[0]!r}")
     if only_predicted:
         refs = {k: v for k, v in refs.items() if k in hyps}
-    return score(refs, hyps)
+    return refs, hyps
+
+
+def score_files(predictions_path: str | os.PathLike, labels_path: str | os.PathLike,
+                only_predicted: bool = False) -> Score:
+    """Corpus score of a prediction file against ``test_label``."""
+    return score(*paired_files(predictions_path, labels_path, only_predicted))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,12 +66,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--worst", type=int, default=5, metavar="N", help="show the N worst utterances (default 5)")
     args = parser.parse_args(argv)
     try:
-        result = score_files(args.predictions, args.labels)
-        rows = per_utterance(read_test_labels(args.labels), read_predictions(args.predictions))
+        refs, hyps = paired_files(args.predictions, args.labels)
     except DatasetError as err:
         print(f"evaluation.score: {err}", file=sys.stderr)
         return 2
-    for row in sorted(rows, key=lambda r: (-r.cer, r.key))[: args.worst]:
+    result = score(refs, hyps)
+    for row in worst(per_utterance(refs, hyps), args.worst):
         print(f"  {row.key}: CER {row.cer:.3f}\n    ref: {row.reference}\n    hyp: {row.hypothesis}")
     print(f"utterances {result.utterances}  distance {result.distance}  length {result.length}  "
           f"CER {result.cer:.4f}  CRR {result.crr:.2f}")

@@ -106,8 +106,8 @@ def submit(store: Store, name: str, checkpoint: str, test: bool = False,
            timeout: float = DEFAULT_TIMEOUT_S) -> Submission:
     """Predict, score and (unless ``test``) record on the dataset's board."""
     try:
-        from evaluation.metrics import per_utterance, score
-        from evaluation.score import read_predictions, read_test_labels
+        from evaluation.metrics import per_utterance, score, worst
+        from evaluation.score import paired_files
     except ImportError as error:
         raise NsmlError(f"submit needs the repository's evaluation package next to nsml: {error}") from None
 
@@ -123,20 +123,13 @@ def submit(store: Store, name: str, checkpoint: str, test: bool = False,
         _predict(session, dataset_path, folder, output, test, timeout)
         duration = time.time() - started
         try:
-            hypotheses = read_predictions(output)
-            references = read_test_labels(layout.test_label_path(dataset_path))
+            references, hypotheses = paired_files(output, layout.test_label_path(dataset_path), only_predicted=test)
         except layout.DatasetError as error:
             raise SubmitFailed(f"submit failed: {error}") from None
-    unknown = sorted(set(hypotheses) - set(references))
-    if unknown:
-        raise SubmitFailed(f"submit failed: {len(unknown)} predicted files are not in test_label, e.g. {unknown[0]!r}")
-    if test:
-        references = {key: text for key, text in references.items() if key in hypotheses}
     result = score(references, hypotheses)
-    rows = [row for row in per_utterance(references, hypotheses) if row.distance > 0]
-    worst = sorted(rows, key=lambda row: (row.distance / max(row.length, 1), row.distance), reverse=True)
     submission = Submission(session.name, str(checkpoint), result.crr, result.cer, result.distance, result.length,
-                            result.utterances, duration, _peak_memory_kib(), worst[:WORST_SHOWN],
+                            result.utterances, duration, _peak_memory_kib(),
+                            worst(per_utterance(references, hypotheses), WORST_SHOWN),
                             len(set(references) - set(hypotheses)))
     if not test:
         store.add_submission(dataset=session.dataset, session=session.name, checkpoint=submission.checkpoint,

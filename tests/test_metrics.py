@@ -1,6 +1,8 @@
 from evaluation.data_loader import feed_infer
-from evaluation.metrics import char_distance, per_utterance, score
+from evaluation.metrics import char_distance, per_utterance, score, worst
 from evaluation.score import main as score_main, read_predictions, score_files
+from evaluation.transcribe import main as transcribe_main
+from models import ModelConfig, build_model, save_checkpoint
 
 
 def test_char_distance_ignores_spaces():
@@ -43,3 +45,34 @@ def test_feed_infer_limit_and_bad_return(tiny_dataset, tmp_path):
     else:
         raise AssertionError("a non-string prediction must be refused")
     assert not (tmp_path / "bad.csv").exists()
+
+
+def test_worst_orders_by_cer_and_skips_perfect_utterances():
+    refs = {"a": "가나다라", "b": "가나", "c": "가나다"}
+    rows = per_utterance(refs, {"a": "가나다", "b": "", "c": "가나다"})
+    assert [row.key for row in worst(rows, 5)] == ["b", "a"]
+    assert [row.key for row in worst(rows, 1)] == ["b"]
+
+
+def test_score_cli_names_the_bad_line(tiny_dataset, tmp_path, capsys):
+    bad = tmp_path / "pred.csv"
+    bad.write_text("test_000.wav,가\ntest_001.wav 가\n", encoding="utf-8")
+    assert score_main([str(bad), str(tiny_dataset / "test" / "test_label")]) == 2
+    assert "pred.csv:2: expected '<wav-file>,<prediction>'" in capsys.readouterr().err
+    bad.write_text("test_000.wav,가\nother.wav,나\n", encoding="utf-8")
+    assert score_main([str(bad), str(tiny_dataset / "test" / "test_label")]) == 2
+    assert "1 predicted keys are not in" in capsys.readouterr().err
+
+
+def test_transcriber_refuses_bad_inputs_before_decoding(tiny_dataset, tmp_path, vocab, capsys):
+    config = ModelConfig(vocab_size=len(vocab), sos_id=vocab.sos_id, eos_id=vocab.eos_id, hidden_size=16,
+                         layer_size=1, max_len=5)
+    save_checkpoint(tmp_path, build_model(config), config, vocab)
+    wav = str(tiny_dataset / "test" / "test_data" / "test_000.wav")
+    out = tmp_path / "out.csv"
+    assert transcribe_main(["--checkpoint", str(tmp_path), "--output", str(out), wav, str(tmp_path / "x.wav")]) == 2
+    assert "x.wav: audio file not found" in capsys.readouterr().err and not out.exists()
+    assert transcribe_main(["--checkpoint", str(tmp_path / "none"), "--output", str(out), wav]) == 2
+    assert "no model.pt" in capsys.readouterr().err
+    assert transcribe_main(["--checkpoint", str(tmp_path), "--output", str(out), wav]) == 0
+    assert out.read_text(encoding="utf-8").startswith(wav + ",")
