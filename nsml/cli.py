@@ -15,6 +15,7 @@ from typing import Callable, TypeVar
 from nsml import checkpoints, datasets, home, launch, logs, session, snapshot, table
 from nsml.errors import NsmlError
 from nsml.store import Store
+from nsml.submit import DEFAULT_TIMEOUT_S, submit
 
 DEFAULT_DATASET = datasets.BUILTIN
 DEFAULT_ENTRY = "main.py"
@@ -30,7 +31,13 @@ def _exit_status(exit_code: int) -> int:
     return exit_code if exit_code >= 0 else 128 - exit_code
 
 
-def _start(store: Store, created: session.Session, detach: bool) -> int:
+def _check_start(args: argparse.Namespace) -> None:
+    """Refuse conflicting start options before any session is created."""
+    if args.detach and args.submit:
+        raise NsmlError("--submit needs a foreground run; submit a detached session later with nsml submit")
+
+
+def _start(store: Store, created: session.Session, detach: bool, submit_checkpoint: str | None = None) -> int:
     if detach:
         launch.detach(store, created.name)
         say(f"session {created.name} runs in the background; follow it with: nsml logs -f {created.name}")
@@ -38,7 +45,10 @@ def _start(store: Store, created: session.Session, detach: bool) -> int:
         return 0
     exit_code = launch.supervise(store, created.name, echo=True)
     say(f"session {created.name} {session.get(store, created.name).describe_status()}")
-    return _exit_status(exit_code)
+    if exit_code != 0 or not submit_checkpoint:
+        return _exit_status(exit_code)
+    say(f"submitting {created.name} checkpoint {submit_checkpoint!r}")
+    return _submit(store, created.name, submit_checkpoint)
 
 
 def _fill(store: Store, created: session.Session, fill: Callable[[], T]) -> T:
@@ -51,6 +61,7 @@ def _fill(store: Store, created: session.Session, fill: Callable[[], T]) -> T:
 
 
 def cmd_run(store: Store, args: argparse.Namespace) -> int:
+    _check_start(args)
     datasets.resolve(store, args.dataset)
     source = Path.cwd()
     if not (source / args.entry).is_file():
@@ -60,10 +71,11 @@ def cmd_run(store: Store, args: argparse.Namespace) -> int:
                              nproc=nproc, memo=args.memo)
     copied = _fill(store, created, lambda: snapshot.copy_code(source, created.code_dir, skip=[home.nsml_home()]))
     say(f"session {created.name}: {copied.files} files ({table.size(copied.bytes)}) of code from {source}")
-    return _start(store, created, args.detach)
+    return _start(store, created, args.detach, args.submit)
 
 
 def cmd_fork(store: Store, args: argparse.Namespace) -> int:
+    _check_start(args)
     parent = session.get(store, args.session)
     checkpoints.resolve(parent.checkpoint_root, args.checkpoint, f"session {parent.name}")
     dataset_path = datasets.resolve(store, parent.dataset)
@@ -76,7 +88,7 @@ def cmd_fork(store: Store, args: argparse.Namespace) -> int:
                              parent=parent.name, parent_checkpoint=args.checkpoint, extra_args=extra)
     _fill(store, created, lambda: shutil.copytree(parent.code_dir, created.code_dir, symlinks=True))
     say(f"session {created.name}: forked from {parent.name} checkpoint {args.checkpoint!r}")
-    return _start(store, created, args.detach)
+    return _start(store, created, args.detach, args.submit)
 
 
 def _summary(store: Store, name: str) -> str:
@@ -87,6 +99,25 @@ def cmd_ps(store: Store, args: argparse.Namespace) -> int:
     rows = [(s.name, table.when(s.created), s.args or "-", s.describe_status(), _summary(store, s.name), s.memo)
             for s in session.all_sessions(store)]
     print(table.table(("SESSION", "CREATED", "ARGS", "STATUS", "SUMMARY", "MEMO"), rows))
+    return 0
+
+
+def cmd_compare(store: Store, args: argparse.Namespace) -> int:
+    from nsml import compare
+
+    chosen = session.match(store, args.sessions)
+    common, differing = compare.split_args(chosen)
+    bests = {s.name: compare.best_values(store, s.name) for s in chosen}
+    metric_keys = sorted({key for values in bests.values() for key in values})
+    rows = []
+    for s in chosen:
+        options = compare.parse_args(s.args)
+        crr = compare.best_crr(store, s)
+        rows.append((s.name, s.describe_status(), *(options.get(k, "-") or "yes" for k in differing),
+                     *(str(bests[s.name].get(k, "-")) for k in metric_keys), "-" if crr is None else f"{crr:.2f}"))
+    shared = " ".join(f"{k} {v}".strip() if not k.startswith("#") else v for k, v in common.items())
+    print(f"common arguments: {shared or '-'}")
+    print(table.table(("SESSION", "STATUS", *differing, *(f"best {k}" for k in metric_keys), "best CRR"), rows))
     return 0
 
 
@@ -156,10 +187,13 @@ def cmd_plot(store: Store, args: argparse.Namespace) -> int:
 
 
 def cmd_submit(store: Store, args: argparse.Namespace) -> int:
-    from nsml.submit import submit
+    return _submit(store, args.session, args.checkpoint, args.test, args.timeout)
 
-    result = submit(store, args.session, args.checkpoint, test=args.test, timeout=args.timeout)
-    kind = "test submit (not recorded)" if args.test else "submit"
+
+def _submit(store: Store, name: str, checkpoint: str, test: bool = False,
+            timeout: float = DEFAULT_TIMEOUT_S) -> int:
+    result = submit(store, name, checkpoint, test=test, timeout=timeout)
+    kind = "test submit (not recorded)" if test else "submit"
     print(f"{kind} of {result.session} checkpoint {result.checkpoint!r}")
     print(f"CRR {result.crr:.2f}  CER {result.cer:.4f}  ({result.utterances} utterances, "
           f"edit distance {result.distance} over {result.length} characters)")
@@ -170,7 +204,7 @@ def cmd_submit(store: Store, args: argparse.Namespace) -> int:
         print("worst utterances (distance/length):")
         for row in result.worst:
             print(f"  {row.key}  {row.distance}/{row.length}\n    ref: {row.reference}\n    hyp: {row.hypothesis}")
-    if not args.test:
+    if not test:
         print(f"recorded on the board of {session.get(store, result.session).dataset}")
     return 0
 
@@ -253,8 +287,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--nproc", type=_positive, help="processes under torchrun (default: -g when above 1)")
     run.add_argument("--detach", action="store_true", help="return at once (prints the session name); the run "
                                                            "goes on in the background")
+    run.add_argument("--submit", metavar="CHECKPOINT",
+                     help="when the run ends successfully, submit this checkpoint (e.g. best) to the board")
 
     verb(verbs, "ps", cmd_ps, "List sessions: name, created, args, status, latest summary metrics, memo.")
+
+    compare_verb = verb(verbs, "compare", cmd_compare,
+                        "Compare sessions: the arguments that differ, each session's best value of every summary "
+                        "metric (lowest for loss/cer, highest otherwise, @step) and its best CRR on the board.")
+    compare_verb.add_argument("sessions", nargs="+", metavar="SESSION", help="names, wildcards allowed (quoted)")
 
     logs_verb = verb(verbs, "logs", cmd_logs, "Print a session's output (stdout and stderr of the run).")
     logs_verb.add_argument("session", help="USER/DATASET/N")
@@ -292,14 +333,14 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("session", help="USER/DATASET/N")
     plot.add_argument("--out", type=Path, help="PNG to write (default: plot.png in the session folder)")
 
-    submit = verb(verbs, "submit", cmd_submit,
+    submit_verb = verb(verbs, "submit", cmd_submit,
                   "Re-run the session's code snapshot with its own arguments plus '--mode test --pause 1' on a "
                   "checkpoint, score the predictions (CRR) and record them on the dataset's board.")
-    submit.add_argument("session", help="USER/DATASET/N")
-    submit.add_argument("checkpoint")
-    submit.add_argument("-t", "--test", action="store_true",
+    submit_verb.add_argument("session", help="USER/DATASET/N")
+    submit_verb.add_argument("checkpoint")
+    submit_verb.add_argument("-t", "--test", action="store_true",
                         help="quick check: only the first 5 test files, stdout shown, nothing recorded")
-    submit.add_argument("--timeout", type=_seconds, default=3600.0, metavar="S",
+    submit_verb.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT_S, metavar="S",
                         help="kill the submit after S seconds (default 3600, as on the platform)")
 
     fork = verb(verbs, "fork", cmd_fork,
@@ -310,6 +351,8 @@ def build_parser() -> argparse.ArgumentParser:
     fork.add_argument("-a", "--args", help="arguments for the entry (default: the parent's)")
     fork.add_argument("-m", "--memo", help="a note shown by 'nsml ps' (default: where it was forked from)")
     fork.add_argument("--detach", action="store_true", help="return at once; the run goes on in the background")
+    fork.add_argument("--submit", metavar="CHECKPOINT",
+                      help="when the run ends successfully, submit this checkpoint (e.g. best) to the board")
 
     dataset = verb(verbs, "dataset", None, "Datasets: ls, add, pull, board.")
     dataset_verbs = dataset.add_subparsers(dest="dataset_verb", metavar="ACTION", required=True)

@@ -68,3 +68,23 @@ def test_submit_timeout_kills_the_entry(env, project) -> None:
     assert slow.returncode == 1
     assert "no predictions within 1 s; the entry was killed (raise the limit with --timeout)" in slow.stderr
     assert board_rows(env) == []
+
+
+def test_run_submit_scores_at_the_end_and_compare_lines_up_sessions(env, project) -> None:
+    first = nsml_cli(env, "run", "-d", "toy", "-a", "--epochs 3", "--submit", "best", cwd=project)
+    assert "CRR 78.57" in first.stdout and "recorded on the board of toy" in first.stdout
+    nsml_cli(env, "run", "-d", "toy", "-a", "--epochs 2 --save_seconds 0", cwd=project)
+    refused = nsml_cli(env, "run", "-d", "toy", "--detach", "--submit", "best", cwd=project, check=False)
+    assert refused.returncode == 1 and "--submit needs a foreground run" in refused.stderr
+
+    lines = nsml_cli(env, "compare", "tester/toy/*").stdout.splitlines()
+    assert lines[0] == "common arguments: -"
+    header = lines[1].split()
+    assert header == ["SESSION", "STATUS", "--epochs", "--save_seconds", "best", "epoch", "best", "eval__cer",
+                      "best", "CRR"]
+    rows = {line.split()[0]: line.split()[1:] for line in lines[2:]}
+    assert sorted(rows) == ["tester/toy/1", "tester/toy/2"]  # the refused run made no session
+    # summary metrics: epoch is best at its highest, eval__cer (1 / (3 * epoch)) at its lowest
+    assert rows["tester/toy/1"] == ["done", "3", "-", "3@3", "0.1111@3", "78.57"]
+    assert rows["tester/toy/2"] == ["done", "2", "0", "2@2", "0.1667@2", "-"]
+    assert nsml_cli(env, "compare", "nobody/*", check=False).returncode == 2
