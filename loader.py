@@ -7,7 +7,6 @@ in the queue so the training loop stops with the real error instead of waiting f
 
 from __future__ import annotations
 
-import logging
 import queue
 import random
 import threading
@@ -22,8 +21,6 @@ from audio import SAMPLE_RATE, AudioError, conversion_summary, probe, read_audio
 from dataset_layout import (DatasetError, data_list_path, key_of, read_pairs, train_data_dir,
                             train_label_path)
 from label_loader import Vocab
-
-logger = logging.getLogger(__name__)
 
 N_FFT = 512
 HOP_LENGTH = int(0.010 * SAMPLE_RATE)  # 10 ms

@@ -12,6 +12,7 @@ import logging
 import math
 import random
 import sys
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -94,6 +95,14 @@ def dataset_root() -> str:
     return nsml.DATASET_PATH if nsml.HAS_DATASET else str(HERE / "sample_dataset")
 
 
+def _report_batch(is_main: bool, epoch: int, step0: int, batch_count: int, index: int, loss: float,
+                  cer: float) -> None:
+    """Every few batches: the seed's per-step metrics, from rank 0 only."""
+    if is_main:
+        nsml.report(False, step=step0 + index, train_step__loss=loss, train_step__cer=cer)
+        logger.info("epoch %d batch %d/%d: loss %.4f cer %.4f", epoch, index, batch_count, loss, cer)
+
+
 def train(args: argparse.Namespace, ctx: DistributedContext, model: nn.Module, optimizer: torch.optim.Optimizer,
           vocab: Vocab, state: dict) -> None:
     root = dataset_root()
@@ -111,13 +120,7 @@ def train(args: argparse.Namespace, ctx: DistributedContext, model: nn.Module, o
         for dataset in train_sets:
             dataset.shuffle(shuffle_rng)
         step0 = int(state.get("step", 0))
-
-        def report_batch(index: int, loss: float, cer: float) -> None:
-            if not ctx.is_main:
-                return
-            nsml.report(False, step=step0 + index, train_step__loss=loss, train_step__cer=cer)
-            logger.info("epoch %d batch %d/%d: loss %.4f cer %.4f", epoch, index, batch_count, loss, cer)
-
+        report_batch = partial(_report_batch, ctx.is_main, epoch, step0, batch_count)
         result = train_epoch(trained, train_sets, batch_count, vocab, criterion, optimizer, ctx.device,
                              args.batch_size, args.teacher_forcing, report_batch,
                              show_progress=ctx.is_main and sys.stderr.isatty(), description=f"epoch {epoch}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import queue
 import time
 from dataclasses import dataclass
@@ -15,8 +14,6 @@ from tqdm import tqdm
 from evaluation.metrics import char_distance
 from label_loader import Vocab
 from loader import BaseDataLoader, BaseDataset, MultiLoader, iterate_batches
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass

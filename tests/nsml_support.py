@@ -8,7 +8,6 @@ so the predictions of each checkpoint, and hence its CRR, are known exactly.
 
 from __future__ import annotations
 
-import os
 import struct
 import subprocess
 import sys

@@ -1,5 +1,4 @@
 import queue
-import warnings
 
 import pytest
 import torch

@@ -1,7 +1,7 @@
 import torch
 
 from label_loader import Vocab
-from models import (CheckpointError, EncoderRNN, ModelConfig, build_model, check_compatible, greedy_decode,
+from models import (CheckpointError, ModelConfig, build_model, check_compatible, greedy_decode,
                     load_checkpoint, save_checkpoint)
 
 import pytest
