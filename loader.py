@@ -1,8 +1,10 @@
 """From wav files and label ids to padded batches: the seed's feature, dataset and threaded loaders.
 
 Threads, not processes, stream batches into a ``queue.Queue``: the STFT releases the GIL, and the consumer keeps
-the seed's protocol (one empty batch per worker marks that worker's end). A worker that fails puts its exception
-in the queue so the training loop stops with the real error instead of waiting forever.
+the seed's protocol (one empty batch per worker marks that worker's end). Unlike the seed, the workers of a
+``MultiLoader`` put their batches in turn, so the batch order (and with it a seeded training run) is the same every
+time. A worker that fails puts its exception in the queue so the training loop stops with the real error instead
+of waiting forever.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import queue
 import random
 import threading
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
@@ -161,35 +164,71 @@ class LoaderFailure:
         self.error = error
 
 
+class RoundRobin:
+    """Lets loader threads put into the queue in turn (0, 1, ..., n-1, 0, ...), skipping those that finished.
+
+    Each thread still reads and collates its next batch while waiting, so taking turns costs little; what it buys
+    is a batch order that depends on the seed only, not on thread scheduling.
+    """
+
+    def __init__(self, workers: int):
+        self._condition = threading.Condition()
+        self._active = list(range(workers))
+        self._position = 0
+
+    @contextmanager
+    def turn(self, worker: int, last: bool = False) -> Iterator[None]:
+        with self._condition:
+            self._condition.wait_for(lambda: self._active[self._position] == worker)
+            yield
+            if last:
+                self._active.pop(self._position)
+                self._position = self._position % len(self._active) if self._active else 0
+            else:
+                self._position = (self._position + 1) % len(self._active)
+            self._condition.notify_all()
+
+
 class BaseDataLoader(threading.Thread):
     """One worker thread: reads its dataset in order, puts padded batches, then one empty batch."""
 
-    def __init__(self, dataset: BaseDataset, queue: "queue.Queue", batch_size: int, thread_id: int, pad_id: int):
+    def __init__(self, dataset: BaseDataset, queue: "queue.Queue", batch_size: int, thread_id: int, pad_id: int,
+                 turns: RoundRobin | None = None):
         super().__init__(daemon=True, name=f"loader-{thread_id}")
         self.dataset = dataset
         self.queue = queue
         self.batch_size = batch_size
         self.thread_id = thread_id
         self.pad_id = pad_id
+        self.turns = turns
+
+    def _put(self, item: object, last: bool = False) -> None:
+        if self.turns is None:
+            self.queue.put(item)
+            return
+        with self.turns.turn(self.thread_id, last):
+            self.queue.put(item)
 
     def run(self) -> None:
         try:
             for start in range(0, self.dataset.count(), self.batch_size):
                 stop = min(start + self.batch_size, self.dataset.count())
                 items = [self.dataset.getitem(i) for i in range(start, stop)]
-                self.queue.put(_collate_fn(items, self.pad_id))
+                self._put(_collate_fn(items, self.pad_id))
         except BaseException as err:  # noqa: BLE001 - handed to the consumer, which re-raises it
-            self.queue.put(LoaderFailure(err))
+            self._put(LoaderFailure(err), last=True)
             return
-        self.queue.put(create_empty_batch())
+        self._put(create_empty_batch(), last=True)
 
 
 class MultiLoader:
-    """Several ``BaseDataLoader`` threads feeding one queue."""
+    """Several ``BaseDataLoader`` threads feeding one queue, taking turns."""
 
     def __init__(self, dataset_list: Sequence[BaseDataset], queue: "queue.Queue", batch_size: int,
                  worker_size: int, pad_id: int):
-        self.loader = [BaseDataLoader(dataset_list[i], queue, batch_size, i, pad_id) for i in range(worker_size)]
+        turns = RoundRobin(worker_size)
+        self.loader = [BaseDataLoader(dataset_list[i], queue, batch_size, i, pad_id, turns)
+                       for i in range(worker_size)]
 
     def start(self) -> None:
         for loader in self.loader:

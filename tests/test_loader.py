@@ -88,3 +88,25 @@ def test_other_sample_rates_warn_once_per_dataset(tiny_dataset, vocab):
 def test_load_targets_reads_ids(tiny_dataset, vocab):
     targets = load_targets(str(tiny_dataset / "train/train_label"), vocab)
     assert vocab.decode(targets["wav_001"]) == "네 괜찮습니다"
+
+
+def test_multiloader_batch_order_is_round_robin_and_repeatable(tiny_dataset, vocab):
+    train = read_train_list(str(tiny_dataset), vocab)
+
+    def shard(indices):
+        return BaseDataset([train.wav_paths[i] for i in indices], [train.script_paths[i] for i in indices],
+                           train.targets, vocab.sos_id, vocab.eos_id)
+
+    shards = [shard([0, 1, 2]), shard([3]), shard([4, 5])]  # 3, 1 and 2 batches of one utterance
+
+    def order() -> list[str]:
+        q: queue.Queue = queue.Queue(2)
+        loader = MultiLoader(shards, q, 1, len(shards), vocab.pad_id)
+        loader.start()
+        texts = [vocab.decode(targets[0, 1:].tolist()) for _, targets, _, _ in iterate_batches(q, len(shards))]
+        loader.join()
+        return texts
+
+    text = [vocab.decode(train.targets[f"wav_{i:03d}"]) for i in range(6)]
+    expected = [text[0], text[3], text[4], text[1], text[5], text[2]]  # worker 1 ends first, then worker 2
+    assert [order() for _ in range(5)] == [expected] * 5

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from label_loader import Vocab
 from models import load_checkpoint
@@ -94,3 +95,15 @@ def test_bad_input_stops_before_training_with_file_and_line(tiny_dataset, tmp_pa
 def test_bad_flags_are_refused_by_the_parser(tmp_path):
     done = run_main(["--batch_size", "0"], tmp_path)
     assert done.returncode == 2 and "--batch_size must be at least 1" in done.stderr
+
+
+def test_the_same_seed_trains_the_same_weights(tiny_dataset, tmp_path):
+    """Three loader threads share one queue; taking turns makes the batch order, and so the run, repeatable."""
+    args = [*TINY_MODEL, "--max_epochs", "2", "--batch_size", "1", "--workers", "3"]
+    states = []
+    for name in ("a", "b"):
+        done = run_main(args, tmp_path / name, tiny_dataset)
+        assert done.returncode == 0, done.stderr
+        states.append(load_checkpoint(tmp_path / name / "model").model_state)
+    assert states[0].keys() == states[1].keys()
+    assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
