@@ -116,6 +116,9 @@ def train(args: argparse.Namespace, ctx: DistributedContext, model: nn.Module, o
     criterion = nn.CrossEntropyLoss(reduction="sum", ignore_index=vocab.pad_id).to(ctx.device)
     shuffle_rng = random.Random(args.seed + ctx.rank)
     first_epoch = int(state.get("epoch", 0))
+    if first_epoch >= args.max_epochs and ctx.is_main:
+        logger.warning("nothing to train: the loaded checkpoint has done %d epochs and --max_epochs is %d "
+                       "(fork with a larger --max_epochs to continue)", first_epoch, args.max_epochs)
     for epoch in range(first_epoch, args.max_epochs):
         for dataset in train_sets:
             dataset.shuffle(shuffle_rng)
