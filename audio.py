@@ -41,15 +41,19 @@ class AudioInfo:
         return f"{self.rate} Hz, {self.channels} channel(s), {self.subtype}"
 
 
+def _unreadable(path: str, err: Exception) -> AudioError:
+    if not os.path.exists(path):
+        return AudioError(f"{path}: audio file not found")
+    return AudioError(f"{path}: not a readable audio file ({err})")
+
+
 def probe(path: str | os.PathLike) -> AudioInfo:
     """Header of ``path``; raises ``AudioError`` for a missing, unreadable or too short file."""
     path = str(path)
-    if not os.path.exists(path):
-        raise AudioError(f"{path}: audio file not found")
     try:
         info = sf.info(path)
     except (sf.LibsndfileError, RuntimeError) as err:
-        raise AudioError(f"{path}: not a readable audio file ({err})") from None
+        raise _unreadable(path, err) from None
     if info.frames * SAMPLE_RATE < MIN_SAMPLES * info.samplerate:
         raise AudioError(f"{path}: too short ({info.frames} samples at {info.samplerate} Hz); "
                          f"a spectrogram needs at least {MIN_SAMPLES} samples at {SAMPLE_RATE} Hz")
@@ -62,9 +66,7 @@ def read_audio(path: str | os.PathLike) -> np.ndarray:
     try:
         data, rate = sf.read(path, dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError) as err:
-        if not os.path.exists(path):
-            raise AudioError(f"{path}: audio file not found") from None
-        raise AudioError(f"{path}: not a readable audio file ({err})") from None
+        raise _unreadable(path, err) from None
     signal = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
     if rate != SAMPLE_RATE:
         from scipy.signal import resample_poly

@@ -24,22 +24,33 @@ class EpochResult:
     seconds: float
 
 
+@dataclass
 class _Totals:
-    def __init__(self) -> None:
-        self.loss = 0.0
-        self.tokens = 0
-        self.distance = 0
-        self.length = 0
-        self.utterances = 0
+    """Sums over batches; one batch's figures are measured once and added to every running total."""
 
-    def add(self, loss_sum: float, tokens: int, logits: torch.Tensor, targets: torch.Tensor, vocab: Vocab) -> None:
-        self.loss += loss_sum
-        self.tokens += tokens
+    loss: float = 0.0
+    tokens: int = 0
+    distance: int = 0
+    length: int = 0
+    utterances: int = 0
+
+    @classmethod
+    def of_batch(cls, loss_sum: float, tokens: int, logits: torch.Tensor, targets: torch.Tensor,
+                 vocab: Vocab) -> "_Totals":
+        """Loss and CER figures of one batch (greedy argmax of ``logits`` against ``targets``)."""
+        batch = cls(loss_sum, tokens, utterances=targets.size(0))
         for hyp_ids, ref_ids in zip(logits.argmax(-1).tolist(), targets.tolist()):
             dist, length = char_distance(vocab.decode(ref_ids), vocab.decode(hyp_ids))
-            self.distance += dist
-            self.length += length
-        self.utterances += targets.size(0)
+            batch.distance += dist
+            batch.length += length
+        return batch
+
+    def add(self, batch: "_Totals") -> None:
+        self.loss += batch.loss
+        self.tokens += batch.tokens
+        self.distance += batch.distance
+        self.length += batch.length
+        self.utterances += batch.utterances
 
     def result(self, started: float) -> EpochResult:
         return EpochResult(self.loss / max(self.tokens, 1), self.distance / max(self.length, 1), self.utterances,
@@ -72,8 +83,9 @@ def train_epoch(model: nn.Module, datasets: Sequence[BaseDataset], batch_count: 
             optimizer.zero_grad(set_to_none=True)
             (loss_sum / max(tokens, 1)).backward()
             optimizer.step()
-            totals.add(loss_sum.item(), tokens, logits.detach(), target, vocab)
-            window.add(loss_sum.item(), tokens, logits.detach(), target, vocab)
+            batch = _Totals.of_batch(loss_sum.item(), tokens, logits.detach(), target, vocab)
+            totals.add(batch)
+            window.add(batch)
             bar.update(1)
             bar.set_postfix(loss=f"{totals.loss / max(totals.tokens, 1):.3f}")
             if index % report_every == 0:
@@ -98,6 +110,6 @@ def evaluate(model: nn.Module, dataset: BaseDataset, vocab: Vocab, criterion: nn
         target = scripts[:, 1:]
         logits = model(feats, feat_lengths, scripts, 0.0)
         loss_sum, tokens = _loss(criterion, logits, target, vocab.pad_id)
-        totals.add(loss_sum.item(), tokens, logits, target, vocab)
+        totals.add(_Totals.of_batch(loss_sum.item(), tokens, logits, target, vocab))
     loader.join()
     return totals.result(started)

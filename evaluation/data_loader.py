@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import os
-from typing import Callable
+from typing import Callable, Iterator
 
 from dataset_layout import read_pairs, test_data_dir, test_list_path
+from evaluation.score import write_predictions
 
 
 def feed_infer(output_file: str | os.PathLike, infer_func: Callable[[str], str],
                dataset_path: str | os.PathLike | None = None, limit: int | None = None) -> int:
     """Run ``infer_func(wav_path)`` over ``test/test_data/test_list.csv`` and write ``<wav-file>,<prediction>`` lines.
 
-    The prediction file is written to a temporary name and renamed, so a killed submit never leaves a half file
-    that a scorer would trust. Returns the number of predictions written.
+    The file appears only once every prediction is in it (``write_predictions``). Returns the number written.
     """
     if dataset_path is None:
         import nsml
@@ -25,16 +25,12 @@ def feed_infer(output_file: str | os.PathLike, infer_func: Callable[[str], str],
     if limit is not None:
         entries = entries[:limit]
     data_dir = test_data_dir(dataset_path)
-    tmp = f"{output_file}.tmp-{os.getpid()}"
-    try:
-        with open(tmp, "w", encoding="utf-8") as out:
-            for entry in entries:
-                prediction = infer_func(str(data_dir / entry.first))
-                if not isinstance(prediction, str):
-                    raise TypeError(f"infer({entry.first!r}) returned {type(prediction).__name__}, expected str")
-                out.write(f"{entry.first},{prediction.replace(chr(10), ' ')}\n")
-        os.replace(tmp, output_file)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return len(entries)
+
+    def predictions() -> Iterator[tuple[str, str]]:
+        for entry in entries:
+            prediction = infer_func(str(data_dir / entry.first))
+            if not isinstance(prediction, str):
+                raise TypeError(f"infer({entry.first!r}) returned {type(prediction).__name__}, expected str")
+            yield entry.first, prediction
+
+    return write_predictions(output_file, predictions())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import Iterable
 
 from dataset_layout import DatasetError, key_of, read_pairs
 from evaluation.metrics import Score, per_utterance, score, worst
@@ -13,6 +14,26 @@ from evaluation.metrics import Score, per_utterance, score, worst
 def read_predictions(path: str | os.PathLike) -> dict[str, str]:
     """``<wav-path>,<text>`` lines -> {key: text}; a key predicted twice is an error naming both lines."""
     return _read_keyed(path, "<wav-file>,<prediction>")
+
+
+def write_predictions(path: str | os.PathLike, rows: Iterable[tuple[str, str]]) -> int:
+    """Write ``<wav>,<text>`` lines from ``rows`` (consumed lazily) to a temporary name, then rename.
+
+    A process killed or an ``infer`` raising half way leaves no prediction file a scorer would trust.
+    Returns the number of lines written.
+    """
+    tmp = f"{path}.tmp-{os.getpid()}"
+    count = 0
+    try:
+        with open(tmp, "w", encoding="utf-8") as out:
+            for wav, text in rows:
+                out.write(f"{wav},{text.replace(chr(10), ' ')}\n")
+                count += 1
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return count
 
 
 def read_test_labels(path: str | os.PathLike) -> dict[str, str]:

@@ -6,15 +6,16 @@ Needs nothing but a checkpoint folder: the model configuration and the label tab
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
+from typing import Iterator
 
 import torch
 from tqdm import tqdm
 
 from audio import AudioError, probe
 from dataset_layout import DatasetError, read_pairs
+from evaluation.score import write_predictions
 from loader import get_spectrogram_feature
 from models import CheckpointError, greedy_decode, load_checkpoint
 
@@ -52,12 +53,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"transcribe: error: {err}", file=sys.stderr)
         return 2
     model = checkpoint.build(args.device)
-    tmp = f"{args.output}.tmp-{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as out:
+
+    def transcripts() -> Iterator[tuple[str, str]]:
         for wav in tqdm(wavs, desc="transcribe", unit="file", disable=not sys.stderr.isatty()):
             feat = get_spectrogram_feature(wav).unsqueeze(0).to(args.device)
-            out.write(f"{wav},{greedy_decode(model, feat, None, checkpoint.vocab)[0]}\n")
-    os.replace(tmp, args.output)
+            yield wav, greedy_decode(model, feat, None, checkpoint.vocab)[0]
+
+    write_predictions(args.output, transcripts())
     print(f"transcribed {len(wavs)} file(s) to {args.output}")
     return 0
 

@@ -35,6 +35,11 @@ def session_dir(name: str) -> Path:
     return nsml_home() / "sessions" / name
 
 
+def checkpoint_dir(session: str) -> Path:
+    """Where session ``USER/DATASET/N`` keeps its checkpoints (one folder or link per checkpoint name)."""
+    return session_dir(session) / "checkpoints"
+
+
 def repo_root() -> Path:
     """The folder holding the ``nsml`` package: the repository root (with ``evaluation/`` and ``sample_dataset/``)."""
     return Path(__file__).resolve().parent.parent

@@ -51,7 +51,7 @@ def environment(session: Session, dataset_path: Path) -> dict[str, str]:
                     "MKL_NUM_THREADS": str(session.cpus)})
     if session.parent and session.parent_checkpoint:
         env[ENV_PAUSED] = "fork"
-        env[ENV_PAUSED_CHECKPOINT] = str(home.session_dir(session.parent) / "checkpoints" / session.parent_checkpoint)
+        env[ENV_PAUSED_CHECKPOINT] = str(home.checkpoint_dir(session.parent) / session.parent_checkpoint)
     return env
 
 

@@ -60,7 +60,7 @@ def _session() -> str | None:
 
 def _checkpoint_root(session: str | None) -> Path:
     if session:
-        return home.session_dir(session) / "checkpoints"
+        return home.checkpoint_dir(session)
     return Path(os.environ.get(ENV_CHECKPOINT_DIR) or "checkpoints").absolute()
 
 

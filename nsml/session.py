@@ -63,7 +63,7 @@ class Session:
 
     @property
     def checkpoint_root(self) -> Path:
-        return self.dir / "checkpoints"
+        return home.checkpoint_dir(self.name)
 
     @property
     def launch_args(self) -> list[str]:
@@ -109,7 +109,7 @@ def create(store: Store, dataset: str, entry: str, args: str, gpus: int = 0, cpu
     folder = home.session_dir(name)
     if folder.exists():  # left by a database that was deleted by hand: never mix two sessions' files
         shutil.rmtree(folder)
-    (folder / "checkpoints").mkdir(parents=True)
+    home.checkpoint_dir(name).mkdir(parents=True)
     return get(store, name)
 
 

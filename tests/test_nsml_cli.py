@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+
 import pytest
 
 from nsml.cli import build_parser
@@ -29,10 +31,19 @@ def test_unknown_names_are_one_line_errors_listing_what_exists(env, project) -> 
     assert "nsml: no entry 'train.py'" in nsml_cli(env, "run", "-e", "train.py", cwd=project, check=False).stderr
 
 
+def _verbs(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()) -> list[list[str]]:
+    """Every leaf verb of the parser (``run``, ``model ls``, ...), read from the parser itself."""
+    found = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                found.extend(_verbs(sub, (*prefix, name)))
+    return found or [list(prefix)]
+
+
 def test_every_verb_explains_itself(capsys: pytest.CaptureFixture) -> None:
-    verbs = [["run"], ["ps"], ["logs"], ["stop"], ["rm"], ["memo"], ["model", "ls"], ["model", "rm"],
-             ["model", "pull"], ["plot"], ["submit"], ["fork"], ["dataset", "ls"], ["dataset", "add"],
-             ["dataset", "pull"], ["dataset", "board"]]
+    verbs = _verbs(build_parser())
+    assert ["compare"] in verbs and ["model", "pull"] in verbs and len(verbs) == 17
     for verb in verbs:
         with pytest.raises(SystemExit) as exited:
             build_parser().parse_args([*verb, "--help"])
