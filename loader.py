@@ -20,8 +20,8 @@ from typing import Iterator, Sequence
 import torch
 from torch.utils.data import Dataset
 
-from audio import SAMPLE_RATE, AudioError, conversion_summary, probe, read_audio
-from dataset_layout import (DatasetError, data_list_path, key_of, read_pairs, train_data_dir,
+from speech_kit.audio import SAMPLE_RATE, AudioError, conversion_summary, probe, read_audio
+from speech_kit.layout import (DatasetError, data_list_path, key_of, read_pairs, train_data_dir,
                             train_label_path)
 from label_loader import Vocab
 

@@ -19,13 +19,13 @@ import torch
 from torch import nn
 
 import nsml
-from audio import AudioError
-from dataset_layout import DatasetError
-from distributed import DistributedContext, cleanup, setup_distributed, wrap_model
+from speech_kit.audio import AudioError
+from speech_kit.layout import DatasetError
+from speech_kit.distributed import DistributedContext, cleanup, setup_distributed, wrap_model
 from label_loader import LabelTableError, Vocab
 from loader import N_FREQ, get_spectrogram_feature, read_train_list, split_dataset
 from models import ModelConfig, build_model, check_compatible, greedy_decode, load_checkpoint, save_checkpoint
-from trainer import evaluate, train_epoch
+from speech_kit.train import evaluate, train_epoch
 
 HERE = Path(__file__).resolve().parent
 logger = logging.getLogger("main")

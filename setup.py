@@ -11,9 +11,9 @@ setup(
     version="0.1.0",
     description="A working local re-creation of NAVER's 2019 Korean speech hackathon baseline and NSML workflow",
     python_requires=">=3.10",
-    packages=find_packages(include=["models", "evaluation", "nsml", "nsml.*", "corpus"]),
+    packages=find_packages(include=["models", "evaluation", "nsml", "nsml.*", "corpus", "speech_kit", "speech_kit.*"]),
     package_data={"corpus": ["*.txt"]},
-    py_modules=["audio", "dataset_layout", "distributed", "label_loader", "loader", "trainer"],
+    py_modules=["label_loader", "loader"],
     install_requires=[
         "torch>=2.1",
         "numpy",

@@ -17,7 +17,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from dataset_layout import DatasetError, read_pairs
+from speech_kit.layout import DatasetError, read_pairs
 from label_loader import PAD_CHAR, LabelTableError, Vocab
 
 

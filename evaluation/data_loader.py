@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Callable, Iterator
 
-from dataset_layout import read_pairs, test_data_dir, test_list_path
+from speech_kit.layout import read_wav_list, test_data_dir, test_list_path
 from evaluation.score import write_predictions
 
 
@@ -21,7 +21,7 @@ def feed_infer(output_file: str | os.PathLike, infer_func: Callable[[str], str],
         dataset_path = nsml.DATASET_PATH
         if dataset_path is None:
             raise ValueError("feed_infer: no dataset_path given and nsml.DATASET_PATH is not set")
-    entries = read_pairs(test_list_path(dataset_path), "<wav-file>,<script-file>")
+    entries = read_wav_list(test_list_path(dataset_path))
     if limit is not None:
         entries = entries[:limit]
     data_dir = test_data_dir(dataset_path)

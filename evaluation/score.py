@@ -7,7 +7,7 @@ import os
 import sys
 from typing import Iterable
 
-from dataset_layout import DatasetError, key_of, read_pairs
+from speech_kit.layout import DatasetError, key_of, read_pairs
 from evaluation.metrics import Score, per_utterance, score, worst
 
 

@@ -13,8 +13,8 @@ from typing import Iterator
 import torch
 from tqdm import tqdm
 
-from audio import AudioError, probe
-from dataset_layout import DatasetError, read_pairs
+from speech_kit.audio import AudioError, probe
+from speech_kit.layout import DatasetError, read_pairs
 from evaluation.score import write_predictions
 from loader import get_spectrogram_feature
 from models import CheckpointError, greedy_decode, load_checkpoint

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import dataset_layout as layout
+from speech_kit import layout
 from nsml import home
 from nsml.errors import NsmlError, UnknownName
 from nsml.snapshot import copy_out
@@ -47,7 +47,8 @@ def check_layout(root: Path) -> None:
             raise NsmlError(f"{root} is not in the hackathon layout: {required} is missing")
     for list_path, data_dir in lists:
         try:
-            pairs = layout.read_pairs(list_path, "<wav-file>,<script-file>")
+            pairs = (layout.read_pairs(list_path, "<wav-file>,<script-file>") if list_path == lists[0][0]
+                     else layout.read_wav_list(list_path))
         except layout.DatasetError as error:
             raise NsmlError(str(error)) from None
         missing = [pair for pair in pairs if not (data_dir / pair.first).is_file()]

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import dataset_layout as layout
+from speech_kit import layout
 from nsml import checkpoints, datasets
 from nsml.constants import ENV_PAUSED, ENV_PAUSED_CHECKPOINT, ENV_SUBMIT_LIMIT, ENV_SUBMIT_OUTPUT
 from nsml.errors import NsmlError

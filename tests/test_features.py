@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from audio import AudioError, probe, read_audio
+from speech_kit.audio import AudioError, probe, read_audio
 from loader import HOP_LENGTH, N_FFT, N_FREQ, WIN_LENGTH, get_spectrogram_feature
 from conftest import write_tone
 

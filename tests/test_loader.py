@@ -3,7 +3,7 @@ import queue
 import pytest
 import torch
 
-from dataset_layout import DatasetError
+from speech_kit.layout import DatasetError
 from loader import (BaseDataLoader, BaseDataset, MultiLoader, _collate_fn, iterate_batches, load_targets,
                     read_train_list, split_dataset)
 from conftest import write_tone

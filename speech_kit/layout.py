@@ -4,7 +4,7 @@
 ROOT/train/train_data/data_list.csv   <wav-file>,<script-file>
 ROOT/train/train_data/*.wav
 ROOT/train/train_label                <key>,<label ids separated by spaces>
-ROOT/test/test_data/test_list.csv     <wav-file>,<script-file>
+ROOT/test/test_data/test_list.csv     <wav-file>   (the 2019 platform's form; '<wav-file>,<script-file>' is read too)
 ROOT/test/test_data/*.wav
 ROOT/test/test_label                  <key>,<transcript text>
 ```
@@ -63,7 +63,7 @@ def read_pairs(path: str | os.PathLike, what: str) -> list[Pair]:
     ``what`` describes the expected line (``"<wav-file>,<script-file>"``) for the error message.
     """
     try:
-        f = open(path, encoding="utf-8")
+        f = open(path, encoding="utf-8-sig")  # a BOM (Windows editors) is not part of the first key
     except FileNotFoundError:
         raise DatasetError(f"{path}: file not found (expected lines '{what}')") from None
     except OSError as err:
@@ -82,3 +82,30 @@ def read_pairs(path: str | os.PathLike, what: str) -> list[Pair]:
         except UnicodeDecodeError as err:
             raise DatasetError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
     return pairs
+
+
+def read_wav_list(path: str | os.PathLike) -> list[Pair]:
+    """A test list: one wav file name per line, as the 2019 platform's ``feed_infer`` read it (``line.strip()``).
+
+    Lines of the ``<wav-file>,<script-file>`` form are accepted too (the script part is kept in ``second``; it is
+    empty for bare lines).
+    """
+    try:
+        f = open(path, encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise DatasetError(f"{path}: file not found (expected one wav file name per line)") from None
+    except OSError as err:
+        raise DatasetError(f"{path}: cannot read: {err.strerror}") from None
+    entries = []
+    with f:
+        try:
+            for lineno, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                first, _, second = line.strip().partition(",")
+                if not first.strip():
+                    raise DatasetError(f"{path}:{lineno}: expected a wav file name, got {line.rstrip()!r}")
+                entries.append(Pair(lineno, first.strip(), second.strip()))
+        except UnicodeDecodeError as err:
+            raise DatasetError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
+    return entries
