@@ -15,29 +15,22 @@ import threading
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 import torch
 from torch.utils.data import Dataset
 
-from speech_kit.audio import SAMPLE_RATE, AudioError, conversion_summary, probe, read_audio
+from speech_kit.audio import AudioError, conversion_summary, probe, read_audio
+from speech_kit.features import N_FREQ, stft_magnitude  # noqa: F401 - N_FREQ is part of the seed's loader API
 from speech_kit.layout import (DatasetError, data_list_path, key_of, read_pairs, train_data_dir,
                             train_label_path)
 from label_loader import Vocab
 
-N_FFT = 512
-HOP_LENGTH = int(0.010 * SAMPLE_RATE)  # 10 ms
-WIN_LENGTH = int(0.030 * SAMPLE_RATE)  # 30 ms
-N_FREQ = N_FFT // 2 + 1  # 257 one-sided bins
 
 
 def get_spectrogram_feature(filepath: str) -> torch.Tensor:
     """The seed's feature: STFT magnitude, Hamming window, no centring; shape ``(frames, 257)``."""
-    signal = torch.from_numpy(read_audio(filepath))
-    stft = torch.stft(signal, N_FFT, hop_length=HOP_LENGTH, win_length=WIN_LENGTH,
-                      window=torch.hamming_window(WIN_LENGTH), center=False, normalized=False,
-                      onesided=True, return_complex=True)
-    return stft.abs().transpose(0, 1).contiguous()
+    return stft_magnitude(torch.from_numpy(read_audio(filepath)))
 
 
 def load_targets(path: str, vocab: Vocab | None = None) -> dict[str, list[int]]:
@@ -107,14 +100,23 @@ def read_train_list(dataset_path: str, vocab: Vocab) -> TrainList:
 
 
 class BaseDataset(Dataset):
-    """Utterances as (spectrogram, ``<s>`` ids ``</s>``) pairs, read on demand."""
+    """Utterances as (feature ``(T, F)``, ``<s>`` ids ``</s>``) pairs, read on demand.
+
+    ``featurize`` turns a wav path into features (default: the seed's spectrogram); ``augment`` (training only)
+    transforms those features; ``extra`` holds one class id per utterance (e.g. speaker gender) for objectives
+    with a second target. ``getitem`` returns ``(feat, script)`` or ``(feat, script, extra)``.
+    """
 
     def __init__(self, wav_paths: Sequence[str], script_paths: Sequence[str], targets: dict[str, list[int]],
-                 bos_id: int, eos_id: int):
+                 bos_id: int, eos_id: int, featurize: Callable[[str], torch.Tensor] = get_spectrogram_feature,
+                 augment: Callable[[torch.Tensor], torch.Tensor] | None = None, extra: Sequence[int] | None = None):
         self.wav_paths = list(wav_paths)
         self.script_paths = list(script_paths)
         self.targets = targets
         self.bos_id, self.eos_id = bos_id, eos_id
+        self.featurize = featurize
+        self.augment = augment
+        self.extra = list(extra) if extra is not None else None
 
     def __len__(self) -> int:
         return len(self.wav_paths)
@@ -122,39 +124,57 @@ class BaseDataset(Dataset):
     def count(self) -> int:
         return len(self.wav_paths)
 
-    def getitem(self, idx: int) -> tuple[torch.Tensor, list[int]]:
-        feat = get_spectrogram_feature(self.wav_paths[idx])
+    def getitem(self, idx: int) -> tuple:
+        feat = self.featurize(self.wav_paths[idx])
+        if self.augment is not None:
+            feat = self.augment(feat)
         script = get_script(self.script_paths[idx], self.targets, self.bos_id, self.eos_id)
-        return feat, script
+        if self.extra is None:
+            return feat, script
+        return feat, script, self.extra[idx]
 
     __getitem__ = getitem
 
-    def shuffle(self, rng: random.Random) -> None:
-        pairs = list(zip(self.wav_paths, self.script_paths))
-        rng.shuffle(pairs)
-        self.wav_paths = [w for w, _ in pairs]
-        self.script_paths = [s for _, s in pairs]
+
+@dataclass(frozen=True)
+class Batch:
+    """Padded features ``(B, T, F)``, padded ``<s>``+ids+``</s>`` targets ``(B, L)``, their lengths ``(B,)`` each,
+    and per-utterance class ids ``(B,)`` when the dataset has an extra target.
+
+    It unpacks and indexes as the seed's 4-tuple (``feats, scripts, feat_lengths, script_lengths = batch``).
+    """
+
+    feats: torch.Tensor
+    targets: torch.Tensor
+    feat_lengths: torch.Tensor
+    target_lengths: torch.Tensor
+    extra: torch.Tensor | None = None
+
+    def __iter__(self) -> Iterator[torch.Tensor]:
+        return iter((self.feats, self.targets, self.feat_lengths, self.target_lengths))
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        return (self.feats, self.targets, self.feat_lengths, self.target_lengths)[index]
 
 
-Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
-
-
-def _collate_fn(batch: Sequence[tuple[torch.Tensor, list[int]]], pad_id: int) -> Batch:
-    """Zero-pad features and pad targets with ``pad_id``: ``(B, T, F)``, ``(B, L)``, lengths ``(B,)`` each."""
-    seq_lengths = torch.tensor([feat.size(0) for feat, _ in batch], dtype=torch.long)
-    target_lengths = torch.tensor([len(script) for _, script in batch], dtype=torch.long)
+def _collate_fn(batch: Sequence[tuple], pad_id: int) -> Batch:
+    """Zero-pad features and pad targets with ``pad_id``."""
+    seq_lengths = torch.tensor([item[0].size(0) for item in batch], dtype=torch.long)
+    target_lengths = torch.tensor([len(item[1]) for item in batch], dtype=torch.long)
     seqs = torch.zeros(len(batch), int(seq_lengths.max()), batch[0][0].size(1))
     targets = torch.full((len(batch), int(target_lengths.max())), pad_id, dtype=torch.long)
-    for i, (feat, script) in enumerate(batch):
+    for i, item in enumerate(batch):
+        feat, script = item[0], item[1]
         seqs[i, : feat.size(0)] = feat
         targets[i, : len(script)] = torch.tensor(script, dtype=torch.long)
-    return seqs, targets, seq_lengths, target_lengths
+    extra = torch.tensor([item[2] for item in batch], dtype=torch.long) if len(batch[0]) > 2 else None
+    return Batch(seqs, targets, seq_lengths, target_lengths, extra)
 
 
 def create_empty_batch() -> Batch:
     """The end-of-loader sentinel: a batch with zero utterances."""
     empty = torch.zeros(0, dtype=torch.long)
-    return torch.zeros(0, 0, 0), torch.zeros(0, 0, dtype=torch.long), empty, empty
+    return Batch(torch.zeros(0, 0, 0), torch.zeros(0, 0, dtype=torch.long), empty, empty)
 
 
 class LoaderFailure:
@@ -190,10 +210,14 @@ class RoundRobin:
 
 
 class BaseDataLoader(threading.Thread):
-    """One worker thread: reads its dataset in order, puts padded batches, then one empty batch."""
+    """One worker thread: reads its batches in order, puts each padded, then one empty batch.
 
-    def __init__(self, dataset: BaseDataset, queue: "queue.Queue", batch_size: int, thread_id: int, pad_id: int,
-                 turns: RoundRobin | None = None):
+    ``batches`` is the worker's work as explicit index lists into ``dataset`` (the seam for length bucketing);
+    without it the worker reads ``dataset`` in order in slices of ``batch_size``, as the seed's did.
+    """
+
+    def __init__(self, dataset: BaseDataset, queue: queue.Queue, batch_size: int, thread_id: int, pad_id: int,
+                 turns: RoundRobin | None = None, batches: Sequence[Sequence[int]] | None = None):
         super().__init__(daemon=True, name=f"loader-{thread_id}")
         self.dataset = dataset
         self.queue = queue
@@ -201,6 +225,10 @@ class BaseDataLoader(threading.Thread):
         self.thread_id = thread_id
         self.pad_id = pad_id
         self.turns = turns
+        if batches is None:
+            count = dataset.count()
+            batches = [range(start, min(start + batch_size, count)) for start in range(0, count, batch_size)]
+        self.batches = [list(b) for b in batches]
 
     def _put(self, item: object, last: bool = False) -> None:
         if self.turns is None:
@@ -211,10 +239,8 @@ class BaseDataLoader(threading.Thread):
 
     def run(self) -> None:
         try:
-            for start in range(0, self.dataset.count(), self.batch_size):
-                stop = min(start + self.batch_size, self.dataset.count())
-                items = [self.dataset.getitem(i) for i in range(start, stop)]
-                self._put(_collate_fn(items, self.pad_id))
+            for indices in self.batches:
+                self._put(_collate_fn([self.dataset.getitem(i) for i in indices], self.pad_id))
         except BaseException as err:  # noqa: BLE001 - handed to the consumer, which re-raises it
             self._put(LoaderFailure(err), last=True)
             return
@@ -222,12 +248,17 @@ class BaseDataLoader(threading.Thread):
 
 
 class MultiLoader:
-    """Several ``BaseDataLoader`` threads feeding one queue, taking turns."""
+    """Several ``BaseDataLoader`` threads feeding one queue, taking turns.
 
-    def __init__(self, dataset_list: Sequence[BaseDataset], queue: "queue.Queue", batch_size: int,
-                 worker_size: int, pad_id: int):
+    ``worker_batches[i]`` (index lists) is worker ``i``'s work; without it each worker reads its own dataset of
+    ``dataset_list`` in slices of ``batch_size``, as in the seed.
+    """
+
+    def __init__(self, dataset_list: Sequence[BaseDataset], queue: queue.Queue, batch_size: int,
+                 worker_size: int, pad_id: int, worker_batches: Sequence[Sequence[Sequence[int]]] | None = None):
         turns = RoundRobin(worker_size)
-        self.loader = [BaseDataLoader(dataset_list[i], queue, batch_size, i, pad_id, turns)
+        self.loader = [BaseDataLoader(dataset_list[i], queue, batch_size, i, pad_id, turns,
+                                      worker_batches[i] if worker_batches is not None else None)
                        for i in range(worker_size)]
 
     def start(self) -> None:
@@ -239,26 +270,61 @@ class MultiLoader:
             loader.join()
 
 
-def iterate_batches(batch_queue: "queue.Queue", loader_count: int) -> Iterator[Batch]:
+def iterate_batches(batch_queue: queue.Queue, loader_count: int) -> Iterator[Batch]:
     """Yield batches until every loader has sent its empty batch; re-raise a loader's error."""
     remaining = loader_count
     while remaining:
         item = batch_queue.get()
         if isinstance(item, LoaderFailure):
             raise item.error
-        if item[0].shape[0] == 0:
+        if item.feats.shape[0] == 0:
             remaining -= 1
             continue
         yield item
 
 
+class FixedSizeBatches:
+    """The seed's batching: each worker shuffles its shard every epoch, then cuts it into ``batch_size`` slices."""
+
+    def __init__(self, batch_size: int):
+        self.batch_size = batch_size
+
+    def plan(self, shards: list[list[int]], rng: random.Random) -> list[list[list[int]]]:
+        """Per-worker index lists for one epoch.
+
+        Each shard is shuffled in place, as the seed shuffled its datasets, so an epoch's order continues from the
+        last one's; ``rng`` is consumed worker by worker, so a seed repeats the whole run.
+        """
+        plans = []
+        for shard in shards:
+            rng.shuffle(shard)
+            plans.append([shard[i: i + self.batch_size] for i in range(0, len(shard), self.batch_size)])
+        return plans
+
+
+@dataclass
+class DataSplit:
+    """Training utterances dealt to loader workers, and the validation utterances.
+
+    ``train`` and ``valid`` hold the whole lists; ``shards[w]`` are the training indices of worker ``w`` on this
+    process; ``batch_count`` is the number of training batches this process runs per epoch.
+    """
+
+    train: BaseDataset
+    shards: list[list[int]]
+    valid: BaseDataset
+    batch_count: int
+
+
 def split_dataset(train_list: TrainList, vocab: Vocab, batch_size: int, workers: int, valid_ratio: float = 0.05,
-                  rank: int = 0, world_size: int = 1, seed: int = 1) -> tuple[int, list[BaseDataset], BaseDataset]:
+                  rank: int = 0, world_size: int = 1, seed: int = 1,
+                  featurize: Callable[[str], torch.Tensor] = get_spectrogram_feature,
+                  augment: Callable[[torch.Tensor], torch.Tensor] | None = None) -> DataSplit:
     """Split into a validation set and per-worker training shards of whole batches.
 
     As in the seed, the last ``valid_ratio`` of the (seeded) shuffled list validates. Under DDP each rank takes
     every ``world_size``-th batch and all ranks keep the same number of batches (a rank with fewer would leave the
-    others waiting in an all-reduce). Returns ``(train_batch_num, train_datasets, valid_dataset)``.
+    others waiting in an all-reduce). ``augment`` applies to the training utterances only.
     """
     order = list(range(len(train_list.wav_paths)))
     random.Random(seed).shuffle(order)
@@ -275,9 +341,11 @@ def split_dataset(train_list: TrainList, vocab: Vocab, batch_size: int, workers:
     for i, batch in enumerate(mine):
         shards[i % workers].extend(batch)
 
-    def subset(indices: list[int]) -> BaseDataset:
+    def subset(indices: list[int], augment: Callable | None) -> BaseDataset:
         return BaseDataset([train_list.wav_paths[i] for i in indices],
                            [train_list.script_paths[i] for i in indices],
-                           train_list.targets, vocab.sos_id, vocab.eos_id)
+                           train_list.targets, vocab.sos_id, vocab.eos_id, featurize, augment)
 
-    return len(mine), [subset(s) for s in shards], subset(valid_idx)
+    position = {utterance: pos for pos, utterance in enumerate(train_idx)}
+    return DataSplit(subset(train_idx, augment), [[position[i] for i in shard] for shard in shards],
+                     subset(valid_idx, None), len(mine))

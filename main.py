@@ -9,23 +9,26 @@ from __future__ import annotations
 
 import argparse
 import logging
-import math
 import random
 import sys
-from functools import partial
 from pathlib import Path
 
 import torch
 from torch import nn
 
 import nsml
-from speech_kit.audio import AudioError
-from speech_kit.layout import DatasetError
-from speech_kit.distributed import DistributedContext, cleanup, setup_distributed, wrap_model
 from label_loader import LabelTableError, Vocab
-from loader import N_FREQ, get_spectrogram_feature, read_train_list, split_dataset
-from models import ModelConfig, build_model, check_compatible, greedy_decode, load_checkpoint, save_checkpoint
-from speech_kit.train import evaluate, train_epoch
+from loader import read_train_list, split_dataset
+from models import (DecodingOptions, ModelConfig, build_model, check_compatible, load_checkpoint,
+                    save_checkpoint)
+from models.transcribe import transcribe
+from speech_kit.audio import AudioError
+from speech_kit.distributed import DistributedContext, cleanup, setup_distributed
+from speech_kit.features import Featurizer
+from speech_kit.layout import DatasetError
+from speech_kit.objectives import CrossEntropyObjective
+from speech_kit.precision import PRECISIONS
+from speech_kit.train import EpochReport, TrainConfig, TrainState, fit
 
 HERE = Path(__file__).resolve().parent
 logger = logging.getLogger("main")
@@ -36,7 +39,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description="Korean speech recognition hackathon baseline: an attention Seq2seq over spectrograms.",
         epilog="Data: nsml.DATASET_PATH (set by 'nsml run -d', or NSML_DATASET_PATH) else ./sample_dataset, in the "
                "hackathon layout. Checkpoints: in the session under 'nsml run', else ./checkpoints/NAME "
-               "(or $NSML_CHECKPOINT_DIR/NAME). Under torchrun each process trains its own shard.",
+               "(or $NSML_CHECKPOINT_DIR/NAME). Under torchrun each process trains its own shard. "
+               "Architecture flags (sizes, --bidirectional, --use_attention, --labels) must match a checkpoint "
+               "to load it; the others may change on fork and submit.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--hidden_size", type=int, default=512, help="hidden size of the encoder and decoder GRUs")
     parser.add_argument("--layer_size", type=int, default=3, help="number of GRU layers in encoder and decoder")
@@ -46,46 +51,67 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch_size", type=int, default=32, help="utterances per batch (per process under DDP)")
     parser.add_argument("--workers", type=int, default=4, help="loader threads")
     parser.add_argument("--max_epochs", type=int, default=10, help="number of epochs to train")
-    parser.add_argument("--lr", type=float, default=1e-04, help="Adam learning rate")
+    parser.add_argument("--lr", type=float, default=1e-04, help="Adam learning rate (applies on fork too)")
     parser.add_argument("--teacher_forcing", type=float, default=0.5,
                         help="probability of feeding the reference instead of the prediction, drawn per batch")
     parser.add_argument("--max_len", type=int, default=80, help="longest transcript decoded at inference")
+    parser.add_argument("--beam_size", type=int, default=1, help="beam width at inference (1: greedy, the seed's)")
+    parser.add_argument("--length_penalty", type=float, default=0.0,
+                        help="beam scores are divided by length**length_penalty")
+    parser.add_argument("--precision", choices=PRECISIONS, default="fp32",
+                        help="bf16: autocast matrix products to bfloat16 (training and decoding)")
     parser.add_argument("--no_cuda", action="store_true", help="do not use CUDA even when it is available")
     parser.add_argument("--seed", type=int, default=1, help="random seed")
     parser.add_argument("--save_name", type=str, default="model", help="checkpoint saved after every epoch")
-    parser.add_argument("--mode", type=str, default="train", help="'train'; 'test' loads and infers only")
+    parser.add_argument("--mode", choices=("train", "test"), default="train",
+                        help="'train'; 'test' loads and infers only")
     parser.add_argument("--pause", type=int, default=0, help="1: hand control to nsml.paused (submit/fork)")
     parser.add_argument("--labels", type=str, default=str(HERE / "hackathon.labels"),
                         help="label table (id<TAB>char<TAB>freq); bring the dataset's own for the real data")
     args = parser.parse_args(argv)
-    for name in ("hidden_size", "layer_size", "batch_size", "workers", "max_epochs", "max_len"):
+    for name in ("hidden_size", "layer_size", "batch_size", "workers", "max_epochs", "max_len", "beam_size"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be at least 1, got {getattr(args, name)}")
     if not 0.0 <= args.teacher_forcing <= 1.0:
         parser.error(f"--teacher_forcing must be within [0, 1], got {args.teacher_forcing}")
+    if not 0.0 <= args.dropout < 1.0:
+        parser.error(f"--dropout must be within [0, 1), got {args.dropout}")
+    if args.length_penalty < 0:
+        parser.error(f"--length_penalty must be non-negative, got {args.length_penalty}")
     return args
 
 
 def bind_model(model: nn.Module, optimizer: torch.optim.Optimizer | None = None, *, config: ModelConfig,
-               vocab: Vocab, device: torch.device, train_state: dict | None = None) -> None:
-    """Bind save/load/infer for NSML; ``train_state`` (epoch, best loss, step) travels with the checkpoint."""
-    state = train_state if train_state is not None else {}
+               vocab: Vocab, featurizer: Featurizer | None = None, decoding: DecodingOptions = DecodingOptions(),
+               state: TrainState | None = None, precision: str = "fp32", lr: float | None = None) -> None:
+    """Bind save/load/infer for NSML.
+
+    ``state`` (epoch, step, best loss) travels with the checkpoint. On load the optimizer's moments are restored
+    but its learning rate is this run's ``lr``, so a flag given on fork applies. ``infer`` takes one wav path
+    (the 2019 contract, returns its text) or a list of paths (returns a list, decoded in batches).
+    """
+    featurizer = featurizer or Featurizer()
+    state = state if state is not None else TrainState()
 
     def save(path: str, **kwargs) -> None:
-        save_checkpoint(path, model, config, vocab, optimizer, state)
+        save_checkpoint(path, model, config, vocab, optimizer, state.to_dict(), featurizer.config)
 
     def load(path: str, **kwargs) -> None:
-        checkpoint = load_checkpoint(path, map_location=device)
-        check_compatible(checkpoint, config, vocab, path)
+        checkpoint = load_checkpoint(path, map_location=next(model.parameters()).device)
+        check_compatible(checkpoint, config, vocab, path, featurizer.config)
         model.load_state_dict(checkpoint.model_state)
         if optimizer is not None and checkpoint.optimizer_state:
             optimizer.load_state_dict(checkpoint.optimizer_state)
+            if lr is not None:
+                for group in optimizer.param_groups:
+                    group["lr"] = lr
         state.update(checkpoint.train_state)
-        logger.info("loaded %s (epoch %s)", path, state.get("epoch"))
+        logger.info("loaded %s (epoch %s)", path, state.epoch)
 
-    def infer(wav_path: str) -> str:
-        feat = get_spectrogram_feature(wav_path).unsqueeze(0).to(device)
-        return greedy_decode(model, feat, None, vocab)[0]
+    def infer(wav_path: str | list[str]) -> str | list[str]:
+        paths = [wav_path] if isinstance(wav_path, str) else list(wav_path)
+        texts = transcribe(model, vocab, paths, decoding, featurizer, precision=precision)
+        return texts[0] if isinstance(wav_path, str) else texts
 
     nsml.bind(save=save, load=load, infer=infer)
 
@@ -95,53 +121,51 @@ def dataset_root() -> str:
     return nsml.DATASET_PATH if nsml.HAS_DATASET else str(HERE / "sample_dataset")
 
 
-def _report_batch(is_main: bool, epoch: int, step0: int, batch_count: int, index: int, loss: float,
-                  cer: float) -> None:
-    """Every few batches: the seed's per-step metrics, from rank 0 only."""
-    if is_main:
-        nsml.report(False, step=step0 + index, train_step__loss=loss, train_step__cer=cer)
-        logger.info("epoch %d batch %d/%d: loss %.4f cer %.4f", epoch, index, batch_count, loss, cer)
+def train_config(args: argparse.Namespace) -> TrainConfig:
+    return TrainConfig(batch_size=args.batch_size, workers=args.workers, max_epochs=args.max_epochs, lr=args.lr,
+                       teacher_forcing=args.teacher_forcing, dropout=args.dropout, seed=args.seed,
+                       precision=args.precision)
 
 
 def train(args: argparse.Namespace, ctx: DistributedContext, model: nn.Module, optimizer: torch.optim.Optimizer,
-          vocab: Vocab, state: dict) -> None:
+          vocab: Vocab, featurizer: Featurizer, state: TrainState) -> None:
     root = dataset_root()
+    config = train_config(args)
     train_list = read_train_list(root, vocab)
-    batch_count, train_sets, valid_set = split_dataset(train_list, vocab, args.batch_size, args.workers,
-                                                       rank=ctx.rank, world_size=ctx.world_size, seed=args.seed)
+    data = split_dataset(train_list, vocab, args.batch_size, args.workers, rank=ctx.rank,
+                         world_size=ctx.world_size, seed=args.seed, featurize=featurizer)
     if ctx.is_main:
         logger.info("dataset %s: %d utterances, %d batches of %d per process x %d process(es), %d validate",
-                    root, len(train_list.wav_paths), batch_count, args.batch_size, ctx.world_size, valid_set.count())
-    trained = wrap_model(model, ctx)
-    criterion = nn.CrossEntropyLoss(reduction="sum", ignore_index=vocab.pad_id).to(ctx.device)
-    shuffle_rng = random.Random(args.seed + ctx.rank)
-    first_epoch = int(state.get("epoch", 0))
-    if first_epoch >= args.max_epochs and ctx.is_main:
-        logger.warning("nothing to train: the loaded checkpoint has done %d epochs and --max_epochs is %d "
-                       "(fork with a larger --max_epochs to continue)", first_epoch, args.max_epochs)
-    for epoch in range(first_epoch, args.max_epochs):
-        for dataset in train_sets:
-            dataset.shuffle(shuffle_rng)
-        step0 = int(state.get("step", 0))
-        report_batch = partial(_report_batch, ctx.is_main, epoch, step0, batch_count)
-        result = train_epoch(trained, train_sets, batch_count, vocab, criterion, optimizer, ctx.device,
-                             args.batch_size, args.teacher_forcing, report_batch,
-                             show_progress=ctx.is_main and sys.stderr.isatty(), description=f"epoch {epoch}")
-        state.update(epoch=epoch + 1, step=step0 + batch_count)
-        if not ctx.is_main:
-            continue
-        valid = evaluate(model, valid_set, vocab, criterion, ctx.device, args.batch_size)
-        logger.info("epoch %d: train loss %.4f cer %.4f (%.1f s) | eval loss %.4f cer %.4f",
-                    epoch, result.loss, result.cer, result.seconds, valid.loss, valid.cer)
-        nsml.report(True, step=state["step"], train__loss=result.loss, train__cer=result.cer,
-                    eval__loss=valid.loss, eval__cer=valid.cer, epoch=epoch + 1)
-        is_best = valid.loss < state.get("best_loss", math.inf)
-        if is_best:
-            state["best_loss"] = valid.loss
+                    root, len(train_list.wav_paths), data.batch_count, args.batch_size, ctx.world_size,
+                    data.valid.count())
+
+    def report_batch(epoch: int, step: int, metrics: dict[str, float]) -> None:
+        """Every few batches: the seed's per-step metrics."""
+        nsml.report(False, step=step, train_step__loss=metrics["loss"], train_step__cer=metrics["cer"])
+        logger.info("epoch %d step %d: loss %.4f cer %.4f", epoch, step, metrics["loss"], metrics["cer"])
+
+    def end_epoch(report: EpochReport) -> None:
+        """Report the epoch, save ``--save_name`` always and ``best`` on the lowest evaluation loss."""
+        train_m, valid_m = report.train, report.valid
+        logger.info("epoch %d: train loss %.4f cer %.4f (%.1f s) | eval loss %.4f cer %.4f", report.epoch,
+                    train_m["loss"], train_m["cer"], report.seconds, valid_m["loss"], valid_m["cer"])
+        nsml.report(True, step=state.step, train__loss=train_m["loss"], train__cer=train_m["cer"],
+                    eval__loss=valid_m["loss"], eval__cer=valid_m["cer"], epoch=report.epoch + 1)
         nsml.save(args.save_name)
-        if is_best:
+        if report.is_best:
             nsml.save("best")
-            logger.info("epoch %d: new best eval loss %.4f saved as 'best'", epoch, valid.loss)
+            logger.info("epoch %d: new best eval loss %.4f saved as 'best'", report.epoch, valid_m["loss"])
+
+    fit(model, CrossEntropyObjective(vocab), data, optimizer, config, state, ctx, on_epoch=end_epoch,
+        on_report=report_batch, show_progress=sys.stderr.isatty())
+
+
+def describe_device(ctx: DistributedContext, args: argparse.Namespace) -> str:
+    where = str(ctx.device)
+    if ctx.device.type == "cpu" and not args.no_cuda:
+        where += " (no CUDA device available)"
+    return (f"device {where}, {torch.get_num_threads()} compute threads, {torch.get_num_interop_threads()} "
+            f"inter-op threads, precision {args.precision}, process {ctx.rank + 1}/{ctx.world_size}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -149,23 +173,28 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     use_cuda = not args.no_cuda and torch.cuda.is_available()
     ctx = setup_distributed(use_cuda)
+    if ctx.is_main:
+        logger.info(describe_device(ctx, args))
     random.seed(args.seed)
     torch.manual_seed(args.seed)
     try:
         vocab = Vocab.from_file(args.labels)
-        config = ModelConfig(vocab_size=len(vocab), sos_id=vocab.sos_id, eos_id=vocab.eos_id, feature_size=N_FREQ,
-                             hidden_size=args.hidden_size, layer_size=args.layer_size, dropout=args.dropout,
-                             bidirectional=args.bidirectional, use_attention=args.use_attention,
-                             max_len=args.max_len)
-        model = build_model(config).to(ctx.device)
+        featurizer = Featurizer()
+        config = ModelConfig(vocab_size=len(vocab), sos_id=vocab.sos_id, eos_id=vocab.eos_id,
+                             feature_size=featurizer.size, hidden_size=args.hidden_size, layer_size=args.layer_size,
+                             bidirectional=args.bidirectional, use_attention=args.use_attention)
+        model = build_model(config, dropout=args.dropout).to(ctx.device)
         optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
-        state: dict = {"epoch": 0, "step": 0}
-        bind_model(model, optimizer, config=config, vocab=vocab, device=ctx.device, train_state=state)
+        state = TrainState()
+        decoding = DecodingOptions(max_len=args.max_len, beam_size=args.beam_size,
+                                   length_penalty=args.length_penalty)
+        bind_model(model, optimizer, config=config, vocab=vocab, featurizer=featurizer, decoding=decoding,
+                   state=state, precision=args.precision, lr=args.lr)
         if args.pause == 1:
             nsml.paused(scope=locals())
         if args.mode != "train":
             return 0
-        train(args, ctx, model, optimizer, vocab, state)
+        train(args, ctx, model, optimizer, vocab, featurizer, state)
     except (LabelTableError, DatasetError, AudioError) as err:
         print(f"main.py: error: {err}", file=sys.stderr)
         return 2

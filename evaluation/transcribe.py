@@ -1,4 +1,4 @@
-"""Stand-alone transcriber: ``python -m evaluation.transcribe --checkpoint DIR --output OUT.csv WAV|LIST ...``.
+"""Stand-alone transcriber: ``python -m evaluation.transcribe --checkpoint DIR [--output OUT.csv|-] WAV|LIST ...``.
 
 Needs nothing but a checkpoint folder: the model configuration and the label table travel inside it.
 """
@@ -7,59 +7,99 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import torch
 from tqdm import tqdm
 
+from models import CheckpointError, DecodingOptions, load_checkpoint
+from models.transcribe import transcribe
 from speech_kit.audio import AudioError, probe
-from speech_kit.layout import DatasetError, read_pairs
-from evaluation.score import write_predictions
-from loader import get_spectrogram_feature
-from models import CheckpointError, greedy_decode, load_checkpoint
+from speech_kit.cli import fail
+from speech_kit.features import Featurizer
+from speech_kit.layout import DatasetError, read_wav_list
+from speech_kit.precision import PRECISIONS
+from speech_kit.scoring import write_predictions, write_predictions_to
+
+PROG = "evaluation.transcribe"
+STDOUT = "-"
 
 
 def expand_inputs(items: list[str]) -> list[str]:
-    """Wav paths as given; any other argument is a list file: one path per line (``path,...`` lines too),
-    relative paths resolved against the list file's folder."""
+    """Wav paths as given; any other argument is a list file read like a test list (one wav path per line, the
+    2019 ``test_list.csv`` form; ``path,...`` lines too), its relative paths resolved against the list's folder."""
     paths: list[str] = []
     for item in items:
         if item.lower().endswith(".wav"):
             paths.append(item)
             continue
         base = Path(item).parent
-        paths.extend(str(base / pair.first) for pair in read_pairs(item, "<wav-path>[,...]"))
+        paths.extend(str(base / entry.first) for entry in read_wav_list(item))
+    if not paths:
+        raise DatasetError(f"no wav files to transcribe in {', '.join(items)}")
     return paths
+
+
+def check_output(output: str) -> None:
+    """Refuse an output path that cannot be written before any decoding time is spent on it."""
+    if output == STDOUT:
+        return
+    target = Path(output)
+    if target.is_dir():
+        raise DatasetError(f"--output {output}: is a folder; give a file name such as {target / 'pred.csv'}")
+    if not target.parent.is_dir():
+        raise DatasetError(f"--output {output}: folder {target.parent} does not exist (create it first)")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m evaluation.transcribe",
+        prog=f"python -m {PROG}",
         description="Transcribe wav files with a saved checkpoint folder (e.g. ./checkpoints/best); writes "
                     "'<path>,<text>' lines that python -m evaluation.score can score.")
     parser.add_argument("inputs", nargs="+", metavar="WAV|LIST",
-                        help="wav files, or text files listing one wav path per line")
+                        help="wav files, or list files of one wav path per line (relative to the list's folder)")
     parser.add_argument("--checkpoint", required=True, help="checkpoint folder holding model.pt")
-    parser.add_argument("--output", required=True, help="CSV file to write ('<path>,<text>' lines)")
+    parser.add_argument("--output", default=STDOUT,
+                        help="CSV file to write ('<path>,<text>' lines); '-' (the default) prints them")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu", help="torch device")
+    parser.add_argument("--batch_size", type=int, default=16,
+                        help="files decoded together (sorted by duration); 1 decodes file by file")
+    parser.add_argument("--max_len", type=int, default=80, help="longest transcript, in labels")
+    parser.add_argument("--beam_size", type=int, default=1, help="beam width (1: greedy)")
+    parser.add_argument("--length_penalty", type=float, default=0.0,
+                        help="beam scores are divided by length**length_penalty")
+    parser.add_argument("--precision", choices=PRECISIONS, default="fp32", help="bf16: autocast to bfloat16")
     args = parser.parse_args(argv)
+    if args.batch_size < 1:
+        parser.error(f"--batch_size must be at least 1, got {args.batch_size}")
     try:
+        options = DecodingOptions(args.max_len, args.beam_size, args.length_penalty)
+    except ValueError as err:
+        parser.error(str(err))
+    try:
+        check_output(args.output)
         wavs = expand_inputs(args.inputs)
         for wav in wavs:
             probe(wav)
         checkpoint = load_checkpoint(args.checkpoint, map_location=args.device)
     except (AudioError, DatasetError, CheckpointError) as err:
-        print(f"transcribe: error: {err}", file=sys.stderr)
-        return 2
+        return fail(PROG, err)
     model = checkpoint.build(args.device)
 
     def transcripts() -> Iterator[tuple[str, str]]:
-        for wav in tqdm(wavs, desc="transcribe", unit="file", disable=not sys.stderr.isatty()):
-            feat = get_spectrogram_feature(wav).unsqueeze(0).to(args.device)
-            yield wav, greedy_decode(model, feat, None, checkpoint.vocab)[0]
+        with tqdm(total=len(wavs), desc="transcribe", unit="file", disable=not sys.stderr.isatty()) as bar:
+            texts = transcribe(model, checkpoint.vocab, wavs, options, Featurizer(checkpoint.features),
+                               args.batch_size, args.precision, bar.update)
+        yield from zip(wavs, texts)
 
-    write_predictions(args.output, transcripts())
+    if args.output == STDOUT:
+        write_predictions_to(sys.stdout, transcripts())
+        return 0
+    try:
+        write_predictions(args.output, transcripts())
+    except OSError as err:
+        return fail(PROG, f"--output {args.output}: cannot write: {err.strerror}")
     print(f"transcribed {len(wavs)} file(s) to {args.output}")
     return 0
 

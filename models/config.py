@@ -1,8 +1,15 @@
-"""The model's configuration: everything needed to rebuild it from a checkpoint."""
+"""The model's architecture: everything needed to rebuild it from a checkpoint, and nothing else.
+
+Run-time options live elsewhere so they may change between training, fork and submit: dropout in
+``speech_kit.train.TrainConfig``, the longest transcript in ``models.decoding.DecodingOptions``.
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
+
+# Keys that checkpoints of the first format stored with the architecture; they are run-time options now.
+RUNTIME_KEYS = ("dropout", "max_len")
 
 
 @dataclass(frozen=True)
@@ -13,23 +20,22 @@ class ModelConfig:
     feature_size: int = 257
     hidden_size: int = 512
     layer_size: int = 3
-    dropout: float = 0.2
     bidirectional: bool = False
     use_attention: bool = False
-    max_len: int = 80
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, values: dict) -> "ModelConfig":
+    def from_dict(cls, values: dict) -> ModelConfig:
+        values = {k: v for k, v in values.items() if k not in RUNTIME_KEYS}
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
             raise ValueError(f"unknown model configuration keys {unknown}")
         return cls(**values)
 
-    def differences(self, other: "ModelConfig") -> list[str]:
+    def differences(self, other: ModelConfig) -> list[str]:
         """``name: mine != theirs`` for every field that differs (for mismatch messages)."""
         a, b = self.to_dict(), other.to_dict()
         return [f"{k}: {a[k]!r} != {b[k]!r}" for k in a if a[k] != b[k]]

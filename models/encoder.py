@@ -9,11 +9,6 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 CONV_CHANNELS = 32
 
 
-def conv_output_lengths(lengths: torch.Tensor) -> torch.Tensor:
-    """Frames after the two stride-2 time convolutions (kernel 41 pad 20, kernel 21 pad 10)."""
-    return (((lengths - 1) // 2 + 1) - 1) // 2 + 1
-
-
 class EncoderRNN(nn.Module):
     """Spectrogram ``(B, T, F)`` -> outputs ``(B, T', H·dirs)`` and GRU hidden ``(layers·dirs, B, H)``.
 
@@ -40,14 +35,23 @@ class EncoderRNN(nn.Module):
 
     def forward(self, input_var: torch.Tensor, input_lengths: torch.Tensor | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Returns ``(outputs, hidden, output_lengths)``; ``input_lengths=None`` means no padding."""
-        x = self.conv(input_var.unsqueeze(1))  # (B, C, T', F')
-        b, c, t, f = x.shape
+        """Returns ``(outputs, hidden, output_lengths)``; ``input_lengths=None`` means no padding.
+
+        After each convolution block the frames past an utterance's end are zeroed, which is what the convolution
+        pads a lone utterance with: an utterance encodes exactly the same alone or in a padded batch (in eval
+        mode; in training, batch normalisation's statistics still see the batch).
+        """
+        x = input_var.unsqueeze(1)  # (B, 1, T, F)
+        lengths = input_lengths.cpu() if input_lengths is not None else None
+        for layer in self.conv:
+            x = layer(x)
+            if lengths is not None and isinstance(layer, nn.Hardtanh):
+                lengths = (lengths - 1) // 2 + 1  # each block's convolution has time stride 2
+                valid = torch.arange(x.size(2), device=x.device)[None, :] < lengths.to(x.device)[:, None]
+                x = x * valid.to(x.dtype).view(-1, 1, x.size(2), 1)
+        b, c, t, f = x.shape  # (B, C, T', F')
         x = self.input_dropout(x.transpose(1, 2).reshape(b, t, c * f))
-        if input_lengths is None:
-            lengths = torch.full((b,), t, dtype=torch.long)
-        else:
-            lengths = conv_output_lengths(input_lengths.cpu()).clamp(max=t)
+        lengths = torch.full((b,), t, dtype=torch.long) if lengths is None else lengths.clamp(max=t)
         packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
         outputs, hidden = self.rnn(packed)
         outputs, _ = pad_packed_sequence(outputs, batch_first=True, total_length=t)

@@ -1,6 +1,8 @@
-"""Seq2seq: EncoderRNN + DecoderRNN, and building it from a ``ModelConfig``."""
+"""Seq2seq: EncoderRNN + DecoderRNN, ``encode()`` for decoding strategies, and building it from a config."""
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -8,6 +10,19 @@ from torch import nn
 from models.config import ModelConfig
 from models.decoder import DecoderRNN
 from models.encoder import EncoderRNN
+
+
+class EncoderOutput(NamedTuple):
+    """What a decoder needs from the encoder.
+
+    ``outputs (B, T', H)``, ``lengths (B,)`` valid frames per utterance, ``mask (B, T')`` True on valid frames, and
+    ``hidden (layers, B, H)``, the decoder's initial state (both directions of a bidirectional layer concatenated).
+    """
+
+    outputs: torch.Tensor
+    lengths: torch.Tensor
+    mask: torch.Tensor
+    hidden: torch.Tensor
 
 
 class Seq2seq(nn.Module):
@@ -20,29 +35,39 @@ class Seq2seq(nn.Module):
         self.encoder.rnn.flatten_parameters()
         self.decoder.rnn.flatten_parameters()
 
-    def forward(self, input_variable: torch.Tensor, input_lengths: torch.Tensor | None = None,
-                target_variable: torch.Tensor | None = None, teacher_forcing_ratio: float = 0.0) -> torch.Tensor:
-        """Features ``(B, T, F)`` -> logits ``(B, L, V)``.
-
-        ``target_variable`` is ``<s>`` + ids + ``</s>`` padded, ``(B, L+1)``. Teacher forcing is drawn once per
-        batch with probability ``teacher_forcing_ratio``, as in the seed.
-        """
-        outputs, hidden, lengths = self.encoder(input_variable, input_lengths)
-        mask = torch.arange(outputs.size(1), device=outputs.device)[None, :] < lengths[:, None]
+    def encode(self, feats: torch.Tensor, lengths: torch.Tensor | None = None) -> EncoderOutput:
+        """Features ``(B, T, F)`` (``lengths (B,)``, None for no padding) -> ``EncoderOutput``."""
+        outputs, hidden, out_lengths = self.encoder(feats, lengths)
+        mask = torch.arange(outputs.size(1), device=outputs.device)[None, :] < out_lengths[:, None]
         if self.encoder.rnn.bidirectional:
             # (layers*2, B, H) -> (layers, B, 2H): both directions of a layer feed the decoder's layer.
             hidden = torch.cat([hidden[0::2], hidden[1::2]], dim=2)
-        teacher_forcing = target_variable is not None and bool(torch.rand(()) < teacher_forcing_ratio)
-        return self.decoder(target_variable, hidden, outputs, mask, teacher_forcing)
+        return EncoderOutput(outputs, out_lengths, mask, hidden)
+
+    def forward(self, input_variable: torch.Tensor, input_lengths: torch.Tensor | None,
+                target_variable: torch.Tensor, teacher_forcing_ratio: float = 0.0) -> torch.Tensor:
+        """Training and scoring pass: features ``(B, T, F)`` and targets ``(B, L+1)`` -> logits ``(B, L, V)``.
+
+        ``target_variable`` is ``<s>`` + ids + ``</s>`` padded. Teacher forcing is drawn once per batch with
+        probability ``teacher_forcing_ratio``, as in the seed; without it the decoder feeds back its own argmax
+        for ``L`` steps. Transcribing (no targets) is ``models.decoding.decode``.
+        """
+        enc = self.encode(input_variable, input_lengths)
+        teacher_forcing = bool(torch.rand(()) < teacher_forcing_ratio)
+        return self.decoder(target_variable, enc.hidden, enc.outputs, enc.mask, teacher_forcing)
 
 
-def build_model(config: ModelConfig) -> Seq2seq:
-    """The seed's construction: the decoder is as wide as the (possibly bidirectional) encoder output."""
-    encoder = EncoderRNN(config.feature_size, config.hidden_size, input_dropout_p=config.dropout,
-                         dropout_p=config.dropout, n_layers=config.layer_size, bidirectional=config.bidirectional)
+def build_model(config: ModelConfig, dropout: float = 0.0) -> Seq2seq:
+    """The seed's construction: the decoder is as wide as the (possibly bidirectional) encoder output.
+
+    ``dropout`` is a training option (the seed's default 0.2 comes from ``main.py``); it has no parameters, so a
+    checkpoint loads into a model built with any dropout.
+    """
+    encoder = EncoderRNN(config.feature_size, config.hidden_size, input_dropout_p=dropout,
+                         dropout_p=dropout, n_layers=config.layer_size, bidirectional=config.bidirectional)
     decoder_size = config.hidden_size * (2 if config.bidirectional else 1)
-    decoder = DecoderRNN(config.vocab_size, config.max_len, decoder_size, config.sos_id, config.eos_id,
-                         n_layers=config.layer_size, input_dropout_p=config.dropout, dropout_p=config.dropout,
+    decoder = DecoderRNN(config.vocab_size, decoder_size, config.sos_id, config.eos_id,
+                         n_layers=config.layer_size, input_dropout_p=dropout, dropout_p=dropout,
                          use_attention=config.use_attention)
     model = Seq2seq(encoder, decoder)
     for param in model.parameters():

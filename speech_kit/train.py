@@ -1,115 +1,187 @@
-"""One training epoch and one evaluation pass over the threaded loaders, with loss and CER as the seed logged them."""
+"""The training loop any entry can call: ``fit()`` runs epochs over the threaded loaders, validates, and hands each
+epoch's figures to the caller (who reports and saves, e.g. through NSML).
+
+What a step minimises is an ``Objective`` (``speech_kit.objectives``); how utterances are grouped into batches is a
+batch sampler (``loader.FixedSizeBatches``); every forward pass runs in one precision context
+(``speech_kit.precision.autocast``). A progress line (batch i/N, loss, ETA) is logged at least every
+``progress_seconds``.
+"""
 
 from __future__ import annotations
 
+import logging
+import math
 import queue
+import random
 import time
-from dataclasses import dataclass
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, fields, replace
 
 import torch
 from torch import nn
 from tqdm import tqdm
 
-from evaluation.metrics import char_distance
-from label_loader import Vocab
-from loader import BaseDataLoader, BaseDataset, MultiLoader, iterate_batches
+from loader import Batch, BaseDataLoader, BaseDataset, DataSplit, FixedSizeBatches, MultiLoader, iterate_batches
+from speech_kit.distributed import DistributedContext, wrap_model
+from speech_kit.objectives import Objective, Tally
+from speech_kit.precision import autocast
+
+logger = logging.getLogger("train")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Run-time training options (the architecture is ``models.ModelConfig``)."""
+
+    batch_size: int = 32
+    workers: int = 4
+    max_epochs: int = 10
+    lr: float = 1e-4
+    teacher_forcing: float = 0.5
+    dropout: float = 0.2
+    seed: int = 1
+    precision: str = "fp32"
+    report_every: int = 10  # batches between per-step reports
+    progress_seconds: float = 30.0  # longest silence in the log during an epoch
 
 
 @dataclass
-class EpochResult:
-    loss: float  # cross-entropy per target token
-    cer: float
-    utterances: int
+class TrainState:
+    """Where training stands; travels inside every checkpoint so a fork resumes at the right epoch."""
+
+    epoch: int = 0
+    step: int = 0
+    best_loss: float = math.inf
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def update(self, values: dict) -> None:
+        for f in fields(self):
+            if f.name in values:
+                setattr(self, f.name, type(getattr(self, f.name))(values[f.name]))
+
+
+@dataclass(frozen=True)
+class EpochReport:
+    epoch: int  # 0-based index of the epoch just finished
+    train: dict[str, float]
+    valid: dict[str, float]
     seconds: float
+    is_best: bool
 
 
-@dataclass
-class _Totals:
-    """Sums over batches; one batch's figures are measured once and added to every running total."""
-
-    loss: float = 0.0
-    tokens: int = 0
-    distance: int = 0
-    length: int = 0
-    utterances: int = 0
-
-    @classmethod
-    def of_batch(cls, loss_sum: float, tokens: int, logits: torch.Tensor, targets: torch.Tensor,
-                 vocab: Vocab) -> "_Totals":
-        """Loss and CER figures of one batch (greedy argmax of ``logits`` against ``targets``)."""
-        batch = cls(loss_sum, tokens, utterances=targets.size(0))
-        for hyp_ids, ref_ids in zip(logits.argmax(-1).tolist(), targets.tolist()):
-            dist, length = char_distance(vocab.decode(ref_ids), vocab.decode(hyp_ids))
-            batch.distance += dist
-            batch.length += length
-        return batch
-
-    def add(self, batch: "_Totals") -> None:
-        self.loss += batch.loss
-        self.tokens += batch.tokens
-        self.distance += batch.distance
-        self.length += batch.length
-        self.utterances += batch.utterances
-
-    def result(self, started: float) -> EpochResult:
-        return EpochResult(self.loss / max(self.tokens, 1), self.distance / max(self.length, 1), self.utterances,
-                           time.time() - started)
+def to_device(batch: Batch, device: torch.device) -> Batch:
+    """Features, targets and extra targets to ``device``; lengths stay on the CPU (packing wants them there)."""
+    extra = batch.extra.to(device) if batch.extra is not None else None
+    return replace(batch, feats=batch.feats.to(device), targets=batch.targets.to(device), extra=extra)
 
 
-def _loss(criterion: nn.Module, logits: torch.Tensor, targets: torch.Tensor, pad_id: int) -> tuple[torch.Tensor, int]:
-    """Summed cross-entropy and the number of real target tokens (the loss is averaged per token, not per frame)."""
-    loss_sum = criterion(logits.reshape(-1, logits.size(-1)), targets.reshape(-1))
-    return loss_sum, int((targets != pad_id).sum())
+class _Progress:
+    """A log line at least every ``every`` seconds: batch i/N, running loss, ETA for the epoch."""
+
+    def __init__(self, description: str, total: int, every: float, enabled: bool):
+        self.description, self.total, self.every, self.enabled = description, total, every, enabled
+        self.started = self.last = time.monotonic()
+
+    def update(self, index: int, loss: float) -> None:
+        now = time.monotonic()
+        if not self.enabled or (now - self.last < self.every and index != self.total):
+            return
+        self.last = now
+        elapsed = now - self.started
+        eta = elapsed / index * (self.total - index)
+        logger.info("%s: batch %d/%d, loss %.4f, %.0f s elapsed, ETA %.0f s", self.description, index, self.total,
+                    loss, elapsed, eta)
 
 
-def train_epoch(model: nn.Module, datasets: Sequence[BaseDataset], batch_count: int, vocab: Vocab,
-                criterion: nn.Module, optimizer: torch.optim.Optimizer, device: torch.device, batch_size: int,
-                teacher_forcing_ratio: float, on_report: Callable[[int, float, float], None], report_every: int = 10,
-                show_progress: bool = True, description: str = "train") -> EpochResult:
-    """Train on the per-worker ``datasets``; ``on_report(batch_index, loss, cer)`` every ``report_every`` batches."""
+def train_epoch(model: nn.Module, objective: Objective, dataset: BaseDataset, worker_batches: Sequence[list[list[int]]],
+                optimizer: torch.optim.Optimizer, config: TrainConfig, device: torch.device,
+                on_report: Callable[[int, dict[str, float]], None] | None = None, show_progress: bool = True,
+                log_progress: bool = True, description: str = "train") -> tuple[dict[str, float], Tally]:
+    """One pass over ``worker_batches`` (index lists per loader thread); ``on_report(batch_index, metrics)`` every
+    ``config.report_every`` batches with the metrics of that window. Returns the epoch's metrics and sums."""
     model.train()
-    batch_queue: queue.Queue = queue.Queue(len(datasets) * 2)
-    loader = MultiLoader(datasets, batch_queue, batch_size, len(datasets), vocab.pad_id)
+    workers = len(worker_batches)
+    batch_count = sum(len(b) for b in worker_batches)
+    batch_queue: queue.Queue = queue.Queue(workers * 2)
+    loader = MultiLoader([dataset] * workers, batch_queue, config.batch_size, workers,
+                         objective.pad_id, worker_batches)
     loader.start()
-    totals, started = _Totals(), time.time()
-    window = _Totals()
+    totals, window = Tally(), Tally()
+    progress = _Progress(description, batch_count, config.progress_seconds, log_progress)
     with tqdm(total=batch_count, desc=description, unit="batch", disable=not show_progress, leave=False) as bar:
-        for index, (feats, scripts, feat_lengths, _) in enumerate(iterate_batches(batch_queue, len(datasets)), 1):
-            feats, scripts = feats.to(device), scripts.to(device)
-            target = scripts[:, 1:]
-            logits = model(feats, feat_lengths, scripts, teacher_forcing_ratio)
-            loss_sum, tokens = _loss(criterion, logits, target, vocab.pad_id)
+        for index, batch in enumerate(iterate_batches(batch_queue, workers), 1):
+            batch = to_device(batch, device)
+            with autocast(device, config.precision):
+                step = objective(model, batch, config.teacher_forcing)
             optimizer.zero_grad(set_to_none=True)
-            (loss_sum / max(tokens, 1)).backward()
+            step.loss.backward()
             optimizer.step()
-            batch = _Totals.of_batch(loss_sum.item(), tokens, logits.detach(), target, vocab)
-            totals.add(batch)
-            window.add(batch)
+            totals.update(step.tally)
+            window.update(step.tally)
+            running = objective.summarize(totals)
             bar.update(1)
-            bar.set_postfix(loss=f"{totals.loss / max(totals.tokens, 1):.3f}")
-            if index % report_every == 0:
-                step = window.result(started)
-                on_report(index, step.loss, step.cer)
-                window = _Totals()
+            bar.set_postfix(loss=f"{running['loss']:.3f}")
+            progress.update(index, running["loss"])
+            if on_report is not None and index % config.report_every == 0:
+                on_report(index, objective.summarize(window))
+                window = Tally()
     loader.join()
-    return totals.result(started)
+    return objective.summarize(totals), totals
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, dataset: BaseDataset, vocab: Vocab, criterion: nn.Module, device: torch.device,
-             batch_size: int) -> EpochResult:
-    """Free-running (no teacher forcing) loss and CER on ``dataset``, read by one loader thread as in the seed."""
+def evaluate(model: nn.Module, objective: Objective, dataset: BaseDataset, config: TrainConfig,
+             device: torch.device) -> dict[str, float]:
+    """Free-running (no teacher forcing) metrics on ``dataset``, read by one loader thread as in the seed."""
     model.eval()
     batch_queue: queue.Queue = queue.Queue(2)
-    loader = BaseDataLoader(dataset, batch_queue, batch_size, 0, vocab.pad_id)
+    loader = BaseDataLoader(dataset, batch_queue, config.batch_size, 0, objective.pad_id)
     loader.start()
-    totals, started = _Totals(), time.time()
-    for feats, scripts, feat_lengths, _ in iterate_batches(batch_queue, 1):
-        feats, scripts = feats.to(device), scripts.to(device)
-        target = scripts[:, 1:]
-        logits = model(feats, feat_lengths, scripts, 0.0)
-        loss_sum, tokens = _loss(criterion, logits, target, vocab.pad_id)
-        totals.add(_Totals.of_batch(loss_sum.item(), tokens, logits, target, vocab))
+    totals = Tally()
+    for batch in iterate_batches(batch_queue, 1):
+        with autocast(device, config.precision):
+            totals.update(objective(model, to_device(batch, device), 0.0).tally)
     loader.join()
-    return totals.result(started)
+    return objective.summarize(totals)
+
+
+def fit(model: nn.Module, objective: Objective, data: DataSplit, optimizer: torch.optim.Optimizer,
+        config: TrainConfig, state: TrainState, ctx: DistributedContext,
+        on_epoch: Callable[[EpochReport], None] | None = None,
+        on_report: Callable[[int, int, dict[str, float]], None] | None = None,
+        sampler: FixedSizeBatches | None = None, show_progress: bool = False) -> TrainState:
+    """Train from ``state.epoch`` to ``config.max_epochs``; rank 0 validates and calls ``on_epoch`` each epoch.
+
+    ``on_report(epoch, step, metrics)`` receives the per-window training metrics (rank 0 only). Under DDP every
+    rank trains its own shards of ``data`` and the gradients are averaged by ``DistributedDataParallel``.
+    """
+    sampler = sampler or FixedSizeBatches(config.batch_size)
+    trained = wrap_model(model, ctx)
+    rng = random.Random(config.seed + ctx.rank)
+    if state.epoch >= config.max_epochs and ctx.is_main:
+        logger.warning("nothing to train: the loaded checkpoint has done %d epochs and --max_epochs is %d "
+                       "(fork with a larger --max_epochs to continue)", state.epoch, config.max_epochs)
+    for epoch in range(state.epoch, config.max_epochs):
+        plans = sampler.plan(data.shards, rng)
+        step0, started = state.step, time.time()
+
+        def report(index: int, metrics: dict[str, float], epoch: int = epoch, step0: int = step0) -> None:
+            if ctx.is_main and on_report is not None:
+                on_report(epoch, step0 + index, metrics)
+
+        train_metrics, _ = train_epoch(trained, objective, data.train, plans, optimizer, config, ctx.device,
+                                       report, show_progress=show_progress and ctx.is_main,
+                                       log_progress=ctx.is_main, description=f"epoch {epoch}")
+        seconds = time.time() - started
+        state.epoch, state.step = epoch + 1, step0 + sum(len(p) for p in plans)
+        if not ctx.is_main:
+            continue
+        valid_metrics = evaluate(model, objective, data.valid, config, ctx.device)
+        is_best = valid_metrics[objective.primary] < state.best_loss
+        if is_best:
+            state.best_loss = valid_metrics[objective.primary]
+        if on_epoch is not None:
+            on_epoch(EpochReport(epoch, train_metrics, valid_metrics, seconds, is_best))
+    return state

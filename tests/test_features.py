@@ -2,9 +2,11 @@
 import numpy as np
 import pytest
 import soundfile as sf
+import torch
 
 from speech_kit.audio import AudioError, probe, read_audio
-from loader import HOP_LENGTH, N_FFT, N_FREQ, WIN_LENGTH, get_spectrogram_feature
+from loader import get_spectrogram_feature
+from speech_kit.features import HOP_LENGTH, N_FFT, N_FREQ, WIN_LENGTH, Featurizer
 from conftest import write_tone
 
 
@@ -62,3 +64,12 @@ def test_unusable_audio_is_named(tmp_path):
         probe(short)
     with pytest.raises(AudioError, match="junk.wav"):
         get_spectrogram_feature(str(junk))
+
+
+def test_featurizer_takes_a_path_or_samples_and_matches_the_seed_feature(tmp_path):
+    path = write_tone(tmp_path / "a.wav", 0.4)
+    featurize = Featurizer()
+    from_path = featurize(str(path))
+    assert torch.equal(from_path, get_spectrogram_feature(str(path)))
+    assert torch.equal(featurize(read_audio(path)), from_path)
+    assert from_path.shape == (1 + (6400 - N_FFT) // HOP_LENGTH, featurize.size)

@@ -12,7 +12,8 @@ import torch
 from conftest import ROOT
 from evaluation.metrics import score
 from loader import BaseDataset, _collate_fn, read_train_list
-from models import ModelConfig, build_model, greedy_decode
+from models import DecodingOptions, ModelConfig, build_model, decode
+from models.transcribe import transcribe
 
 
 def test_overfits_three_utterances_to_crr_90(vocab):
@@ -27,7 +28,7 @@ def test_overfits_three_utterances_to_crr_90(vocab):
     assert len(set(references.values())) == 3
 
     config = ModelConfig(vocab_size=len(vocab), sos_id=vocab.sos_id, eos_id=vocab.eos_id, hidden_size=64,
-                         layer_size=1, dropout=0.0, use_attention=True, max_len=20)
+                         layer_size=1, use_attention=True)
     model = build_model(config)
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
     criterion = torch.nn.CrossEntropyLoss(ignore_index=vocab.pad_id)
@@ -39,8 +40,14 @@ def test_overfits_three_utterances_to_crr_90(vocab):
         loss.backward()
         optimizer.step()
         if step % 25 == 0:
-            hypotheses = dict(zip(references, greedy_decode(model, feats, lengths, vocab)))
+            decoded = decode(model, feats, lengths, DecodingOptions(max_len=20))
+            hypotheses = dict(zip(references, map(vocab.decode, decoded)))
             best = max(best, score(references, hypotheses).crr)
             if best >= 90:
                 break
     assert best >= 90, f"after {step} steps CRR {best:.1f}: {hypotheses} vs {references}"
+    # The batched transcriber, file by file and batched, and a beam of one all give the greedy text.
+    greedy = [vocab.decode(ids) for ids in decode(model, feats, lengths, DecodingOptions(max_len=20))]
+    for options, batch_size in [(DecodingOptions(max_len=20), 1), (DecodingOptions(max_len=20), 3),
+                                (DecodingOptions(max_len=20, beam_size=1), 2)]:
+        assert transcribe(model, vocab, dataset.wav_paths, options, batch_size=batch_size) == greedy

@@ -1,11 +1,12 @@
 import queue
+import random
 
 import pytest
 import torch
 
 from speech_kit.layout import DatasetError
-from loader import (BaseDataLoader, BaseDataset, MultiLoader, _collate_fn, iterate_batches, load_targets,
-                    read_train_list, split_dataset)
+from loader import (BaseDataLoader, BaseDataset, FixedSizeBatches, MultiLoader, _collate_fn, iterate_batches,
+                    load_targets, read_train_list, split_dataset)
 from conftest import write_tone
 
 
@@ -20,14 +21,16 @@ def test_collate_pads_features_and_targets(vocab):
 
 def test_threaded_loaders_stream_every_utterance_then_stop(tiny_dataset, vocab):
     train = read_train_list(str(tiny_dataset), vocab)
-    batch_count, shards, valid = split_dataset(train, vocab, batch_size=2, workers=2, valid_ratio=0.2)
-    assert valid.count() == 1 and batch_count == 3 and sum(s.count() for s in shards) == 5
+    split = split_dataset(train, vocab, batch_size=2, workers=2, valid_ratio=0.2)
+    valid, shards = split.valid, split.shards
+    assert valid.count() == 1 and split.batch_count == 3 and sum(len(s) for s in shards) == 5
+    plans = FixedSizeBatches(2).plan(shards, random.Random(0))
     q: queue.Queue = queue.Queue(4)
-    loader = MultiLoader(shards, q, 2, len(shards), vocab.pad_id)
+    loader = MultiLoader([split.train] * len(plans), q, 2, len(plans), vocab.pad_id, plans)
     loader.start()
     batches = list(iterate_batches(q, len(shards)))
     loader.join()
-    assert len(batches) == batch_count
+    assert len(batches) == split.batch_count
     scripts = [row for _, targets, _, lengths in batches for row, n in zip(targets.tolist(), lengths.tolist())]
     for row in scripts:  # <s> ids </s>, decodable
         assert row[0] == vocab.sos_id and vocab.eos_id in row
@@ -54,8 +57,8 @@ def test_sentinel_is_an_empty_batch_and_errors_reach_the_consumer(tiny_dataset, 
 def test_ddp_shards_are_disjoint_and_equal(tiny_dataset, vocab):
     train = read_train_list(str(tiny_dataset), vocab)
     parts = [split_dataset(train, vocab, 1, 1, valid_ratio=0.2, rank=r, world_size=2) for r in range(2)]
-    assert parts[0][0] == parts[1][0] == 2
-    files = [set(p[1][0].wav_paths) for p in parts]
+    assert parts[0].batch_count == parts[1].batch_count == 2
+    files = [{p.train.wav_paths[i] for i in p.shards[0]} for p in parts]
     assert not files[0] & files[1]
 
 

@@ -1,6 +1,7 @@
 from evaluation.data_loader import feed_infer
 from evaluation.metrics import char_distance, per_utterance, score, worst
-from evaluation.score import main as score_main, read_predictions, score_files
+from evaluation.score import main as score_main
+from evaluation.score import read_predictions, score_files
 from evaluation.transcribe import main as transcribe_main
 from models import ModelConfig, build_model, save_checkpoint
 
@@ -66,7 +67,7 @@ def test_score_cli_names_the_bad_line(tiny_dataset, tmp_path, capsys):
 
 def test_transcriber_refuses_bad_inputs_before_decoding(tiny_dataset, tmp_path, vocab, capsys):
     config = ModelConfig(vocab_size=len(vocab), sos_id=vocab.sos_id, eos_id=vocab.eos_id, hidden_size=16,
-                         layer_size=1, max_len=5)
+                         layer_size=1)
     save_checkpoint(tmp_path, build_model(config), config, vocab)
     wav = str(tiny_dataset / "test" / "test_data" / "test_000.wav")
     out = tmp_path / "out.csv"

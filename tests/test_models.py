@@ -1,10 +1,12 @@
 import torch
 
 from label_loader import Vocab
-from models import (CheckpointError, ModelConfig, build_model, check_compatible, greedy_decode,
-                    load_checkpoint, save_checkpoint)
-
 import pytest
+
+from models import (CheckpointError, DecodingOptions, ModelConfig, build_model, check_compatible, decode,
+                    load_checkpoint, save_checkpoint)
+from models.config import RUNTIME_KEYS
+from speech_kit.features import FeatureConfig
 
 
 def seed_config(**overrides) -> ModelConfig:
@@ -14,7 +16,7 @@ def seed_config(**overrides) -> ModelConfig:
 
 
 def test_seed_settings_match_the_seed_printout():
-    model = build_model(seed_config())
+    model = build_model(seed_config(), dropout=0.2)
     assert sum(p.numel() for p in model.parameters()) == 16_626_260
     assert model.encoder.rnn.input_size == 4128
     text = str(model)
@@ -34,8 +36,8 @@ def test_shapes_in_training_and_free_decoding():
     targets = torch.randint(0, 18, (3, 7))
     assert model(feats, lengths, targets, 1.0).shape == (3, 6, 20)
     assert model(feats, lengths, targets, 0.0).shape == (3, 6, 20)
-    model.eval()
-    assert model(feats, lengths).shape[1] <= 80
+    assert all(len(ids) <= 7 for ids in decode(model, feats, lengths, DecodingOptions(max_len=7)))
+    assert model.training  # decode restores the mode it found
     out, hidden, out_lengths = model.encoder(feats, lengths)
     assert out.shape == (3, 30, 32) and hidden.shape == (2, 3, 32) and out_lengths.tolist() == [30, 23, 16]
 
@@ -47,16 +49,18 @@ def test_padding_does_not_change_an_utterance():
     feat = torch.randn(1, 100, 257)
     padded = torch.cat([feat, torch.zeros(1, 60, 257)], dim=1)
     with torch.no_grad():
-        alone = model(feat, torch.tensor([100]))
-        in_batch = model(padded, torch.tensor([100]))
-    # the conv's receptive field sees the padding at the edge; the GRU and attention must not
-    assert torch.allclose(alone[:, :5], in_batch[:, :5], atol=1e-2)
+        alone = model.encode(feat, torch.tensor([100]))
+        in_batch = model.encode(padded, torch.tensor([100]))
+    # the convolutions see zeros past the end either way; the GRU and attention never see the padded frames
+    assert torch.allclose(alone.outputs, in_batch.outputs[:, :25], atol=1e-5)
+    assert torch.allclose(alone.hidden, in_batch.hidden, atol=1e-5)
+    assert decode(model, feat, None) == decode(model, padded, torch.tensor([100]))
 
 
 def test_save_load_gives_identical_output(tmp_path, vocab):
     torch.manual_seed(0)
     config = ModelConfig(vocab_size=len(vocab), sos_id=vocab.sos_id, eos_id=vocab.eos_id, hidden_size=32,
-                         layer_size=2, use_attention=True, max_len=12)
+                         layer_size=2, use_attention=True)
     model = build_model(config).eval()
     optimizer = torch.optim.Adam(model.parameters())
     save_checkpoint(tmp_path, model, config, vocab, optimizer, {"epoch": 3})
@@ -64,9 +68,11 @@ def test_save_load_gives_identical_output(tmp_path, vocab):
     assert checkpoint.train_state == {"epoch": 3} and checkpoint.vocab.chars == vocab.chars
     rebuilt = checkpoint.build()
     feats = torch.randn(2, 150, 257)
+    targets = torch.full((2, 5), vocab.sos_id)
     with torch.no_grad():
-        assert torch.equal(model(feats), rebuilt(feats))
-    assert greedy_decode(model, feats, None, vocab) == greedy_decode(rebuilt, feats, None, vocab)
+        assert torch.equal(model(feats, None, targets, 0.0), rebuilt(feats, None, targets, 0.0))
+    options = DecodingOptions(max_len=12)
+    assert decode(model, feats, None, options) == decode(rebuilt, feats, None, options)
 
 
 def test_checkpoint_mismatch_and_corruption_are_explained(tmp_path, vocab):
@@ -85,3 +91,43 @@ def test_checkpoint_mismatch_and_corruption_are_explained(tmp_path, vocab):
         load_checkpoint(tmp_path)
     with pytest.raises(CheckpointError, match="no model.pt"):
         load_checkpoint(tmp_path / "elsewhere")
+
+
+def test_run_time_options_do_not_block_loading(tmp_path, vocab):
+    """Dropout and max_len are not architecture: a checkpoint of the first format (which stored them) loads, and
+    a different feature is refused like a different architecture."""
+    config = ModelConfig(vocab_size=len(vocab), sos_id=vocab.sos_id, eos_id=vocab.eos_id, hidden_size=16,
+                         layer_size=1)
+    save_checkpoint(tmp_path, build_model(config, dropout=0.5), config, vocab)
+    payload = torch.load(tmp_path / "model.pt", weights_only=True)
+    payload["format"] = "speech-hackathon-seq2seq/1"
+    payload["config"].update({"dropout": 0.2, "max_len": 80})
+    del payload["features"]
+    torch.save(payload, tmp_path / "model.pt")
+    checkpoint = load_checkpoint(tmp_path)
+    assert set(RUNTIME_KEYS).isdisjoint(checkpoint.config.to_dict())
+    check_compatible(checkpoint, config, vocab, "ckpt", FeatureConfig())
+    assert checkpoint.build().encoder.rnn.dropout == 0.0
+
+
+def test_beam_of_one_is_greedy_and_wider_beams_score_at_least_as_well():
+    torch.manual_seed(0)
+    model = build_model(seed_config(hidden_size=32, layer_size=1, vocab_size=12, sos_id=10, eos_id=11)).eval()
+    feats, lengths = torch.randn(4, 150, 257), torch.tensor([150, 120, 90, 60])
+    greedy = decode(model, feats, lengths, DecodingOptions(max_len=15))
+    assert decode(model, feats, lengths, DecodingOptions(max_len=15, beam_size=1)) == greedy
+    from models.decoding import BeamSearchDecoder
+    assert BeamSearchDecoder(DecodingOptions(max_len=15, beam_size=1))(model, model.encode(feats, lengths)) == greedy
+
+    def log_prob(i: int, ids: list[int]) -> float:
+        enc = model.encode(feats[i: i + 1], lengths[i: i + 1])
+        inputs = torch.tensor([[10, *ids]])
+        logits, _ = model.decoder.forward_step(inputs, enc.hidden, enc.outputs, enc.mask)
+        steps = torch.log_softmax(logits[0], -1)
+        return float(sum(steps[t, tok] for t, tok in enumerate([*ids, 11])))
+
+    beam = decode(model, feats, lengths, DecodingOptions(max_len=15, beam_size=4))
+    with torch.no_grad():
+        for i in range(4):
+            if len(greedy[i]) < 15 and len(beam[i]) < 15:  # both ended with </s>: comparable sequence scores
+                assert log_prob(i, beam[i]) >= log_prob(i, greedy[i]) - 1e-4
