@@ -18,17 +18,20 @@ from torch import nn
 
 import nsml
 from label_loader import LabelTableError, Vocab
-from loader import read_train_list, split_dataset
+from loader import FrameBudgetBatches, feature_frames, read_train_list, split_dataset
 from models import (DecodingOptions, ModelConfig, build_model, check_compatible, load_checkpoint,
                     save_checkpoint)
 from models.transcribe import transcribe
 from speech_kit.audio import AudioError
 from speech_kit.distributed import DistributedContext, cleanup, setup_distributed
-from speech_kit.features import Featurizer
+from models.lm import LM_FILE, NgramLM
+from speech_kit.augment import SpecAugment
+from speech_kit.features import FEATURE_KINDS, FeatureConfig, Featurizer
 from speech_kit.layout import DatasetError
-from speech_kit.objectives import CrossEntropyObjective
+from speech_kit.objectives import SpeechObjective
 from speech_kit.precision import PRECISIONS
-from speech_kit.train import EpochReport, TrainConfig, TrainState, fit
+from speech_kit.train import DECAYS, EpochReport, TrainConfig, TrainState, fit
+from speech_kit.units import UNIT_KINDS, TextUnits, retarget
 
 HERE = Path(__file__).resolve().parent
 logger = logging.getLogger("main")
@@ -49,6 +52,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--bidirectional", action="store_true", help="use a bidirectional encoder GRU")
     parser.add_argument("--use_attention", action="store_true", help="use attention between encoder and decoder")
     parser.add_argument("--batch_size", type=int, default=32, help="utterances per batch (per process under DDP)")
+    parser.add_argument("--batch_frames", type=int, default=0,
+                        help="if set: length-bucketed batches of at most this many padded feature frames (10 ms "
+                             "each), replacing --batch_size for training")
     parser.add_argument("--workers", type=int, default=4, help="loader threads")
     parser.add_argument("--max_epochs", type=int, default=10, help="number of epochs to train")
     parser.add_argument("--lr", type=float, default=1e-04, help="Adam learning rate (applies on fork too)")
@@ -60,6 +66,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="beam scores are divided by length**length_penalty")
     parser.add_argument("--precision", choices=PRECISIONS, default="fp32",
                         help="bf16: autocast matrix products to bfloat16 (training and decoding)")
+    improve = parser.add_argument_group("beyond the seed (defaults keep the 2019 baseline)")
+    improve.add_argument("--feature", choices=FEATURE_KINDS, default="stft",
+                         help="stft: the seed's raw magnitude; logmel: log mel filterbank normalised per utterance")
+    improve.add_argument("--n_mels", type=int, default=80, help="mel bands of --feature logmel")
+    improve.add_argument("--units", choices=UNIT_KINDS, default="char",
+                         help="output units: the label table's characters, or jamo (Hangul decomposed)")
+    improve.add_argument("--ctc_weight", type=float, default=0.0,
+                         help="weight of a CTC loss over the encoder (0: none; 1: CTC only, no decoder)")
+    improve.add_argument("--label_smoothing", type=float, default=0.0, help="label smoothing of the decoder loss")
+    improve.add_argument("--spec_augment", action="store_true", help="mask random frequency bands and time spans")
+    improve.add_argument("--warmup_steps", type=int, default=0, help="linear learning-rate warm-up")
+    improve.add_argument("--lr_decay", choices=DECAYS, default="none", help="cosine: decay to 0 at the last step")
+    improve.add_argument("--clip_norm", type=float, default=0.0, help="clip the gradient norm (0: off)")
+    improve.add_argument("--lm_order", type=int, default=0,
+                         help="train an n-gram LM of this order on the training transcripts; saved with checkpoints")
+    improve.add_argument("--lm_weight", type=float, default=0.0, help="LM weight in CTC beam search")
+    improve.add_argument("--length_bonus", type=float, default=0.0, help="per-unit bonus in CTC beam search")
     parser.add_argument("--no_cuda", action="store_true", help="do not use CUDA even when it is available")
     parser.add_argument("--seed", type=int, default=1, help="random seed")
     parser.add_argument("--save_name", type=str, default="model", help="checkpoint saved after every epoch")
@@ -72,33 +95,63 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     for name in ("hidden_size", "layer_size", "batch_size", "workers", "max_epochs", "max_len", "beam_size"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be at least 1, got {getattr(args, name)}")
+    if args.batch_frames < 0:
+        parser.error(f"--batch_frames must be positive (or 0: off), got {args.batch_frames}")
     if not 0.0 <= args.teacher_forcing <= 1.0:
         parser.error(f"--teacher_forcing must be within [0, 1], got {args.teacher_forcing}")
     if not 0.0 <= args.dropout < 1.0:
         parser.error(f"--dropout must be within [0, 1), got {args.dropout}")
     if args.length_penalty < 0:
         parser.error(f"--length_penalty must be non-negative, got {args.length_penalty}")
+    if not 0.0 <= args.ctc_weight <= 1.0:
+        parser.error(f"--ctc_weight must be within [0, 1], got {args.ctc_weight}")
+    if not 0.0 <= args.label_smoothing < 1.0:
+        parser.error(f"--label_smoothing must be within [0, 1), got {args.label_smoothing}")
     return args
+
+
+class LanguageModelSlot:
+    """The n-gram LM a run trains or loads; it is saved as ``lm.json`` beside ``model.pt``."""
+
+    FILE = LM_FILE
+
+    def __init__(self, lm: NgramLM | None = None):
+        self.lm = lm
+
+    def save(self, directory: str) -> None:
+        if self.lm is not None:
+            self.lm.save(Path(directory) / self.FILE)
+
+    def load(self, directory: str) -> None:
+        path = Path(directory) / self.FILE
+        if path.is_file():
+            self.lm = NgramLM.load(path)
 
 
 def bind_model(model: nn.Module, optimizer: torch.optim.Optimizer | None = None, *, config: ModelConfig,
                vocab: Vocab, featurizer: Featurizer | None = None, decoding: DecodingOptions = DecodingOptions(),
-               state: TrainState | None = None, precision: str = "fp32", lr: float | None = None) -> None:
+               state: TrainState | None = None, precision: str = "fp32", lr: float | None = None,
+               units: TextUnits | None = None, lm: LanguageModelSlot | None = None) -> None:
     """Bind save/load/infer for NSML.
 
-    ``state`` (epoch, step, best loss) travels with the checkpoint. On load the optimizer's moments are restored
-    but its learning rate is this run's ``lr``, so a flag given on fork applies. ``infer`` takes one wav path
-    (the 2019 contract, returns its text) or a list of paths (returns a list, decoded in batches).
+    ``state`` (epoch, step, best loss) travels with the checkpoint, and so does the n-gram LM in ``lm``. On load
+    the optimizer's moments are restored but its learning rate is this run's ``lr``, so a flag given on fork
+    applies. ``infer`` takes one wav path (the 2019 contract, returns its text) or a list of paths (returns a
+    list, decoded in batches).
     """
     featurizer = featurizer or Featurizer()
     state = state if state is not None else TrainState()
+    units = units or TextUnits()
+    lm = lm or LanguageModelSlot()
 
     def save(path: str, **kwargs) -> None:
-        save_checkpoint(path, model, config, vocab, optimizer, state.to_dict(), featurizer.config)
+        save_checkpoint(path, model, config, vocab, optimizer, state.to_dict(), featurizer.config, units.kind)
+        lm.save(path)
 
     def load(path: str, **kwargs) -> None:
         checkpoint = load_checkpoint(path, map_location=next(model.parameters()).device)
-        check_compatible(checkpoint, config, vocab, path, featurizer.config)
+        check_compatible(checkpoint, config, vocab, path, featurizer.config, units.kind)
+        lm.load(path)
         model.load_state_dict(checkpoint.model_state)
         if optimizer is not None and checkpoint.optimizer_state:
             optimizer.load_state_dict(checkpoint.optimizer_state)
@@ -110,7 +163,7 @@ def bind_model(model: nn.Module, optimizer: torch.optim.Optimizer | None = None,
 
     def infer(wav_path: str | list[str]) -> str | list[str]:
         paths = [wav_path] if isinstance(wav_path, str) else list(wav_path)
-        texts = transcribe(model, vocab, paths, decoding, featurizer, precision=precision)
+        texts = transcribe(model, vocab, paths, decoding, featurizer, precision=precision, units=units, lm=lm.lm)
         return texts[0] if isinstance(wav_path, str) else texts
 
     nsml.bind(save=save, load=load, infer=infer)
@@ -124,16 +177,24 @@ def dataset_root() -> str:
 def train_config(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(batch_size=args.batch_size, workers=args.workers, max_epochs=args.max_epochs, lr=args.lr,
                        teacher_forcing=args.teacher_forcing, dropout=args.dropout, seed=args.seed,
-                       precision=args.precision)
+                       precision=args.precision, warmup_steps=args.warmup_steps, decay=args.lr_decay,
+                       clip_norm=args.clip_norm)
 
 
 def train(args: argparse.Namespace, ctx: DistributedContext, model: nn.Module, optimizer: torch.optim.Optimizer,
-          vocab: Vocab, featurizer: Featurizer, state: TrainState) -> None:
+          table: Vocab, vocab: Vocab, units: TextUnits, featurizer: Featurizer, state: TrainState,
+          lm: LanguageModelSlot) -> None:
+    """Train on the dataset; ``table`` is the dataset's label table, ``vocab`` the model's units."""
     root = dataset_root()
     config = train_config(args)
-    train_list = read_train_list(root, vocab)
+    train_list = read_train_list(root, table)
+    train_list.targets = retarget(train_list.targets, table, units, vocab)
+    if args.lm_order and lm.lm is None:
+        lm.lm = NgramLM.train((vocab.decode(ids) for ids in train_list.targets.values()), args.lm_order)
+        logger.info("trained a %d-gram LM on %d training transcripts", args.lm_order, len(train_list.targets))
+    augment = SpecAugment(seed=args.seed) if args.spec_augment else None
     data = split_dataset(train_list, vocab, args.batch_size, args.workers, rank=ctx.rank,
-                         world_size=ctx.world_size, seed=args.seed, featurize=featurizer)
+                         world_size=ctx.world_size, seed=args.seed, featurize=featurizer, augment=augment)
     if ctx.is_main:
         logger.info("dataset %s: %d utterances, %d batches of %d per process x %d process(es), %d validate",
                     root, len(train_list.wav_paths), data.batch_count, args.batch_size, ctx.world_size,
@@ -156,8 +217,11 @@ def train(args: argparse.Namespace, ctx: DistributedContext, model: nn.Module, o
             nsml.save("best")
             logger.info("epoch %d: new best eval loss %.4f saved as 'best'", report.epoch, valid_m["loss"])
 
-    fit(model, CrossEntropyObjective(vocab), data, optimizer, config, state, ctx, on_epoch=end_epoch,
-        on_report=report_batch, show_progress=sys.stderr.isatty())
+    sampler = FrameBudgetBatches(args.batch_frames, feature_frames(data.train.wav_paths)) if args.batch_frames else None
+    objective = SpeechObjective(vocab, args.ctc_weight, args.label_smoothing,
+                                to_text=lambda ids: units.decode(vocab.decode(ids)))
+    fit(model, objective, data, optimizer, config, state, ctx, on_epoch=end_epoch,
+        on_report=report_batch, sampler=sampler, show_progress=sys.stderr.isatty())
 
 
 def describe_device(ctx: DistributedContext, args: argparse.Namespace) -> str:
@@ -178,23 +242,28 @@ def main(argv: list[str] | None = None) -> int:
     random.seed(args.seed)
     torch.manual_seed(args.seed)
     try:
-        vocab = Vocab.from_file(args.labels)
-        featurizer = Featurizer()
+        table = Vocab.from_file(args.labels)
+        units = TextUnits(args.units)
+        vocab = units.vocab(table)
+        featurizer = Featurizer(FeatureConfig(args.feature, args.n_mels))
         config = ModelConfig(vocab_size=len(vocab), sos_id=vocab.sos_id, eos_id=vocab.eos_id,
                              feature_size=featurizer.size, hidden_size=args.hidden_size, layer_size=args.layer_size,
-                             bidirectional=args.bidirectional, use_attention=args.use_attention)
+                             bidirectional=args.bidirectional, use_attention=args.use_attention,
+                             decoder=args.ctc_weight < 1.0, ctc=args.ctc_weight > 0)
         model = build_model(config, dropout=args.dropout).to(ctx.device)
         optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
         state = TrainState()
         decoding = DecodingOptions(max_len=args.max_len, beam_size=args.beam_size,
-                                   length_penalty=args.length_penalty)
+                                   length_penalty=args.length_penalty, ctc_weight=args.ctc_weight,
+                                   lm_weight=args.lm_weight, length_bonus=args.length_bonus)
+        lm = LanguageModelSlot()
         bind_model(model, optimizer, config=config, vocab=vocab, featurizer=featurizer, decoding=decoding,
-                   state=state, precision=args.precision, lr=args.lr)
+                   state=state, precision=args.precision, lr=args.lr, units=units, lm=lm)
         if args.pause == 1:
             nsml.paused(scope=locals())
         if args.mode != "train":
             return 0
-        train(args, ctx, model, optimizer, vocab, featurizer, state)
+        train(args, ctx, model, optimizer, table, vocab, units, featurizer, state, lm)
     except (LabelTableError, DatasetError, AudioError) as err:
         print(f"main.py: error: {err}", file=sys.stderr)
         return 2

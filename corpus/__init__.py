@@ -1,12 +1,12 @@
-"""Synthetic Korean speech corpus in the 2019 NAVER hackathon layout, made from sentences we wrote ourselves.
+"""Synthetic Korean speech corpus in the 2019 NAVER hackathon layout, made only from text we wrote or that a
+PyPI package ships.
 
-NAVER's recordings may not be redistributed, so the repository ships this stand-in: ``sentences_ko.txt``,
-spoken by espeak-ng voice variants (``synthesize``), planned by a seed (``plan``), written to disk by
-``python -m corpus.make_dataset``, with its label table from ``python -m corpus.build_labels``.
+NAVER's recordings may not be redistributed, so the repository makes a stand-in: sentences from
+``text_sources`` (hand-written files, ``templates_ko`` with numbers spelled by ``numbers_ko``, and konlpy's
+kolaw/kobill read by ``konlpy_text``), planned by a seed (``plan``), spoken by espeak-ng voice variants
+(``voices``, ``synthesize``) with silences, level changes and sox noise (``noise``), and written to disk by
+``python -m corpus.make_dataset`` (``dataset_files``). ``python -m corpus.build_labels`` builds label tables and
+``python -m corpus.text_sources`` counts the sentences of each source.
+
+The package imports nothing itself, so that running one of its modules with ``python -m`` loads it only once.
 """
-
-from corpus.korean_text import load_sentences
-from corpus.plan import Utterance, plan_dataset
-from corpus.synthesize import SynthesisError, synthesize
-
-__all__ = ["SynthesisError", "Utterance", "load_sentences", "plan_dataset", "synthesize"]

@@ -1,8 +1,12 @@
 """Build a character label table (the hackathon's ``id<TAB>char<TAB>freq`` file) from transcripts.
 
-The repository's ``hackathon.labels`` is regenerated from the bundled sentences with::
+The repository's ``hackathon.labels`` was made from the first hand-written sentence file with::
 
     python -m corpus.build_labels --out hackathon.labels corpus/sentences_ko.txt
+
+and a table that covers every sentence the generator can draw (every built-in source) with::
+
+    python -m corpus.build_labels --corpus --out corpus.labels
 
 Any corpus works: plain files hold one transcript per line; with ``--csv`` each line is ``key,text`` (the text
 is everything after the first comma, so transcripts may contain commas), the format of ``test/test_label``.
@@ -14,11 +18,16 @@ import argparse
 import os
 import sys
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
-from speech_kit.layout import DatasetError, read_pairs
+from corpus.konlpy_text import TextSourceError
+from corpus.text_sources import load_corpus
 from label_loader import PAD_CHAR, LabelTableError, Vocab
+from speech_kit.cli import fail
+from speech_kit.layout import DatasetError, read_pairs
+
+PROG = "python -m corpus.build_labels"
 
 
 def _numbered_lines(path: str | os.PathLike, csv: bool) -> list[tuple[int, str]]:
@@ -59,32 +68,42 @@ def count_chars(paths: Iterable[str | os.PathLike], csv: bool = False) -> Counte
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m corpus.build_labels",
+        prog=PROG,
         description=(
             "Count the characters of transcript files and write a label table: '_' (padding) as id 0, then "
             "characters by falling frequency (ties by code point), then '<s>' and '</s>'. Lines are "
             "'id<TAB>char<TAB>freq' after a '#id<TAB>char<TAB>freq' header; the space is a character like any other."
         ),
     )
-    parser.add_argument("files", nargs="+", type=Path, metavar="FILE", help="UTF-8 transcript files")
+    parser.add_argument("files", nargs="*", type=Path, metavar="FILE", help="UTF-8 transcript files")
     parser.add_argument("--out", required=True, type=Path, help="label table to write (replaced atomically)")
     parser.add_argument("--csv", action="store_true",
                         help="each line is 'key,text' (as in test_label); the text after the first comma is counted")
+    parser.add_argument("--corpus", action="store_true",
+                        help="also count every sentence of the generator's built-in sources (corpus.text_sources, "
+                             "default length range), so the table covers any dataset python -m corpus.make_dataset "
+                             "makes from them")
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    args = build_parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.files and not args.corpus:
+        parser.error("give transcript FILEs, --corpus, or both")
     try:
         counts = count_chars(args.files, csv=args.csv)
+        if args.corpus:
+            counts.update(char for sentence in load_corpus() for char in sentence.text)
         if not counts:
             raise LabelTableError(f"no transcripts found in {', '.join(map(str, args.files))}")
         vocab = Vocab.from_counts(counts, source=str(args.out))
         vocab.write(args.out)
-    except (LabelTableError, DatasetError, OSError) as err:
-        sys.exit(f"build_labels: error: {err}")
+    except (LabelTableError, DatasetError, TextSourceError, OSError) as err:
+        return fail(PROG, err)
     print(f"wrote {len(vocab)} labels ({len(vocab) - 3} characters, {sum(counts.values())} occurrences) to {args.out}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,21 +1,25 @@
-"""Korean sentences for the synthetic corpus: the bundled ``sentences_ko.txt`` plus any text files a user adds.
+"""What a corpus sentence may look like, and the clean-up that brings raw Korean text to that form.
 
-The synthetic corpus only keeps text a Korean TTS voice reads as written and a character table can hold:
-Hangul syllables, spaces and a little punctuation. Digits and Latin letters are refused rather than dropped
-silently, because espeak-ng would read ``3500`` in its own way and the audio would no longer match the transcript.
+The synthetic corpus only keeps text that a Korean TTS voice reads as written and that a character table can
+hold: Hangul syllables separated by single spaces, with at most one sentence-final ``.``, ``?`` or ``!`` (the
+2019 metric counts that punctuation, so it stays in the transcript). Everything else is either rewritten into
+that form when the rewrite says exactly what a reader says (digits become Hangul number words; commas, which
+are read as a pause, are dropped), or the sentence is refused: espeak-ng would read Latin letters, hanja or
+symbols its own way and the audio would no longer match the transcript.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
-from typing import Iterable
 
-BUNDLED_SENTENCES = Path(__file__).with_name("sentences_ko.txt")
-PUNCTUATION = ".?,!"
-# Precomposed Hangul syllables (U+AC00..U+D7A3), the space and PUNCTUATION, nothing else.
-_ALLOWED = re.compile(r"[\uac00-\ud7a3 " + re.escape(PUNCTUATION) + r"]+")
+from corpus.numbers_ko import spell_digits
+
+FINAL_PUNCTUATION = ".?!"
+DEFAULT_MIN_CHARS = 4
+DEFAULT_MAX_CHARS = 40
+# Precomposed Hangul syllables (U+AC00..U+D7A3) in words separated by one space, then one optional final mark.
+_SENTENCE = re.compile(r"[\uac00-\ud7a3]+(?: [\uac00-\ud7a3]+)*[" + re.escape(FINAL_PUNCTUATION) + r"]?")
 
 
 def normalise(line: str) -> str:
@@ -24,14 +28,32 @@ def normalise(line: str) -> str:
 
 
 def is_allowed(text: str) -> bool:
-    """True when ``text`` holds only Hangul syllables, spaces and ``.?,!``."""
-    return bool(_ALLOWED.fullmatch(text))
+    """True when ``text`` is Hangul words separated by single spaces with at most one final ``.``, ``?`` or ``!``."""
+    return bool(_SENTENCE.fullmatch(text))
 
 
-def read_sentences(path: str | os.PathLike, max_chars: int | None = None) -> list[str]:
-    """Sentences of one file (one per line), normalised; blank, too long or non-Hangul lines are skipped."""
+def clean(raw: str) -> str | None:
+    """``raw`` in corpus form (numbers spelled out, commas dropped, spaces normalised), or None if it cannot be.
+
+    A space before the final mark is dropped as well (``네 .`` -> ``네.``): the mark belongs to the last word.
+    """
+    text = normalise(spell_digits(raw).replace(",", " "))
+    if len(text) >= 2 and text[-1] in FINAL_PUNCTUATION and text[-2] == " ":
+        text = text[:-2] + text[-1]
+    return text if is_allowed(text) else None
+
+
+def fits(text: str, min_chars: int | None = DEFAULT_MIN_CHARS, max_chars: int | None = DEFAULT_MAX_CHARS) -> bool:
+    """True when ``text`` has between ``min_chars`` and ``max_chars`` characters (spaces and marks count)."""
+    return (min_chars is None or len(text) >= min_chars) and (max_chars is None or len(text) <= max_chars)
+
+
+def read_sentences(
+    path: str | os.PathLike, min_chars: int | None = None, max_chars: int | None = None
+) -> list[str]:
+    """Sentences of one file (one per line), cleaned; blank lines and lines that cannot be cleaned are skipped."""
     try:
-        with open(path, encoding="utf-8") as f:
+        with open(path, encoding="utf-8-sig") as f:
             lines = f.read().splitlines()
     except OSError as err:
         raise OSError(f"cannot read sentence file {path}: {err.strerror}") from None
@@ -39,18 +61,7 @@ def read_sentences(path: str | os.PathLike, max_chars: int | None = None) -> lis
         raise ValueError(f"sentence file {path} is not UTF-8 text: {err.reason} at byte {err.start}") from None
     kept = []
     for line in lines:
-        text = normalise(line)
-        if text and is_allowed(text) and (max_chars is None or len(text) <= max_chars):
+        text = clean(line)
+        if text is not None and fits(text, min_chars, max_chars):
             kept.append(text)
     return kept
-
-
-def load_sentences(
-    extra: Iterable[str | os.PathLike] = (), max_chars: int | None = None, bundled: bool = True
-) -> list[str]:
-    """The bundled sentences, then those of ``extra`` files, without duplicates, in file order.
-
-    Keeping file order (rather than a set) makes a seeded shuffle of the result reproducible.
-    """
-    paths = ([BUNDLED_SENTENCES] if bundled else []) + list(extra)
-    return list(dict.fromkeys(text for path in paths for text in read_sentences(path, max_chars)))

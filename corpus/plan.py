@@ -1,37 +1,90 @@
-"""Decide, before any audio exists, what every utterance of a synthetic dataset says and with which voice.
+"""Decide, before any audio exists, what every utterance of a synthetic dataset says and how it sounds.
 
 All random draws happen here, in one seeded ``random.Random``, so the dataset depends on the seed only and not
-on how many workers synthesise it or in which order they finish.
+on how many processes synthesise it or in which order they finish. Values are rounded to the precision the
+manifest records (milliseconds, tenths of a decibel), so the manifest states exactly what was rendered.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
-from corpus.synthesize import VARIANTS
+from corpus.noise import NOISE_COLOURS
+from corpus.text_sources import Sentence
+from corpus.voices import GENDERS, TEST_ONLY_VARIANTS, TRAIN_VARIANTS, VARIANTS, variants_of
 
-# Voices never heard in training: the test split measures how well a model copes with a new speaker.
-TEST_ONLY_VARIANTS: tuple[str, ...] = ("m7", "f5")
-TRAIN_VARIANTS: tuple[str, ...] = tuple(v for v in VARIANTS if v not in TEST_ONLY_VARIANTS)
-SPEED_RANGE = (130, 190)  # espeak-ng words per minute; its default is 175
-PITCH_RANGE = (30, 70)  # espeak-ng pitch adjustment, 0-99; its default is 50
+NO_NOISE = "none"
+
+
+@dataclass(frozen=True)
+class PlanSettings:
+    """The ranges every utterance's parameters are drawn from (uniformly, bounds included)."""
+
+    speed_range: tuple[int, int] = (120, 200)  # espeak-ng words per minute; its default is 175
+    pitch_range: tuple[int, int] = (25, 75)  # espeak-ng pitch, 0-99; its default is 50
+    silence_range: tuple[float, float] = (0.0, 0.5)  # seconds of silence before and (drawn again) after speech
+    level_range: tuple[float, float] = (-20.0, 0.0)  # peak level of the file, dB relative to full scale
+    test_noise_fraction: float = 0.5
+    train_noise_fraction: float = 0.0
+    test_snr_range: tuple[float, float] = (10.0, 30.0)  # dB
+    train_snr_range: tuple[float, float] = (10.0, 30.0)
+
+    def __post_init__(self) -> None:
+        for name in ("speed_range", "pitch_range", "silence_range", "level_range", "test_snr_range",
+                     "train_snr_range"):
+            low, high = getattr(self, name)
+            if low > high:
+                raise ValueError(f"{name}: the low end {low} is above the high end {high}")
+        for name in ("test_noise_fraction", "train_noise_fraction"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must lie between 0 and 1, got {getattr(self, name)}")
+        if self.silence_range[0] < 0 or self.level_range[1] > 0:
+            raise ValueError("silence cannot be negative and the peak level cannot exceed 0 dB full scale")
 
 
 @dataclass(frozen=True)
 class Utterance:
-    """One planned recording: ``name`` is the file stem (``train_0001``), ``split`` is ``train`` or ``test``."""
+    """One planned recording: ``name`` is the file stem (``train_0001``), ``split`` is ``train`` or ``test``.
+
+    ``noise`` is ``"none"`` or a colour of ``NOISE_COLOURS`` mixed in at ``snr_db``, taken from the noise bed at
+    ``noise_offset`` (a fraction of the room left in the bed, so it holds whatever the speech length turns out).
+    """
 
     name: str
     split: str
     text: str
+    source: str
     variant: str
     speed: int
     pitch: int
+    lead_s: float
+    trail_s: float
+    level_db: float
+    noise: str = NO_NOISE
+    snr_db: float | None = None
+    noise_offset: float = 0.0
+
+    @property
+    def gender(self) -> str:
+        return VARIANTS[self.variant]
 
 
-def plan_dataset(sentences: Sequence[str], n_train: int, n_test: int, seed: int) -> list[Utterance]:
+def _voices(rng: random.Random, n: int, pool: tuple[str, ...]) -> list[str]:
+    """``n`` variants from ``pool``, each a gender drawn evenly and then a variant of that gender."""
+    by_gender = {g: variants_of(g, pool) for g in GENDERS}
+    return [rng.choice(by_gender[rng.choice(GENDERS)]) for _ in range(n)]
+
+
+def _noisy(rng: random.Random, n: int, fraction: float) -> set[int]:
+    """Indices of the ``round(n * fraction)`` utterances that get noise: an exact share, not a coin flip each."""
+    return set(rng.sample(range(n), round(n * fraction)))
+
+
+def plan_dataset(
+    sentences: Sequence[Sentence], n_train: int, n_test: int, seed: int, settings: PlanSettings = PlanSettings()
+) -> list[Utterance]:
     """Train utterances then test utterances; the test split is held out by sentence and partly by voice.
 
     Test sentences never occur in train. Train voices come from ``TRAIN_VARIANTS``; test voices from all
@@ -42,24 +95,46 @@ def plan_dataset(sentences: Sequence[str], n_train: int, n_test: int, seed: int)
         raise ValueError(f"n_train must be at least 1, got {n_train}")
     if n_test < len(TEST_ONLY_VARIANTS):
         raise ValueError(f"n_test must be at least {len(TEST_ONLY_VARIANTS)} (one per test-only voice), got {n_test}")
-    pool = list(dict.fromkeys(sentences))
+    pool = list({s.text: s for s in sentences}.values())
     if n_test >= len(pool):
         raise ValueError(
             f"{len(pool)} distinct sentences cannot give {n_test} held-out test sentences and still leave one for train"
         )
     rng = random.Random(seed)
     rng.shuffle(pool)
-    test_texts, train_pool = pool[:n_test], pool[n_test:]
-    train_texts = [train_pool[i % len(train_pool)] for i in range(n_train)]
+    test_sentences, train_pool = pool[:n_test], pool[n_test:]
+    train_sentences = [train_pool[i % len(train_pool)] for i in range(n_train)]
 
-    train_voices = [rng.choice(TRAIN_VARIANTS) for _ in range(n_train)]
-    test_voices = list(TEST_ONLY_VARIANTS) + [rng.choice(tuple(VARIANTS)) for _ in range(n_test - len(TEST_ONLY_VARIANTS))]
+    train_voices = _voices(rng, n_train, TRAIN_VARIANTS)
+    test_voices = list(TEST_ONLY_VARIANTS) + _voices(rng, n_test - len(TEST_ONLY_VARIANTS), tuple(VARIANTS))
     rng.shuffle(test_voices)
 
     width = max(4, len(str(max(n_train, n_test))))
     utterances = []
-    for split, texts, voices in (("train", train_texts, train_voices), ("test", test_texts, test_voices)):
-        for i, (text, variant) in enumerate(zip(texts, voices), 1):
-            speed, pitch = rng.randint(*SPEED_RANGE), rng.randint(*PITCH_RANGE)
-            utterances.append(Utterance(f"{split}_{i:0{width}d}", split, text, variant, speed, pitch))
+    for split, chosen, voices, fraction, snr_range in (
+        ("train", train_sentences, train_voices, settings.train_noise_fraction, settings.train_snr_range),
+        ("test", test_sentences, test_voices, settings.test_noise_fraction, settings.test_snr_range),
+    ):
+        noisy = _noisy(rng, len(chosen), fraction)
+        for i, (sentence, variant) in enumerate(zip(chosen, voices, strict=True)):
+            noise, snr, offset = NO_NOISE, None, 0.0
+            if i in noisy:
+                noise = rng.choice(NOISE_COLOURS)
+                snr = round(rng.uniform(*snr_range), 1)
+                offset = round(rng.random(), 6)
+            utterances.append(Utterance(
+                name=f"{split}_{i + 1:0{width}d}",
+                split=split,
+                text=sentence.text,
+                source=sentence.source,
+                variant=variant,
+                speed=rng.randint(*settings.speed_range),
+                pitch=rng.randint(*settings.pitch_range),
+                lead_s=round(rng.uniform(*settings.silence_range), 3),
+                trail_s=round(rng.uniform(*settings.silence_range), 3),
+                level_db=round(rng.uniform(*settings.level_range), 1),
+                noise=noise,
+                snr_db=snr,
+                noise_offset=offset,
+            ))
     return utterances

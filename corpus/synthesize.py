@@ -1,96 +1,75 @@
-"""Speak one Korean sentence with espeak-ng and store it as the hackathon's audio format (16 kHz, 16-bit, mono WAV).
+"""Render one planned utterance as the hackathon's audio format (16 kHz, 16-bit, mono WAV).
 
 espeak-ng is a formant synthesiser: robotic, but installable everywhere from Debian and deterministic, so a seed
-reproduces a dataset byte for byte. Speaker variety comes from espeak-ng's voice variants (``-v ko+VARIANT``),
-its speaking rate and its pitch. espeak-ng writes 22 050 Hz audio; sox resamples it in repeatable mode (``-R``
-seeds the dither, which otherwise differs on every run).
+reproduces a dataset byte for byte. It speaks the text with a voice variant, rate and pitch; sox resamples its
+22 050 Hz output to 16 kHz (as 32-bit float, so nothing is dithered or clipped yet); then the signal is padded
+with silence, mixed with noise at the planned SNR, scaled to the planned peak level, and only then rounded to
+16 bits. Doing the mixing on floats keeps the SNR and level exact rather than subject to sox's clipping.
 """
 
 from __future__ import annotations
 
 import os
-import re
-import shutil
-import subprocess
 import tempfile
-import wave
+from collections.abc import Mapping
 from pathlib import Path
 
-SAMPLE_RATE = 16000
-CHANNELS = 1
+import numpy as np
+import soundfile as sf
 
-# Variants (files under espeak-ng-data/voices/!v/) that were checked to change the Korean voice audibly; the
-# named gender is the one the variant file declares. Novelty voices (whisper, croak, robots) are left out.
-VARIANTS: dict[str, str] = {
-    "m1": "male",
-    "m2": "male",
-    "m3": "male",
-    "m4": "male",
-    "m5": "male",
-    "m6": "male",
-    "m7": "male",
-    "f1": "female",
-    "f2": "female",
-    "f3": "female",
-    "f4": "female",
-    "f5": "female",
-    "Alicia": "female",
-}
+from corpus.commands import ToolError, require, run
+from corpus.noise import SAMPLE_RATE, mix_at_snr, noise_segment
+from corpus.plan import NO_NOISE, Utterance
+from speech_kit.atomic import atomic_write
+
+INT16_MAX = 32767
+# espeak-ng ends every utterance with about 0.3 s of its own silence; samples below this fraction of the peak
+# (-60 dB) at either end are cut, so that the planned silences are the only ones.
+TRIM_RELATIVE = 1e-3
 
 
-class SynthesisError(RuntimeError):
-    """espeak-ng or sox is missing or failed; the message names the command and what it printed."""
-
-
-def _require(tool: str, package: str) -> str:
-    path = shutil.which(tool)
-    if path is None:
-        raise SynthesisError(f"{tool} is not installed or not on PATH; install it with: apt-get install -y {package}")
-    return path
-
-
-def _run(cmd: list[str]) -> subprocess.CompletedProcess:
-    result = subprocess.run(cmd, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise SynthesisError(
-            f"command failed with exit code {result.returncode}: {' '.join(cmd)}\n{result.stderr.strip()}"
-        )
-    return result
-
-
-def installed_variants() -> set[str]:
-    """Variant names ``-v ko+NAME`` accepts here.
-
-    espeak-ng silently falls back to its base voice for an unknown variant, so the only way to know that a
-    variant exists is to look for its file in the data folder that ``espeak-ng --version`` reports.
-    """
-    out = _run([_require("espeak-ng", "espeak-ng"), "--version"]).stdout
-    match = re.search(r"Data at:\s*(\S+)", out)
-    if match is None:
-        raise SynthesisError(f"cannot find the data folder in the output of 'espeak-ng --version': {out.strip()!r}")
-    folder = Path(match.group(1)) / "voices" / "!v"
-    return {p.name for p in folder.iterdir() if p.is_file()} if folder.is_dir() else set()
-
-
-def synthesize(text: str, out_path: str | os.PathLike, variant: str, speed: int, pitch: int) -> float:
-    """Write ``text`` spoken by ``ko+variant`` at ``speed`` words/minute and ``pitch`` (0-99) to ``out_path``.
-
-    The file appears complete or not at all (written under a temporary name, then renamed), so an interrupted
-    run never leaves a truncated WAV behind. Returns the duration in seconds.
-    """
-    espeak = _require("espeak-ng", "espeak-ng")
-    sox = _require("sox", "sox")
-    out_path = Path(out_path)
+def speak(text: str, variant: str, speed: int, pitch: int) -> np.ndarray:
+    """``text`` spoken by ``ko+variant`` at ``speed`` words/minute and ``pitch`` (0-99): float64 samples at 16 kHz,
+    with espeak-ng's own leading and trailing silence cut off."""
+    espeak, sox = require("espeak-ng"), require("sox")
     with tempfile.TemporaryDirectory(prefix="espeak-") as tmp:
-        raw = os.path.join(tmp, "raw.wav")
+        raw, resampled = os.path.join(tmp, "raw.wav"), os.path.join(tmp, "16k.wav")
         # -b 1: the text argument is UTF-8 whatever the locale says.
-        _run([espeak, "-b", "1", "-v", f"ko+{variant}", "-s", str(speed), "-p", str(pitch), "-w", raw, text])
-        partial = out_path.with_name(f".{out_path.name}.partial-{os.getpid()}")
-        try:
-            _run([sox, "-R", raw, "-r", str(SAMPLE_RATE), "-b", "16", "-c", str(CHANNELS), "-e", "signed-integer",
-                  "-t", "wav", str(partial)])
-            os.replace(partial, out_path)
-        finally:
-            partial.unlink(missing_ok=True)
-    with wave.open(str(out_path), "rb") as w:
-        return w.getnframes() / w.getframerate()
+        run([espeak, "-b", "1", "-v", f"ko+{variant}", "-s", str(speed), "-p", str(pitch), "-w", raw, text])
+        run([sox, "-R", raw, "-r", str(SAMPLE_RATE), "-c", "1", "-b", "32", "-e", "floating-point", resampled])
+        speech, _ = sf.read(resampled, dtype="float64")
+    loud = np.flatnonzero(np.abs(speech) > TRIM_RELATIVE * np.max(np.abs(speech)))
+    if loud.size == 0:
+        raise ToolError(f"espeak-ng produced only silence for {text!r} with voice ko+{variant}")
+    return speech[loud[0]:loud[-1] + 1]
+
+
+def render(speech: np.ndarray, utt: Utterance, noise_beds: Mapping[str, str | os.PathLike]) -> np.ndarray:
+    """Pad ``speech`` with the planned silences, mix in the planned noise, scale to the planned peak level."""
+    lead, trail = round(utt.lead_s * SAMPLE_RATE), round(utt.trail_s * SAMPLE_RATE)
+    signal = np.concatenate([np.zeros(lead), speech, np.zeros(trail)])
+    if utt.noise != NO_NOISE:
+        if utt.snr_db is None:
+            raise ValueError(f"{utt.name}: noise {utt.noise!r} without an SNR")
+        noise = noise_segment(noise_beds[utt.noise], signal.shape[0], utt.noise_offset)
+        signal = mix_at_snr(signal, noise, utt.snr_db, slice(lead, lead + speech.shape[0]))
+    return signal * (10 ** (utt.level_db / 20) / np.max(np.abs(signal)))
+
+
+def write_pcm16(path: str | os.PathLike, signal: np.ndarray) -> None:
+    """Write ``signal`` (full scale = 1.0) as a 16 kHz 16-bit mono WAV, atomically."""
+    samples = np.clip(np.round(signal * INT16_MAX), -INT16_MAX - 1, INT16_MAX).astype(np.int16)
+    with atomic_write(path, "wb") as f:
+        sf.write(f, samples, SAMPLE_RATE, format="WAV", subtype="PCM_16")
+
+
+def synthesize_utterance(utt: Utterance, folder: str | os.PathLike,
+                         noise_beds: Mapping[str, str | os.PathLike]) -> float:
+    """Render ``utt`` to ``folder/<name>.wav``; returns its duration in seconds.
+
+    A top-level function of plain arguments, so a process pool can run it.
+    """
+    speech = speak(utt.text, utt.variant, utt.speed, utt.pitch)
+    signal = render(speech, utt, noise_beds)
+    write_pcm16(Path(folder) / f"{utt.name}.wav", signal)
+    return signal.shape[0] / SAMPLE_RATE

@@ -14,12 +14,14 @@ import torch
 from tqdm import tqdm
 
 from models import CheckpointError, DecodingOptions, load_checkpoint
+from models.lm import LM_FILE, NgramLM
 from models.transcribe import transcribe
 from speech_kit.audio import AudioError, probe
 from speech_kit.cli import fail
 from speech_kit.features import Featurizer
 from speech_kit.layout import DatasetError, read_wav_list
 from speech_kit.precision import PRECISIONS
+from speech_kit.units import TextUnits
 from speech_kit.scoring import write_predictions, write_predictions_to
 
 PROG = "evaluation.transcribe"
@@ -70,11 +72,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--length_penalty", type=float, default=0.0,
                         help="beam scores are divided by length**length_penalty")
     parser.add_argument("--precision", choices=PRECISIONS, default="fp32", help="bf16: autocast to bfloat16")
+    parser.add_argument("--lm_weight", type=float, default=0.0,
+                        help="weight of the checkpoint's n-gram LM (its lm.json) in CTC beam search")
+    parser.add_argument("--length_bonus", type=float, default=0.0, help="per-unit bonus in CTC beam search")
     args = parser.parse_args(argv)
     if args.batch_size < 1:
         parser.error(f"--batch_size must be at least 1, got {args.batch_size}")
     try:
-        options = DecodingOptions(args.max_len, args.beam_size, args.length_penalty)
+        options = DecodingOptions(args.max_len, args.beam_size, args.length_penalty,
+                                  lm_weight=args.lm_weight, length_bonus=args.length_bonus)
     except ValueError as err:
         parser.error(str(err))
     try:
@@ -86,11 +92,15 @@ def main(argv: list[str] | None = None) -> int:
     except (AudioError, DatasetError, CheckpointError) as err:
         return fail(PROG, err)
     model = checkpoint.build(args.device)
+    lm_path = Path(args.checkpoint) / LM_FILE
+    lm = NgramLM.load(lm_path) if args.lm_weight and lm_path.is_file() else None
+    if args.lm_weight and lm is None:
+        return fail(PROG, f"--lm_weight {args.lm_weight}: the checkpoint has no {LM_FILE}")
 
     def transcripts() -> Iterator[tuple[str, str]]:
         with tqdm(total=len(wavs), desc="transcribe", unit="file", disable=not sys.stderr.isatty()) as bar:
             texts = transcribe(model, checkpoint.vocab, wavs, options, Featurizer(checkpoint.features),
-                               args.batch_size, args.precision, bar.update)
+                               args.batch_size, args.precision, bar.update, TextUnits(checkpoint.units), lm)
         yield from zip(wavs, texts)
 
     if args.output == STDOUT:

@@ -35,6 +35,7 @@ class Checkpoint:
     optimizer_state: dict | None = None
     train_state: dict = field(default_factory=dict)
     features: FeatureConfig = field(default_factory=FeatureConfig)
+    units: str = "char"  # speech_kit.units kind: how the label table's text maps back to transcripts
 
     def build(self, device: torch.device | str = "cpu") -> Seq2seq:
         """A model with this checkpoint's weights, in eval mode."""
@@ -45,13 +46,14 @@ class Checkpoint:
 
 def save_checkpoint(directory: str | os.PathLike, model: torch.nn.Module, config: ModelConfig, vocab: Vocab,
                     optimizer: torch.optim.Optimizer | None = None, train_state: dict | None = None,
-                    features: FeatureConfig | None = None) -> Path:
+                    features: FeatureConfig | None = None, units: str = "char") -> Path:
     """Write ``directory/model.pt`` atomically (temporary name, then rename)."""
     path = Path(directory) / CHECKPOINT_FILE
     payload = {
         "format": FORMAT,
         "config": config.to_dict(),
         "features": (features or FeatureConfig()).to_dict(),
+        "units": units,
         "labels": vocab.to_rows(),
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict() if optimizer is not None else None,
@@ -78,11 +80,12 @@ def load_checkpoint(directory: str | os.PathLike, map_location: torch.device | s
     except (TypeError, ValueError) as err:
         raise CheckpointError(f"{path}: {err}") from None
     return Checkpoint(config, Vocab.from_rows(payload["labels"], str(path)), payload["model"],
-                      payload.get("optimizer"), payload.get("train_state") or {}, features)
+                      payload.get("optimizer"), payload.get("train_state") or {}, features,
+                      str(payload.get("units", "char")))
 
 
 def check_compatible(checkpoint: Checkpoint, config: ModelConfig, vocab: Vocab, where: str,
-                     features: FeatureConfig | None = None) -> None:
+                     features: FeatureConfig | None = None, units: str | None = None) -> None:
     """Refuse, with the reason, a checkpoint made with another label table, architecture or feature."""
     if checkpoint.vocab.chars != vocab.chars:
         raise CheckpointError(f"{where}: made with another label table ({len(checkpoint.vocab)} labels, "
@@ -90,6 +93,8 @@ def check_compatible(checkpoint: Checkpoint, config: ModelConfig, vocab: Vocab, 
     diffs = checkpoint.config.differences(config)
     if features is not None and checkpoint.features != features:
         diffs.append(f"features: {checkpoint.features.to_dict()} != {features.to_dict()}")
+    if units is not None and checkpoint.units != units:
+        diffs.append(f"units: {checkpoint.units!r} != {units!r}")
     if diffs:
         raise CheckpointError(f"{where}: made with another model architecture (checkpoint != this run: "
                               f"{'; '.join(diffs)}); pass the same flags")

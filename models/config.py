@@ -22,6 +22,13 @@ class ModelConfig:
     layer_size: int = 3
     bidirectional: bool = False
     use_attention: bool = False
+    decoder: bool = True  # the attention/GRU decoder (False: a CTC-only model)
+    ctc: bool = False  # a CTC output layer over the encoder (label 0, the padding "_", is the blank)
+    classes: int = 0  # an utterance-level classifier over the pooled encoder (e.g. speaker gender)
+
+    def __post_init__(self) -> None:
+        if not (self.decoder or self.ctc):
+            raise ValueError("a model needs a decoder, a CTC layer or both")
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -1,17 +1,25 @@
 """Decoding: encoder output -> token ids, by interchangeable strategies chosen from one options object.
 
-``decode(model, feats, lengths, options)`` encodes a batch once and hands it to the strategy the options name:
-``GreedyDecoder`` (argmax at every step, the seed's inference) or ``BeamSearchDecoder`` (``beam_size`` > 1).
-Both drive ``DecoderRNN.forward_step`` and stop at ``</s>`` or ``max_len``; results are ids without ``<s>``/``</s>``.
+``decode(model, feats, lengths, options, lm)`` encodes a batch once and hands it to the strategy that the model
+and the options call for. Models with the attention decoder: ``GreedyDecoder`` (argmax at every step, the seed's
+inference) or ``BeamSearchDecoder`` (``beam_size`` > 1; with a CTC layer and ``ctc_weight`` > 0 its finished
+hypotheses are rescored by their CTC probability). CTC-only models: ``CTCGreedyDecoder`` (best frame labels,
+repeats merged, blanks dropped) or ``CTCPrefixBeamDecoder`` (prefix beam search, optionally with an n-gram LM).
+Results are ids without ``<s>``/``</s>``.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 
+from models.lm import NgramLM
 from models.seq2seq import EncoderOutput, Seq2seq
+
+BLANK_ID = 0  # CTC blank: the padding label "_", which never occurs in a transcript
 
 
 @dataclass(frozen=True)
@@ -19,12 +27,17 @@ class DecodingOptions:
     """How to turn encoder output into text; none of these are part of the model, so each may change freely.
 
     ``max_len``: most tokens per utterance (the seed's ``--max_len``). ``beam_size``: 1 is greedy.
-    ``length_penalty``: beam scores are divided by ``length ** length_penalty`` (0: raw log-probabilities).
+    ``length_penalty``: attention beam scores are divided by ``length ** length_penalty`` (0: raw log-probs).
+    ``ctc_weight``: weight of the CTC score when rescoring a joint model's attention beam.
+    ``lm_weight``, ``length_bonus``: weight of the n-gram LM and a per-unit bonus in CTC prefix beam search.
     """
 
     max_len: int = 80
     beam_size: int = 1
     length_penalty: float = 0.0
+    ctc_weight: float = 0.0
+    lm_weight: float = 0.0
+    length_bonus: float = 0.0
 
     def __post_init__(self) -> None:
         if self.max_len < 1:
@@ -33,6 +46,8 @@ class DecodingOptions:
             raise ValueError(f"beam_size must be at least 1, got {self.beam_size}")
         if self.length_penalty < 0:
             raise ValueError(f"length_penalty must be non-negative, got {self.length_penalty}")
+        if not 0.0 <= self.ctc_weight <= 1.0:
+            raise ValueError(f"ctc_weight must be within [0, 1], got {self.ctc_weight}")
 
 
 class GreedyDecoder:
@@ -69,14 +84,37 @@ class BeamSearchDecoder:
         self.options = options
 
     def __call__(self, model: Seq2seq, enc: EncoderOutput) -> list[list[int]]:
-        return [self._search(model, EncoderOutput(enc.outputs[i: i + 1], enc.lengths[i: i + 1], enc.mask[i: i + 1],
-                                                  enc.hidden[:, i: i + 1]))
-                for i in range(enc.outputs.size(0))]
+        results = []
+        for i in range(enc.outputs.size(0)):
+            one = EncoderOutput(enc.outputs[i: i + 1], enc.lengths[i: i + 1], enc.mask[i: i + 1],
+                                enc.hidden[:, i: i + 1])
+            finished = self._search(model, one)
+            if self.options.ctc_weight > 0 and model.ctc is not None:
+                finished = self._rescore(model, one, finished)
+            results.append(max(finished, key=lambda item: item[0])[1])
+        return results
+
+    def _rescore(self, model: Seq2seq, enc: EncoderOutput, finished: list[tuple[float, list[int]]]
+                 ) -> list[tuple[float, list[int]]]:
+        """Mix each hypothesis' attention score with its CTC log-probability (the whole sequence's)."""
+        log_probs = torch.log_softmax(model.ctc(enc.outputs).float(), -1)[0]  # (T', V)
+        frames = int(enc.lengths[0])
+        w = self.options.ctc_weight
+        mixed = []
+        for score, ids in finished:
+            if not ids:
+                ctc = -math.inf
+            else:
+                ctc = -float(F.ctc_loss(log_probs[:frames].unsqueeze(1), torch.tensor([ids]), [frames], [len(ids)],
+                                        blank=BLANK_ID, reduction="sum", zero_infinity=False))
+            mixed.append(((1 - w) * score + w * ctc, ids))
+        return mixed
 
     def _rank(self, score: float, length: int) -> float:
         return score / max(length, 1) ** self.options.length_penalty
 
-    def _search(self, model: Seq2seq, enc: EncoderOutput) -> list[int]:
+    def _search(self, model: Seq2seq, enc: EncoderOutput) -> list[tuple[float, list[int]]]:
+        """Every finished hypothesis as (ranking score, ids)."""
         decoder, k = model.decoder, self.options.beam_size
         device = enc.outputs.device
         prefixes: list[list[int]] = [[]]
@@ -107,28 +145,124 @@ class BeamSearchDecoder:
             prefixes, scores, hidden = keep_prefixes, torch.tensor(keep_scores, device=device), hidden[:, rows]
         else:  # max_len reached: the unfinished prefixes compete too
             finished.extend((self._rank(s, len(p)), p) for s, p in zip(scores.tolist(), prefixes))
-        return max(finished, key=lambda item: item[0])[1]
+        return finished
+
+
+class CTCGreedyDecoder:
+    """The most likely label of each frame, repeats merged and blanks dropped (at most ``max_len`` labels)."""
+
+    def __init__(self, options: DecodingOptions):
+        self.options = options
+
+    def __call__(self, model: Seq2seq, enc: EncoderOutput) -> list[list[int]]:
+        best = model.ctc(enc.outputs).argmax(-1).tolist()
+        results = []
+        for row, frames in zip(best, enc.lengths.tolist()):
+            ids = [t for i, t in enumerate(row[:frames]) if t != BLANK_ID and (i == 0 or t != row[i - 1])]
+            results.append(ids[: self.options.max_len])
+        return results
+
+
+class CTCPrefixBeamDecoder:
+    """CTC prefix beam search: keeps the ``beam_size`` best label prefixes, each with the probability of the
+    frames so far ending in a blank and not ending in one; an n-gram LM (``lm_weight``) and a per-label bonus
+    (``length_bonus``) join the ranking each time a prefix grows."""
+
+    def __init__(self, options: DecodingOptions, lm: NgramLM | None, units: tuple[str, ...]):
+        self.options, self.lm, self.units = options, lm, units
+
+    def __call__(self, model: Seq2seq, enc: EncoderOutput) -> list[list[int]]:
+        log_probs = torch.log_softmax(model.ctc(enc.outputs).float(), -1).cpu()
+        return [self._search(log_probs[i, :frames]) for i, frames in enumerate(enc.lengths.tolist())]
+
+    def _extension(self, prefix: tuple[int, ...], label: int) -> float:
+        bonus = self.options.length_bonus
+        if self.lm is None or self.options.lm_weight == 0:
+            return bonus
+        text = "".join(self.units[i] for i in prefix)
+        return bonus + self.options.lm_weight * self.lm.log_prob(text, self.units[label])
+
+    def _search(self, log_probs: torch.Tensor) -> list[int]:
+        k = self.options.beam_size
+        # prefix -> [log P(ends in blank), log P(ends in a label), sum of LM/bonus terms]
+        beams: dict[tuple[int, ...], list[float]] = {(): [0.0, -math.inf, 0.0]}
+        top = min(k + 1, log_probs.size(1))
+        for frame in log_probs:
+            candidates = frame.topk(top).indices.tolist()
+            if BLANK_ID not in candidates:
+                candidates.append(BLANK_ID)
+            grown: dict[tuple[int, ...], list[float]] = {}
+
+            def entry(prefix: tuple[int, ...], extra: float, grown: dict = grown) -> list[float]:
+                return grown.setdefault(prefix, [-math.inf, -math.inf, extra])
+
+            for prefix, (blank, label, extra) in beams.items():
+                total = _logaddexp(blank, label)
+                for c in candidates:
+                    p = float(frame[c])
+                    if c == BLANK_ID:
+                        e = entry(prefix, extra)
+                        e[0] = _logaddexp(e[0], total + p)
+                        continue
+                    if prefix and c == prefix[-1]:
+                        e = entry(prefix, extra)  # a repeat without a blank between merges into the same label
+                        e[1] = _logaddexp(e[1], label + p)
+                        e = entry(prefix + (c,), extra + self._extension(prefix, c))
+                        e[1] = _logaddexp(e[1], blank + p)
+                    else:
+                        e = entry(prefix + (c,), extra + self._extension(prefix, c))
+                        e[1] = _logaddexp(e[1], total + p)
+            ranked = sorted(grown.items(), key=lambda item: _logaddexp(item[1][0], item[1][1]) + item[1][2],
+                            reverse=True)
+            beams = dict(ranked[:k])
+
+        def final(item: tuple[tuple[int, ...], list[float]]) -> float:
+            prefix, (blank, label, extra) = item
+            end = 0.0
+            if self.lm is not None and self.options.lm_weight:
+                end = self.options.lm_weight * self.lm.log_prob("".join(self.units[i] for i in prefix), "")
+            return _logaddexp(blank, label) + extra + end
+
+        return list(max(beams.items(), key=final)[0])[: self.options.max_len]
+
+
+def _logaddexp(a: float, b: float) -> float:
+    if a == -math.inf:
+        return b
+    if b == -math.inf:
+        return a
+    return max(a, b) + math.log1p(math.exp(-abs(a - b)))
 
 
 def _until_eos(ids: list[int], eos_id: int) -> list[int]:
     return ids[: ids.index(eos_id)] if eos_id in ids else ids
 
 
-def decoder_for(options: DecodingOptions) -> GreedyDecoder | BeamSearchDecoder:
-    """The strategy the options ask for."""
-    return GreedyDecoder(options) if options.beam_size == 1 else BeamSearchDecoder(options)
+Decoder = GreedyDecoder | BeamSearchDecoder | CTCGreedyDecoder | CTCPrefixBeamDecoder
+
+
+def decoder_for(model: Seq2seq, options: DecodingOptions, lm: NgramLM | None = None,
+                units: tuple[str, ...] = ()) -> Decoder:
+    """The strategy for this model and these options: attention decoding when the model has a decoder."""
+    if model.decoder is not None:
+        return GreedyDecoder(options) if options.beam_size == 1 else BeamSearchDecoder(options)
+    if options.beam_size == 1 and lm is None:
+        return CTCGreedyDecoder(options)
+    return CTCPrefixBeamDecoder(options, lm, units)
 
 
 @torch.no_grad()
 def decode(model: Seq2seq, feats: torch.Tensor, lengths: torch.Tensor | None,
-           options: DecodingOptions = DecodingOptions()) -> list[list[int]]:
+           options: DecodingOptions = DecodingOptions(), lm: NgramLM | None = None,
+           units: tuple[str, ...] = ()) -> list[list[int]]:
     """Features ``(B, T, F)`` (valid ``lengths (B,)``, None when unpadded) -> token ids per utterance.
 
-    Runs in eval mode (and restores the model's mode); the caller chooses the precision context.
+    ``lm`` (over the label table's characters ``units``) is used by CTC prefix beam search. Runs in eval mode
+    (and restores the model's mode); the caller chooses the precision context.
     """
     was_training = model.training
     model.eval()
     try:
-        return decoder_for(options)(model, model.encode(feats, lengths))
+        return decoder_for(model, options, lm, units)(model, model.encode(feats, lengths))
     finally:
         model.train(was_training)

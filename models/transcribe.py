@@ -7,24 +7,32 @@ little padding; results come back in the caller's order.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 
 from label_loader import Vocab
 from loader import _collate_fn
 from models.decoding import DecodingOptions, decode
+from models.lm import NgramLM
 from models.seq2seq import Seq2seq
 from speech_kit.audio import probe
 from speech_kit.features import Featurizer
 from speech_kit.precision import autocast
+from speech_kit.units import TextUnits
 
 
 def transcribe(model: Seq2seq, vocab: Vocab, paths: Sequence[str], options: DecodingOptions = DecodingOptions(),
                featurize: Callable[[str], torch.Tensor] | None = None, batch_size: int = 16,
-               precision: str = "fp32", on_progress: Callable[[int], None] | None = None) -> list[str]:
-    """Transcripts of ``paths`` (wav files), in order; ``on_progress(n)`` after each batch of ``n`` files."""
+               precision: str = "fp32", on_progress: Callable[[int], None] | None = None,
+               units: TextUnits | None = None, lm: NgramLM | None = None) -> list[str]:
+    """Transcripts of ``paths`` (wav files), in order; ``on_progress(n)`` after each batch of ``n`` files.
+
+    ``units`` turns the label table's text back into a transcript (e.g. composes jamo); ``lm`` joins CTC beam
+    search when ``options.lm_weight`` > 0.
+    """
     featurize = featurize or Featurizer()
+    units = units or TextUnits()
     device = next(model.parameters()).device
     order = list(range(len(paths)))
     if len(paths) > 1:
@@ -35,9 +43,10 @@ def transcribe(model: Seq2seq, vocab: Vocab, paths: Sequence[str], options: Deco
         chosen = order[start: start + batch_size]
         batch = _collate_fn([(featurize(paths[i]), []) for i in chosen], vocab.pad_id)
         with autocast(device, precision):
-            ids = decode(model, batch.feats.to(device), batch.feat_lengths if len(chosen) > 1 else None, options)
+            ids = decode(model, batch.feats.to(device), batch.feat_lengths if len(chosen) > 1 else None, options,
+                         lm, vocab.chars)
         for i, row in zip(chosen, ids):
-            texts[i] = vocab.decode(row)
+            texts[i] = units.decode(vocab.decode(row))
         if on_progress is not None:
             on_progress(len(chosen))
     return texts

@@ -64,3 +64,13 @@ def barrier(ctx: DistributedContext) -> None:
 def cleanup(ctx: DistributedContext) -> None:
     if ctx.enabled and dist.is_initialized():
         dist.destroy_process_group()
+
+
+def min_across_ranks(value: int, ctx: DistributedContext) -> int:
+    """The smallest ``value`` of all ranks (itself when alone): ranks must run the same number of steps, or the
+    ones with more would wait forever in an all-reduce."""
+    if not ctx.enabled:
+        return value
+    tensor = torch.tensor([value], device=ctx.device)
+    dist.all_reduce(tensor, op=dist.ReduceOp.MIN)
+    return int(tensor.item())

@@ -1,7 +1,10 @@
 """Acoustic features: samples (16 kHz, 16-bit scale) -> ``(frames, bins)`` float tensors.
 
-The seed's feature is the raw STFT magnitude (``kind="stft"``, the default, bit-exact with the 2019 baseline).
-A ``FeatureConfig`` travels inside every checkpoint, so a model is always fed the feature it was trained on.
+``kind="stft"`` (the default) is the seed's raw STFT magnitude, bit-exact with the 2019 baseline; its values
+follow the recording level and reach ~1.25e6. ``kind="logmel"`` is the log of a mel filterbank over the same
+frames, normalised per utterance (zero mean, unit variance per bin), so level and microphone gain drop out and
+the values suit bf16 and small models. A ``FeatureConfig`` travels inside every checkpoint, so a model is always
+fed the feature it was trained on.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ HOP_LENGTH = int(0.010 * SAMPLE_RATE)  # 10 ms
 WIN_LENGTH = int(0.030 * SAMPLE_RATE)  # 30 ms
 N_FREQ = N_FFT // 2 + 1  # 257 one-sided bins
 
-FEATURE_KINDS = ("stft",)
+FEATURE_KINDS = ("stft", "logmel")
+LOG_FLOOR = 1e-3  # on the 16-bit scale: far below any real signal's mel energy, keeps log() finite on silence
 
 
 @dataclass(frozen=True)
@@ -27,14 +31,17 @@ class FeatureConfig:
     """Which feature a model consumes; ``size`` is the number of bins per frame."""
 
     kind: str = "stft"
+    n_mels: int = 80
 
     def __post_init__(self) -> None:
         if self.kind not in FEATURE_KINDS:
             raise ValueError(f"unknown feature kind {self.kind!r}; known: {', '.join(FEATURE_KINDS)}")
+        if not 1 <= self.n_mels <= N_FREQ:
+            raise ValueError(f"n_mels must be within 1..{N_FREQ}, got {self.n_mels}")
 
     @property
     def size(self) -> int:
-        return N_FREQ
+        return N_FREQ if self.kind == "stft" else self.n_mels
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -56,11 +63,35 @@ def stft_magnitude(signal: torch.Tensor) -> torch.Tensor:
     return stft.abs().transpose(0, 1).contiguous()
 
 
+def mel_filterbank(n_mels: int, n_fft: int = N_FFT, rate: int = SAMPLE_RATE) -> torch.Tensor:
+    """Triangular filters ``(n_fft // 2 + 1, n_mels)`` evenly spaced on the mel scale (HTK formula) up to Nyquist."""
+    def to_mel(hz: np.ndarray) -> np.ndarray:
+        return 2595.0 * np.log10(1.0 + hz / 700.0)
+
+    def to_hz(mel: np.ndarray) -> np.ndarray:
+        return 700.0 * (10.0 ** (mel / 2595.0) - 1.0)
+
+    bins = np.linspace(0.0, rate / 2, n_fft // 2 + 1)
+    edges = to_hz(np.linspace(0.0, to_mel(np.array(rate / 2)), n_mels + 2))
+    lower, centre, upper = edges[:-2, None], edges[1:-1, None], edges[2:, None]
+    rising = (bins[None, :] - lower) / (centre - lower)
+    falling = (upper - bins[None, :]) / (upper - centre)
+    return torch.from_numpy(np.clip(np.minimum(rising, falling), 0.0, None).T.astype(np.float32))
+
+
+def log_mel(signal: torch.Tensor, filters: torch.Tensor) -> torch.Tensor:
+    """``(samples,)`` -> ``(frames, n_mels)``: log mel power over the seed's frames, normalised per utterance."""
+    power = stft_magnitude(signal).pow(2)
+    feat = torch.log(power @ filters + LOG_FLOOR)
+    return (feat - feat.mean(dim=0)) / (feat.std(dim=0, unbiased=False) + 1e-5)
+
+
 class Featurizer:
     """Callable ``path or samples -> (frames, size)``; ``samples`` are float32 on the 16-bit scale at 16 kHz."""
 
     def __init__(self, config: FeatureConfig | None = None):
         self.config = config or FeatureConfig()
+        self.filters = mel_filterbank(self.config.n_mels) if self.config.kind == "logmel" else None
 
     @property
     def size(self) -> int:
@@ -70,4 +101,6 @@ class Featurizer:
         if isinstance(source, (str, os.PathLike)):
             source = read_audio(source)
         signal = torch.as_tensor(source, dtype=torch.float32)
-        return stft_magnitude(signal)
+        if self.filters is None:
+            return stft_magnitude(signal)
+        return log_mel(signal, self.filters)

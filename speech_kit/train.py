@@ -21,12 +21,16 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from loader import Batch, BaseDataLoader, BaseDataset, DataSplit, FixedSizeBatches, MultiLoader, iterate_batches
-from speech_kit.distributed import DistributedContext, wrap_model
+from loader import (Batch, BaseDataLoader, BaseDataset, DataSplit, FixedSizeBatches, FrameBudgetBatches, MultiLoader,
+                    iterate_batches)
+from speech_kit.distributed import DistributedContext, min_across_ranks, wrap_model
 from speech_kit.objectives import Objective, Tally
 from speech_kit.precision import autocast
 
 logger = logging.getLogger("train")
+
+
+DECAYS = ("none", "cosine")
 
 
 @dataclass(frozen=True)
@@ -41,8 +45,22 @@ class TrainConfig:
     dropout: float = 0.2
     seed: int = 1
     precision: str = "fp32"
+    warmup_steps: int = 0  # learning rate rises linearly from 0 over these steps
+    decay: str = "none"  # "cosine": then falls to 0 at the last step of max_epochs
+    clip_norm: float = 0.0  # > 0: gradients are rescaled to at most this global norm
     report_every: int = 10  # batches between per-step reports
     progress_seconds: float = 30.0  # longest silence in the log during an epoch
+
+
+def learning_rate(config: TrainConfig, step: int, total_steps: int) -> float:
+    """The learning rate at global ``step`` (0-based): warm-up, then constant or cosine decay. A function of the
+    step alone, so a resumed run continues the schedule without saved scheduler state."""
+    if config.warmup_steps and step < config.warmup_steps:
+        return config.lr * (step + 1) / config.warmup_steps
+    if config.decay == "cosine" and total_steps > config.warmup_steps:
+        progress = min(1.0, (step - config.warmup_steps) / (total_steps - config.warmup_steps))
+        return config.lr * 0.5 * (1.0 + math.cos(math.pi * progress))
+    return config.lr
 
 
 @dataclass
@@ -98,9 +116,11 @@ class _Progress:
 def train_epoch(model: nn.Module, objective: Objective, dataset: BaseDataset, worker_batches: Sequence[list[list[int]]],
                 optimizer: torch.optim.Optimizer, config: TrainConfig, device: torch.device,
                 on_report: Callable[[int, dict[str, float]], None] | None = None, show_progress: bool = True,
-                log_progress: bool = True, description: str = "train") -> tuple[dict[str, float], Tally]:
+                log_progress: bool = True, description: str = "train",
+                schedule: Callable[[int], float] | None = None) -> tuple[dict[str, float], Tally]:
     """One pass over ``worker_batches`` (index lists per loader thread); ``on_report(batch_index, metrics)`` every
-    ``config.report_every`` batches with the metrics of that window. Returns the epoch's metrics and sums."""
+    ``config.report_every`` batches with the metrics of that window; ``schedule(batch_index)`` gives the learning
+    rate of each step (None: leave the optimizer's). Returns the epoch's metrics and sums."""
     model.train()
     workers = len(worker_batches)
     batch_count = sum(len(b) for b in worker_batches)
@@ -117,6 +137,11 @@ def train_epoch(model: nn.Module, objective: Objective, dataset: BaseDataset, wo
                 step = objective(model, batch, config.teacher_forcing)
             optimizer.zero_grad(set_to_none=True)
             step.loss.backward()
+            if config.clip_norm > 0:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip_norm)
+            if schedule is not None:
+                for group in optimizer.param_groups:
+                    group["lr"] = schedule(index - 1)
             optimizer.step()
             totals.update(step.tally)
             window.update(step.tally)
@@ -147,11 +172,19 @@ def evaluate(model: nn.Module, objective: Objective, dataset: BaseDataset, confi
     return objective.summarize(totals)
 
 
+def equal_batch_counts(plans: list[list[list[int]]], ctx: DistributedContext) -> list[list[list[int]]]:
+    """Under DDP, drop batches (from the workers with most) until every rank runs the same number."""
+    target = min_across_ranks(sum(len(p) for p in plans), ctx)
+    while sum(len(p) for p in plans) > target:
+        max(plans, key=len).pop()
+    return plans
+
+
 def fit(model: nn.Module, objective: Objective, data: DataSplit, optimizer: torch.optim.Optimizer,
         config: TrainConfig, state: TrainState, ctx: DistributedContext,
         on_epoch: Callable[[EpochReport], None] | None = None,
         on_report: Callable[[int, int, dict[str, float]], None] | None = None,
-        sampler: FixedSizeBatches | None = None, show_progress: bool = False) -> TrainState:
+        sampler: FixedSizeBatches | FrameBudgetBatches | None = None, show_progress: bool = False) -> TrainState:
     """Train from ``state.epoch`` to ``config.max_epochs``; rank 0 validates and calls ``on_epoch`` each epoch.
 
     ``on_report(epoch, step, metrics)`` receives the per-window training metrics (rank 0 only). Under DDP every
@@ -164,8 +197,13 @@ def fit(model: nn.Module, objective: Objective, data: DataSplit, optimizer: torc
         logger.warning("nothing to train: the loaded checkpoint has done %d epochs and --max_epochs is %d "
                        "(fork with a larger --max_epochs to continue)", state.epoch, config.max_epochs)
     for epoch in range(state.epoch, config.max_epochs):
-        plans = sampler.plan(data.shards, rng)
+        plans = equal_batch_counts(sampler.plan(data.shards, rng), ctx)
         step0, started = state.step, time.time()
+        total_steps = config.max_epochs * sum(len(p) for p in plans)
+        schedule = None
+        if config.warmup_steps or config.decay != "none":
+            def schedule(index: int, step0: int = step0, total: int = total_steps) -> float:
+                return learning_rate(config, step0 + index, total)
 
         def report(index: int, metrics: dict[str, float], epoch: int = epoch, step0: int = step0) -> None:
             if ctx.is_main and on_report is not None:
@@ -173,7 +211,7 @@ def fit(model: nn.Module, objective: Objective, data: DataSplit, optimizer: torc
 
         train_metrics, _ = train_epoch(trained, objective, data.train, plans, optimizer, config, ctx.device,
                                        report, show_progress=show_progress and ctx.is_main,
-                                       log_progress=ctx.is_main, description=f"epoch {epoch}")
+                                       log_progress=ctx.is_main, description=f"epoch {epoch}", schedule=schedule)
         seconds = time.time() - started
         state.epoch, state.step = epoch + 1, step0 + sum(len(p) for p in plans)
         if not ctx.is_main:
