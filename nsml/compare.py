@@ -2,16 +2,22 @@
 
 Participants compared runs by hand from ``nsml ps``; here the arguments every session shares are printed once and
 only the differing ones become columns, next to each session's best value of every summary metric and its best
-CRR on the board.
+score on the board. Arguments are the values the entry really used (recorded from its argparse parse, defaults
+included); for an entry without argparse, the ``-a`` string is read as flags instead. Sessions that ran on
+different datasets, or on different test sets of one dataset, are compared with a warning: their scores are not
+measured on the same thing.
 """
 
 from __future__ import annotations
 
 import math
 import shlex
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from nsml.session import Session
+from nsml import entry_args
+from nsml.entities import Session, Submission
 from nsml.store import Store
 
 # Metric families where lower is better; every other metric is best at its highest (accuracy, CRR, epoch).
@@ -19,9 +25,9 @@ LOWER_IS_BETTER = ("loss", "cer", "wer", "err")
 
 
 def parse_args(args: str) -> dict[str, str]:
-    """``--lr 1e-3 --use_attention`` -> {"--lr": "1e-3", "--use_attention": ""}; other tokens keep their place."""
+    """``--lr 1e-3 --use_attention`` -> {"--lr": "1e-3", "--use_attention": "yes"}; other tokens keep their place."""
     options: dict[str, str] = {}
-    tokens = shlex.split(args)
+    tokens = entry_args.split(args)
     i = 0
     while i < len(tokens):
         token = tokens[i]
@@ -30,7 +36,7 @@ def parse_args(args: str) -> dict[str, str]:
             options[key] = value
         elif token.startswith("-"):
             has_value = i + 1 < len(tokens) and not tokens[i + 1].startswith("--")
-            options[token] = tokens[i + 1] if has_value else ""
+            options[token] = tokens[i + 1] if has_value else "yes"
             i += has_value
         else:
             options[f"#{i}"] = token
@@ -38,10 +44,28 @@ def parse_args(args: str) -> dict[str, str]:
     return options
 
 
+def _shown(value: object) -> str:
+    """A value as a person compares it: flags as yes/no, strings quoted only where the shell would need it."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return " ".join(_shown(item) for item in value)
+    if isinstance(value, str):
+        return shlex.quote(value)
+    return str(value)
+
+
+def arguments(session: Session) -> dict[str, str]:
+    """The session's arguments as {option: shown value}: recorded values when there are some, else the -a string."""
+    if session.params is not None:
+        return {key: _shown(value) for key, value in session.params.items()}
+    return parse_args(session.args)
+
+
 def split_args(sessions: list[Session]) -> tuple[dict[str, str], list[str]]:
     """(the options every session gives the same value, the options that differ between them)."""
-    parsed = [parse_args(s.args) for s in sessions]
-    keys = sorted({k for p in parsed for k in p})
+    parsed = [arguments(s) for s in sessions]
+    keys = list(dict.fromkeys(k for p in parsed for k in p))
     common = {k: parsed[0][k] for k in keys if all(k in p and p[k] == parsed[0][k] for p in parsed)}
     return common, [k for k in keys if k not in common]
 
@@ -63,18 +87,44 @@ class Best:
 
 def best_values(store: Store, session: str) -> dict[str, Best]:
     """The best value of each summary metric (every metric when none was reported with summary=True)."""
-    rows = [r for r in store.metrics(session) if r["value"] is not None and not math.isnan(r["value"])]
-    summary = [r for r in rows if r["summary"]] or rows
+    rows = [m for m in store.metrics(session) if m.value is not None and not math.isnan(m.value)]
+    summary = [m for m in rows if m.summary] or rows
     best: dict[str, Best] = {}
-    for row in summary:
-        key, value = row["key"], row["value"]
-        current = best.get(key)
-        better = current is None or (value < current.value if lower_is_better(key) else value > current.value)
-        if better:
-            best[key] = Best(value, row["step"])
+    for metric in summary:
+        current = best.get(metric.key)
+        value = metric.value
+        if current is None or (value < current.value if lower_is_better(metric.key) else value > current.value):
+            best[metric.key] = Best(value, metric.step)
     return best
 
 
-def best_crr(store: Store, session: Session) -> float | None:
-    scores = [row["crr"] for row in store.board(session.dataset) if row["session"] == session.name]
-    return max(scores) if scores else None
+def best_submission(submissions: Iterable[Submission]) -> Submission | None:
+    ranked = sorted(submissions, key=Submission.rank_key)
+    return ranked[0] if ranked else None
+
+
+def _grouped(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    groups: dict[str, list[str]] = defaultdict(list)
+    for value, name in pairs:
+        groups[value].append(name)
+    return dict(groups)
+
+
+def _listing(groups: dict[str, list[str]]) -> str:
+    return "; ".join(f"{value} ({', '.join(names)})" for value, names in groups.items())
+
+
+def warnings(sessions: list[Session], bests: dict[str, Submission | None]) -> list[str]:
+    """Why the sessions' numbers may not be comparable: other datasets, other test sets, scores on other sets."""
+    found = []
+    datasets = _grouped((s.dataset, s.name) for s in sessions)
+    if len(datasets) > 1:
+        found.append(f"the sessions ran on different datasets: {_listing(datasets)}")
+    for dataset in datasets:
+        test_sets = _grouped((s.test_set, s.name) for s in sessions if s.dataset == dataset and s.test_set)
+        if len(test_sets) > 1:
+            found.append(f"sessions of dataset {dataset} started with different test sets: {_listing(test_sets)}")
+    scored = _grouped((b.test_set or "unknown", name) for name, b in bests.items() if b is not None)
+    if len(scored) > 1 and len(datasets) == 1:
+        found.append(f"the best scores were measured on different test sets: {_listing(scored)}")
+    return found

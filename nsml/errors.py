@@ -1,8 +1,14 @@
-"""Errors the ``nsml`` command reports as one line (``nsml: ...``) instead of a traceback."""
+"""Errors the ``nsml`` command reports as one line instead of a traceback.
+
+``code`` is the command's exit status. Status 2 means the command line itself was wrong (an unknown name, an
+argument string that does not parse, a name already taken): those print ``nsml: error: ...`` like argparse's own
+usage errors. Status 1 means the command was fine but the work failed (a submit whose entry crashed, a dataset
+folder missing a file): those print ``nsml: ...``.
+"""
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 
 class NsmlError(Exception):
@@ -11,10 +17,14 @@ class NsmlError(Exception):
     code = 1
 
 
-class UnknownName(NsmlError, LookupError):
-    """A session, checkpoint or dataset that does not exist; the message lists the ones that do."""
+class UsageError(NsmlError):
+    """The command line asks for something that cannot be done as written."""
 
     code = 2
+
+
+class UnknownName(UsageError, LookupError):
+    """A session, checkpoint or dataset that does not exist; the message lists the ones that do."""
 
     def __init__(self, kind: str, name: str, existing: Iterable[str], where: str = "") -> None:
         names = list(existing)

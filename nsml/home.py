@@ -41,7 +41,7 @@ def checkpoint_dir(session: str) -> Path:
 
 
 def repo_root() -> Path:
-    """The folder holding the ``nsml`` package: the repository root (with ``evaluation/`` and ``sample_dataset/``)."""
+    """The folder holding the ``nsml`` package: the repository root (with ``speech_kit/`` and ``sample_dataset/``)."""
     return Path(__file__).resolve().parent.parent
 
 

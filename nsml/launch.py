@@ -9,16 +9,25 @@ from __future__ import annotations
 
 import os
 import select
-import shlex
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from nsml import checkpoints, datasets, home
-from nsml.constants import (ENV_CPU_NUM, ENV_DATASET_NAME, ENV_DATASET_PATH, ENV_GPU_NUM, ENV_HOME, ENV_PAUSED,
-                            ENV_PAUSED_CHECKPOINT, ENV_SESSION, ENV_SUBMIT_LIMIT, ENV_SUBMIT_OUTPUT)
+from nsml import checkpoints, datasets, entry, entry_args, home
+from nsml.constants import (
+    ENV_CPU_NUM,
+    ENV_DATASET_NAME,
+    ENV_DATASET_PATH,
+    ENV_GPU_NUM,
+    ENV_HOME,
+    ENV_PAUSED,
+    ENV_PAUSED_CHECKPOINT,
+    ENV_SESSION,
+    ENV_SUBMIT_LIMIT,
+    ENV_SUBMIT_OUTPUT,
+)
 from nsml.errors import NsmlError
 from nsml.procs import die_with_parent, pid_alive, terminate_tree
 from nsml.session import Session, get
@@ -28,13 +37,17 @@ STOP_GRACE_S = 10.0  # SIGTERM first; SIGKILL after this long
 _CHUNK = 65536
 
 
-def command(session: Session) -> list[str]:
-    """``python ENTRY ARGS`` or, for more than one process, torchrun's module running the same."""
-    user_args = shlex.split(session.args) + session.launch_args
-    if session.nproc > 1:
+def command(session: Session, extra: list[str] | None = None) -> list[str]:
+    """``python ENTRY ARGS`` through the platform's launcher (``nsml.entry``), or torchrun running that per process.
+
+    ``extra`` replaces the session's own launch additions (submit passes ``--mode test --pause 1``).
+    """
+    user_args = entry_args.split(session.args) + (session.extra_args if extra is None else extra)
+    launched = entry.command(session.entry, user_args)
+    if session.nproc > 1 and extra is None:
         return [sys.executable, "-m", "torch.distributed.run", "--standalone",
-                f"--nproc_per_node={session.nproc}", session.entry, *user_args]
-    return [sys.executable, session.entry, *user_args]
+                f"--nproc_per_node={session.nproc}", "--no-python", *launched]
+    return launched
 
 
 def environment(session: Session, dataset_path: Path) -> dict[str, str]:
@@ -56,7 +69,7 @@ def environment(session: Session, dataset_path: Path) -> dict[str, str]:
 
 
 def _python_path() -> str:
-    """``PYTHONPATH`` with the folder holding ``nsml`` (and ``evaluation``) first, so both import in any cwd."""
+    """``PYTHONPATH`` with the folder holding ``nsml`` and ``speech_kit`` first, so both import in any cwd."""
     current = os.environ.get("PYTHONPATH")
     return os.pathsep.join([str(home.repo_root())] + ([current] if current else []))
 
@@ -97,7 +110,7 @@ def supervise(store: Store, name: str, echo: bool) -> int:
         store.update_session(name, status="stopped", ended=time.time())
         return 0
     try:
-        env = environment(session, datasets.resolve(store, session.dataset))
+        env = environment(session, datasets.resolve(store, session.dataset).root)
         child = subprocess.Popen(command(session), cwd=session.code_dir, env=env, stdin=subprocess.DEVNULL,
                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
                                  preexec_fn=die_with_parent())

@@ -1,4 +1,8 @@
-"""``nsml logs``: print a session's log, and with ``-f`` keep printing until the session ends (no time limit)."""
+"""``nsml logs``: print a session's log, and with ``-f`` keep printing until the session ends (no time limit).
+
+Following ends with the session's final status (the caller prints it and exits non-zero for a failed or killed
+session), so ``nsml logs -f`` in a script or in ``run.sh`` tells success from failure.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +15,11 @@ from nsml.store import Store
 POLL_S = 0.2
 
 
-def show(store: Store, session: Session, out: BinaryIO, follow: bool) -> None:
+def show(store: Store, session: Session, out: BinaryIO, follow: bool) -> Session:
+    """Copy the log to ``out`` (until the session ends, with ``follow``); returns the session as it is then."""
     position = 0
     while True:
-        active = follow and get(store, session.name).active  # read before draining: nothing written is lost
+        current = get(store, session.name)  # read before draining: nothing written before the end is lost
         if session.log_path.is_file():
             with open(session.log_path, "rb") as log:
                 log.seek(position)
@@ -22,6 +27,15 @@ def show(store: Store, session: Session, out: BinaryIO, follow: bool) -> None:
                     out.write(chunk)
                     out.flush()
                 position = log.tell()
-        if not active:
-            return
+        if not (follow and current.active):
+            return current
         time.sleep(POLL_S)
+
+
+def exit_status(session: Session) -> int:
+    """0 for a session that is done (or was stopped on request); its own exit status when it failed or was killed."""
+    if not session.failed:
+        return 0
+    if session.exit_code is None:
+        return 1
+    return session.exit_code if session.exit_code > 0 else 128 - session.exit_code

@@ -2,6 +2,8 @@
 
 A key ``a__b`` is drawn as ``a/b`` in the panel of family ``b``, as the platform did, so ``train__loss`` and
 ``eval__loss`` share the "loss" panel. A metric reported without ``step=`` is drawn against its report count.
+The image format follows the ``--out`` suffix (any matplotlib writes: png, pdf, svg, ...); the file is replaced
+atomically, so a viewer never opens half an image.
 """
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ import math
 from collections import defaultdict
 from pathlib import Path
 
-from nsml.errors import NsmlError
+from nsml.errors import NsmlError, UsageError
 from nsml.store import Store
+from speech_kit.atomic import atomic_write
 
 PANEL_COLUMNS = 2
 
@@ -25,15 +28,29 @@ def family_and_label(key: str) -> tuple[str, str]:
 def series(store: Store, session: str) -> dict[str, dict[str, tuple[list[float], list[float]]]]:
     """{family: {label: (steps, values)}} in report order; NaN stays NaN (a gap in the line)."""
     panels: dict[str, dict[str, tuple[list[float], list[float]]]] = defaultdict(dict)
-    for row in store.metrics(session):
-        family, label = family_and_label(row["key"])
+    for metric in store.metrics(session):
+        family, label = family_and_label(metric.key)
         steps, values = panels[family].setdefault(label, ([], []))
-        steps.append(len(steps) + 1 if row["step"] is None else row["step"])
-        values.append(math.nan if row["value"] is None else row["value"])
+        steps.append(len(steps) + 1 if metric.step is None else metric.step)
+        values.append(math.nan if metric.value is None else metric.value)
     return dict(sorted(panels.items()))
 
 
+def image_format(output: Path) -> str:
+    """The format named by ``output``'s suffix; a suffix matplotlib cannot write is a usage error listing those."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    supported = sorted(FigureCanvasBase.get_supported_filetypes())
+    suffix = output.suffix.lower().lstrip(".")
+    if suffix not in supported:
+        named = f"'.{suffix}'" if suffix else "no suffix"
+        raise UsageError(f"--out {output}: {named} is not an image format nsml plot writes; end the name in one of "
+                         f"{', '.join('.' + s for s in supported)}")
+    return suffix
+
+
 def plot(store: Store, session: str, output: Path) -> Path:
+    fmt = image_format(output)
     import matplotlib
 
     matplotlib.use("Agg")
@@ -46,7 +63,7 @@ def plot(store: Store, session: str, output: Path) -> Path:
     columns = min(PANEL_COLUMNS, len(panels))
     rows = math.ceil(len(panels) / columns)
     figure, axes = plt.subplots(rows, columns, figsize=(6.4 * columns, 4.0 * rows), squeeze=False)
-    for ax, (family, lines) in zip(axes.flat, panels.items()):
+    for ax, (family, lines) in zip(axes.flat, panels.items(), strict=False):
         for label, (steps, values) in sorted(lines.items()):
             ax.plot(steps, values, marker="o" if len(steps) <= 30 else None, markersize=3, label=label)
         if all(float(step).is_integer() for steps, _ in lines.values() for step in steps):
@@ -61,6 +78,7 @@ def plot(store: Store, session: str, output: Path) -> Path:
     figure.suptitle(f"nsml session {session}")
     figure.tight_layout()
     output.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(output, dpi=100)
+    with atomic_write(output, "wb") as image:
+        figure.savefig(image, format=fmt, dpi=100)
     plt.close(figure)
     return output

@@ -11,13 +11,21 @@ import os
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, NoReturn
+from typing import Any, NoReturn
 
 from nsml import checkpoints, home
-from nsml.constants import (ENV_CHECKPOINT_DIR, ENV_DATASET_PATH, ENV_PAUSED, ENV_PAUSED_CHECKPOINT, ENV_SESSION,
-                            ENV_SUBMIT_LIMIT, ENV_SUBMIT_OUTPUT)
+from nsml.constants import (
+    ENV_CHECKPOINT_DIR,
+    ENV_DATASET_PATH,
+    ENV_PAUSED,
+    ENV_PAUSED_CHECKPOINT,
+    ENV_SESSION,
+    ENV_SUBMIT_LIMIT,
+    ENV_SUBMIT_OUTPUT,
+)
 from nsml.store import Store
 
 LOCAL_SESSION = "local"  # the session name of records made outside any session
@@ -150,7 +158,8 @@ def paused(scope: Any = None) -> None:
     """Hand control to the platform when this process was started paused by ``submit`` or ``fork``.
 
     Not paused: return at once. ``fork``: load the parent's checkpoint and return, so training continues.
-    ``submit``: load the checkpoint, write predictions for the test list through ``infer``, exit with code 0.
+    ``submit``: load the checkpoint, write predictions for the test list through ``infer`` (showing how far it
+    got on stderr), exit with code 0.
     """
     mode = os.environ.get(ENV_PAUSED)
     if not mode:
@@ -180,7 +189,13 @@ class _InferFailed(Exception):
 
 
 def _write_predictions() -> None:
-    from evaluation.data_loader import feed_infer
+    """Feed the test list through the bound ``infer`` with the platform's own feeder (``speech_kit.feed``).
+
+    Never ``evaluation.data_loader``: a 2019 snapshot ships its own ``evaluation`` package, which comes first on
+    the user process's ``sys.path`` and would decide what gets scored.
+    """
+    from nsml.progress import FeedProgress
+    from speech_kit.feed import feed_infer
 
     user_infer = _require("infer")
     failures: list[tuple[str, BaseException]] = []
@@ -194,8 +209,8 @@ def _write_predictions() -> None:
 
     limit = int(os.environ.get(ENV_SUBMIT_LIMIT) or 0) or None
     try:
-        feed_infer(output_file=os.environ[ENV_SUBMIT_OUTPUT], infer_func=guarded,
-                   dataset_path=os.environ.get(ENV_DATASET_PATH), limit=limit)
+        feed_infer(os.environ[ENV_SUBMIT_OUTPUT], guarded, os.environ[ENV_DATASET_PATH], limit=limit,
+                   on_progress=FeedProgress())
     except Exception as error:  # noqa: BLE001
         if not failures:
             _fail(EXIT_FEED_FAILED, "nsml: feeding the test list through your infer failed:", error)

@@ -7,103 +7,36 @@ checkpoints. Its status is what the supervisor recorded, corrected when the supe
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import signal
 import time
-from dataclasses import dataclass, fields
+from collections.abc import Iterable
 from fnmatch import fnmatchcase
-from pathlib import Path
-from typing import Iterable
 
 from nsml import checkpoints, home
+from nsml.entities import ACTIVE, Session
 from nsml.errors import NsmlError, UnknownName
 from nsml.procs import pid_alive
 from nsml.store import Store
 
-ACTIVE = ("created", "running")
-
-
-@dataclass(frozen=True)
-class Session:
-    name: str
-    user: str
-    dataset: str
-    number: int
-    entry: str
-    args: str
-    extra_args: str
-    gpus: int
-    cpus: int | None
-    nproc: int
-    memo: str
-    status: str
-    exit_code: int | None
-    stop_requested: int
-    supervisor_pid: int | None
-    child_pid: int | None
-    created: float
-    started: float | None
-    ended: float | None
-    parent: str | None
-    parent_checkpoint: str | None
-
-    @property
-    def dir(self) -> Path:
-        return home.session_dir(self.name)
-
-    @property
-    def code_dir(self) -> Path:
-        return self.dir / "code"
-
-    @property
-    def log_path(self) -> Path:
-        return self.dir / "log.txt"
-
-    @property
-    def checkpoint_root(self) -> Path:
-        return home.checkpoint_dir(self.name)
-
-    @property
-    def launch_args(self) -> list[str]:
-        return json.loads(self.extra_args)
-
-    @property
-    def active(self) -> bool:
-        return self.status in ACTIVE
-
-    def describe_status(self) -> str:
-        """``failed(1)``, ``killed(SIGKILL)``, ``running`` ...: the status with its exit code where it tells more."""
-        if self.status == "failed" and self.exit_code is not None:
-            return f"failed({self.exit_code})"
-        if self.status == "killed" and self.exit_code is not None and self.exit_code < 0:
-            try:
-                return f"killed({signal.Signals(-self.exit_code).name})"
-            except ValueError:
-                return f"killed({-self.exit_code})"
-        return "starting" if self.status == "created" else self.status
-
-
-_FIELD_NAMES = [f.name for f in fields(Session)]
-
-
-def _from_row(row) -> Session:
-    return Session(**{name: row[name] for name in _FIELD_NAMES})
+__all__ = ["ACTIVE", "Session", "all_sessions", "create", "discard", "get", "match", "refresh", "remove",
+           "set_memo"]
 
 
 def create(store: Store, dataset: str, entry: str, args: str, gpus: int = 0, cpus: int | None = None,
            nproc: int = 1, memo: str = "", parent: str | None = None, parent_checkpoint: str | None = None,
-           extra_args: Iterable[str] = ()) -> Session:
+           extra_args: Iterable[str] = (), test_set: str | None = None) -> Session:
     """Record a new session and make its folder; the caller fills ``code/`` and launches it.
 
-    ``args`` is what the user gave (submit re-uses it); ``extra_args`` are added by the platform at launch only.
+    ``args`` is the entry's argument string (submit re-uses it; the caller has checked that it splits);
+    ``extra_args`` are added by the platform at launch only; ``test_set`` fingerprints the dataset's test split
+    as it is now, so ``compare`` can tell when sessions of one dataset name saw different test sets.
     """
     user = home.current_user()
     name = store.create_session(user, dataset, {
-        "entry": entry, "args": args, "extra_args": json.dumps(list(extra_args)), "gpus": gpus, "cpus": cpus,
+        "entry": entry, "args": args, "extra_args": list(extra_args), "gpus": gpus, "cpus": cpus,
         "nproc": nproc, "memo": memo, "status": "created", "created": time.time(), "parent": parent,
-        "parent_checkpoint": parent_checkpoint,
+        "parent_checkpoint": parent_checkpoint, "test_set": test_set,
         "supervisor_pid": os.getpid(),  # until a supervisor takes over: if this command dies, so does the session
     })
     folder = home.session_dir(name)
@@ -123,15 +56,14 @@ def refresh(store: Store, session: Session) -> Session:
 
 
 def get(store: Store, name: str, refresh_status: bool = True) -> Session:
-    row = store.session(name)
-    if row is None:
-        raise UnknownName("session", name, [r["name"] for r in store.sessions()])
-    session = _from_row(row)
+    session = store.session(name)
+    if session is None:
+        raise UnknownName("session", name, [s.name for s in store.sessions()])
     return refresh(store, session) if refresh_status else session
 
 
 def all_sessions(store: Store) -> list[Session]:
-    return [refresh(store, _from_row(row)) for row in store.sessions()]
+    return [refresh(store, s) for s in store.sessions()]
 
 
 def match(store: Store, patterns: Iterable[str]) -> list[Session]:

@@ -1,8 +1,9 @@
-"""The platform's records in one SQLite file: sessions, reported metrics, checkpoint summaries, boards, datasets.
+"""The platform's records in one SQLite file, handed out as the dataclasses of ``nsml.entities``.
 
 WAL mode lets ``nsml ps`` and ``model ls`` read while a run writes, and every write is one transaction, so a run
 killed with SIGKILL leaves the file consistent. A connection is opened per operation: user code forks (DataLoader
-workers) and a connection must never cross a fork; opening one costs well under a millisecond.
+workers) and a connection must never cross a fork; opening one costs well under a millisecond. The tables come
+from the entity declarations (``nsml.schema``); a store made by an older version is upgraded when first opened.
 """
 
 from __future__ import annotations
@@ -10,82 +11,46 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import fields
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, TypeVar
 
-SCHEMA_VERSION = 1
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS sessions (
-    name TEXT PRIMARY KEY,
-    user TEXT NOT NULL,
-    dataset TEXT NOT NULL,
-    number INTEGER NOT NULL,
-    entry TEXT NOT NULL,
-    args TEXT NOT NULL,               -- the user's -a string, as given (submit re-uses it)
-    extra_args TEXT NOT NULL,         -- JSON list the platform adds when launching (fork: --pause 1 ...)
-    gpus INTEGER NOT NULL,
-    cpus INTEGER,
-    nproc INTEGER NOT NULL,
-    memo TEXT NOT NULL,
-    status TEXT NOT NULL,             -- created, running, done, failed, stopped, killed
-    exit_code INTEGER,                -- negative: killed by that signal
-    stop_requested INTEGER NOT NULL DEFAULT 0,
-    supervisor_pid INTEGER,
-    child_pid INTEGER,
-    created REAL NOT NULL,
-    started REAL,
-    ended REAL,
-    parent TEXT,
-    parent_checkpoint TEXT
-);
-CREATE TABLE IF NOT EXISTS counters (   -- session numbers are never reused, even after rm
-    user TEXT NOT NULL,
-    dataset TEXT NOT NULL,
-    last INTEGER NOT NULL,
-    PRIMARY KEY (user, dataset)
-);
-CREATE TABLE IF NOT EXISTS metrics (
-    id INTEGER PRIMARY KEY,
-    session TEXT NOT NULL,
-    step REAL,                        -- NULL: reported without step=
-    key TEXT NOT NULL,
-    value REAL,                       -- NULL: NaN (SQLite has no NaN)
-    summary INTEGER NOT NULL,
-    wall REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS metrics_by_session ON metrics (session, key);
-CREATE TABLE IF NOT EXISTS checkpoints (
-    session TEXT NOT NULL,
-    name TEXT NOT NULL,
-    saved REAL NOT NULL,
-    summary TEXT NOT NULL,            -- JSON: the latest value of every metric when it was saved
-    PRIMARY KEY (session, name)
-);
-CREATE TABLE IF NOT EXISTS submissions (
-    id INTEGER PRIMARY KEY,
-    dataset TEXT NOT NULL,
-    session TEXT NOT NULL,
-    checkpoint TEXT NOT NULL,
-    crr REAL NOT NULL,
-    cer REAL NOT NULL,
-    distance INTEGER NOT NULL,
-    length INTEGER NOT NULL,
-    utterances INTEGER NOT NULL,
-    submitted REAL NOT NULL,
-    duration REAL NOT NULL,
-    peak_memory_kib INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS datasets (
-    name TEXT PRIMARY KEY,
-    path TEXT NOT NULL,
-    added REAL NOT NULL
-);
-"""
+from nsml import schema
+from nsml.entities import CheckpointRecord, Dataset, Metric, ScoredUtterance, Session, Submission
 
-SESSION_FIELDS = ("name", "user", "dataset", "number", "entry", "args", "extra_args", "gpus", "cpus", "nproc",
-                  "memo", "status", "exit_code", "stop_requested", "supervisor_pid", "child_pid", "created",
-                  "started", "ended", "parent", "parent_checkpoint")
+E = TypeVar("E")
+
+
+def _json_fields(entity: type) -> frozenset[str]:
+    return frozenset(f.name for f in fields(entity) if f.metadata["json"])
+
+
+def _decode(entity: type[E], row: sqlite3.Row) -> E:
+    encoded = _json_fields(entity)
+    values = {}
+    for f in fields(entity):
+        value = row[f.name]
+        values[f.name] = json.loads(value) if f.name in encoded and value is not None else value
+    return entity(**values)
+
+
+def _encode(entity: type, values: Mapping[str, Any]) -> dict[str, Any]:
+    known = {f.name for f in fields(entity)}
+    unknown = set(values) - known
+    if unknown:
+        raise ValueError(f"unknown {entity.__name__} fields: {sorted(unknown)}")
+    encoded = _json_fields(entity)
+    return {key: json.dumps(value) if key in encoded and value is not None else value
+            for key, value in values.items()}
+
+
+def _insert(conn: sqlite3.Connection, entity: type, values: Mapping[str, Any], verb: str = "INSERT") -> int:
+    row = _encode(entity, values)
+    cursor = conn.execute(f"{verb} INTO {entity.TABLE} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                          tuple(row.values()))
+    return cursor.lastrowid
 
 
 class Store:
@@ -100,8 +65,16 @@ class Store:
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
-        if conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
-            conn.executescript(f"BEGIN IMMEDIATE; {SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
+        if conn.execute("PRAGMA user_version").fetchone()[0] != schema.VERSION:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                schema.upgrade(conn, self.path)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                conn.close()
+                raise
         return conn
 
     @contextmanager
@@ -126,9 +99,18 @@ class Store:
         finally:
             conn.close()
 
+    def _select(self, entity: type[E], where: str = "", params: Iterable[Any] = (), order: str = "") -> list[E]:
+        query = f"SELECT * FROM {entity.TABLE}"
+        if where:
+            query += f" WHERE {where}"
+        if order:
+            query += f" ORDER BY {order}"
+        with self._read() as conn:
+            return [_decode(entity, row) for row in conn.execute(query, tuple(params))]
+
     # sessions
 
-    def create_session(self, user: str, dataset: str, fields: Mapping[str, Any]) -> str:
+    def create_session(self, user: str, dataset: str, values: Mapping[str, Any]) -> str:
         """Allocate ``USER/DATASET/N`` (N one past the last ever used) and insert the session; returns the name."""
         with self._write() as conn:
             row = conn.execute("SELECT last FROM counters WHERE user=? AND dataset=?", (user, dataset)).fetchone()
@@ -136,36 +118,37 @@ class Store:
             conn.execute("INSERT OR REPLACE INTO counters (user, dataset, last) VALUES (?, ?, ?)",
                          (user, dataset, number))
             name = f"{user}/{dataset}/{number}"
-            record = dict(fields, name=name, user=user, dataset=dataset, number=number)
-            columns = ", ".join(record)
-            conn.execute(f"INSERT INTO sessions ({columns}) VALUES ({', '.join('?' * len(record))})",
-                         tuple(record.values()))
+            _insert(conn, Session, dict(values, name=name, user=user, dataset=dataset, number=number))
         return name
 
-    def session(self, name: str) -> sqlite3.Row | None:
-        with self._read() as conn:
-            return conn.execute("SELECT * FROM sessions WHERE name=?", (name,)).fetchone()
+    def session(self, name: str) -> Session | None:
+        found = self._select(Session, "name=?", (name,))
+        return found[0] if found else None
 
-    def sessions(self) -> list[sqlite3.Row]:
-        with self._read() as conn:
-            return conn.execute("SELECT * FROM sessions ORDER BY created, name").fetchall()
+    def sessions(self) -> list[Session]:
+        return self._select(Session, order="created, name")
 
-    def update_session(self, name: str, only_if_status: str | None = None, **fields: Any) -> bool:
-        """Set ``fields``; with ``only_if_status`` only while the status is still that one (no lost updates)."""
-        unknown = set(fields) - set(SESSION_FIELDS)
-        if unknown:
-            raise ValueError(f"unknown session fields: {sorted(unknown)}")
-        sets = ", ".join(f"{key}=?" for key in fields)
-        query, params = f"UPDATE sessions SET {sets} WHERE name=?", [*fields.values(), name]
+    def update_session(self, name: str, only_if_status: str | None = None, **values: Any) -> bool:
+        """Set ``values``; with ``only_if_status`` only while the status is still that one (no lost updates)."""
+        row = _encode(Session, values)
+        query, params = f"UPDATE sessions SET {', '.join(f'{key}=?' for key in row)} WHERE name=?", [*row.values(),
+                                                                                                    name]
         if only_if_status is not None:
             query += " AND status=?"
             params.append(only_if_status)
         with self._write() as conn:
             return conn.execute(query, params).rowcount > 0
 
+    def record_params(self, name: str, params: Mapping[str, Any], spec: list) -> bool:
+        """Keep the first resolved arguments of a session (a later parse in the same run does not replace them)."""
+        row = _encode(Session, {"params": dict(params), "param_spec": spec})
+        with self._write() as conn:
+            return conn.execute("UPDATE sessions SET params=?, param_spec=? WHERE name=? AND params IS NULL",
+                                (row["params"], row["param_spec"], name)).rowcount > 0
+
     def delete_session(self, name: str) -> None:
         with self._write() as conn:
-            for table in ("metrics", "checkpoints"):
+            for table in (Metric.TABLE, CheckpointRecord.TABLE):
                 conn.execute(f"DELETE FROM {table} WHERE session=?", (name,))
             conn.execute("DELETE FROM sessions WHERE name=?", (name,))
 
@@ -179,10 +162,8 @@ class Store:
             conn.executemany("INSERT INTO metrics (session, step, key, value, summary, wall) VALUES (?, ?, ?, ?, ?, ?)",
                              rows)
 
-    def metrics(self, session: str) -> list[sqlite3.Row]:
-        with self._read() as conn:
-            return conn.execute("SELECT step, key, value, summary, wall FROM metrics WHERE session=? ORDER BY id",
-                                (session,)).fetchall()
+    def metrics(self, session: str) -> list[Metric]:
+        return self._select(Metric, "session=?", (session,), order="id")
 
     def latest_metrics(self, session: str, summary_only: bool = False) -> dict[str, float]:
         """The last reported value of every key (of ``summary=True`` reports only, if asked)."""
@@ -197,36 +178,58 @@ class Store:
 
     def record_checkpoint(self, session: str, name: str, saved: float, summary: Mapping[str, float]) -> None:
         with self._write() as conn:
-            conn.execute("INSERT OR REPLACE INTO checkpoints (session, name, saved, summary) VALUES (?, ?, ?, ?)",
-                         (session, name, saved, json.dumps(dict(summary))))
+            _insert(conn, CheckpointRecord, {"session": session, "name": name, "saved": saved,
+                                             "summary": dict(summary)}, verb="INSERT OR REPLACE")
 
     def checkpoint_summaries(self, session: str) -> dict[str, dict[str, float]]:
-        with self._read() as conn:
-            rows = conn.execute("SELECT name, summary FROM checkpoints WHERE session=?", (session,)).fetchall()
-        return {row["name"]: json.loads(row["summary"]) for row in rows}
+        return {record.name: record.summary for record in self._select(CheckpointRecord, "session=?", (session,))}
 
     def delete_checkpoint(self, session: str, name: str) -> None:
         with self._write() as conn:
             conn.execute("DELETE FROM checkpoints WHERE session=? AND name=?", (session, name))
 
-    # boards
+    # submissions
 
-    def add_submission(self, **fields: Any) -> None:
+    def add_submission(self, values: Mapping[str, Any], utterances: Iterable[Mapping[str, Any]]) -> Submission:
+        """Record a scored submit and its utterances in one transaction; numbers it within its session."""
         with self._write() as conn:
-            conn.execute(f"INSERT INTO submissions ({', '.join(fields)}) VALUES ({', '.join('?' * len(fields))})",
-                         tuple(fields.values()))
+            row = conn.execute("SELECT MAX(number) AS last FROM submissions WHERE session=?",
+                               (values["session"],)).fetchone()
+            number = (row["last"] or 0) + 1
+            submission_id = _insert(conn, Submission, dict(values, number=number))
+            for position, utterance in enumerate(utterances):
+                _insert(conn, ScoredUtterance, dict(utterance, submission=submission_id, position=position))
+            stored = conn.execute("SELECT * FROM submissions WHERE id=?", (submission_id,)).fetchone()
+        return _decode(Submission, stored)
 
-    def board(self, dataset: str) -> list[sqlite3.Row]:
-        with self._read() as conn:
-            return conn.execute("SELECT * FROM submissions WHERE dataset=? ORDER BY crr DESC, submitted",
-                                (dataset,)).fetchall()
+    def submissions(self, dataset: str | None = None, session: str | None = None) -> list[Submission]:
+        """Submissions of a dataset and/or a session, oldest first."""
+        clauses = [(clause, value) for clause, value in (("dataset=?", dataset), ("session=?", session))
+                   if value is not None]
+        return self._select(Submission, " AND ".join(c for c, _ in clauses), [v for _, v in clauses], order="id")
+
+    def submission(self, session: str, number: int) -> Submission | None:
+        found = self._select(Submission, "session=? AND number=?", (session, number))
+        return found[0] if found else None
+
+    def scored_utterances(self, submission_id: int) -> list[ScoredUtterance]:
+        return self._select(ScoredUtterance, "submission=?", (submission_id,), order="position")
 
     # datasets
 
-    def add_dataset(self, name: str, path: str, added: float) -> None:
+    def add_dataset(self, dataset: Dataset, replace: bool) -> bool:
+        """Register ``dataset``; an existing name is kept (returns False) unless ``replace``."""
+        values = {f.name: getattr(dataset, f.name) for f in fields(Dataset)}
         with self._write() as conn:
-            conn.execute("INSERT OR REPLACE INTO datasets (name, path, added) VALUES (?, ?, ?)", (name, path, added))
+            exists = conn.execute("SELECT 1 FROM datasets WHERE name=?", (dataset.name,)).fetchone()
+            if exists and not replace:
+                return False
+            _insert(conn, Dataset, values, verb="INSERT OR REPLACE")
+        return True
 
-    def datasets(self) -> dict[str, str]:
-        with self._read() as conn:
-            return {row["name"]: row["path"] for row in conn.execute("SELECT name, path FROM datasets ORDER BY name")}
+    def remove_dataset(self, name: str) -> bool:
+        with self._write() as conn:
+            return conn.execute("DELETE FROM datasets WHERE name=?", (name,)).rowcount > 0
+
+    def datasets(self) -> list[Dataset]:
+        return self._select(Dataset, order="name")

@@ -2,14 +2,16 @@
 
 The child is the session's code snapshot with the session's own arguments plus ``--mode test --pause 1`` (flags
 such as ``--use_attention`` must match the checkpoint, and could not be changed on the platform either). It runs
-with ``NSML_PAUSED=submit``, so ``nsml.paused()`` loads the checkpoint, writes predictions and exits. Unlike the
-platform, a failing load or infer shows the user's traceback, and the score comes with the worst utterances.
+with ``NSML_PAUSED=submit``, so ``nsml.paused()`` loads the checkpoint and feeds the test list through ``infer``
+with the platform's feeder, then exits. The predictions are scored here by the dataset's scorer
+(``nsml.scorers``), never by the ``evaluation`` package a user's snapshot may ship. A recorded submit keeps its
+predictions in the session folder and its per-utterance scores in the store, for ``submit show``.
 """
 
 from __future__ import annotations
 
-import resource
-import shlex
+import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -18,19 +20,22 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from speech_kit import layout
-from nsml import checkpoints, datasets
+from nsml import checkpoints, datasets, scorers
 from nsml.constants import ENV_PAUSED, ENV_PAUSED_CHECKPOINT, ENV_SUBMIT_LIMIT, ENV_SUBMIT_OUTPUT
-from nsml.errors import NsmlError
-from nsml.launch import environment
+from nsml.entities import ScoredUtterance, Session, Submission
+from nsml.errors import NsmlError, UsageError
+from nsml.launch import command, environment
 from nsml.procs import die_with_parent, terminate_tree
 from nsml.runtime import EXIT_FEED_FAILED, EXIT_INFER_FAILED, EXIT_LOAD_FAILED, EXIT_NOT_BOUND
-from nsml.session import Session, get
+from nsml.session import get
 from nsml.store import Store
+from speech_kit import layout, scoring
+from speech_kit.atomic import atomic_write
 
 DEFAULT_TIMEOUT_S = 3600.0
 TEST_LIMIT = 5  # files fed through infer by ``submit -t``
 WORST_SHOWN = 5
+_POLL_S = 0.05
 
 _REASONS = {
     EXIT_LOAD_FAILED: "your load() raised (traceback above)",
@@ -46,18 +51,26 @@ class SubmitFailed(NsmlError):
 
 
 @dataclass(frozen=True)
-class Submission:
+class Outcome:
+    """A scored submit: what ``nsml submit`` prints, and the stored record unless it was ``-t``."""
+
     session: str
     checkpoint: str
-    crr: float
-    cer: float
-    distance: int
-    length: int
-    utterances: int
+    scorer: scorers.Scorer
+    result: scorers.Result
     duration: float
     peak_memory_kib: int
-    worst: list  # evaluation.metrics.UtteranceScore, worst first
     missing: int  # references without a prediction (scored as empty)
+    recorded: Submission | None
+    predictions: Path | None  # where a recorded submit keeps its predictions
+
+    def worst(self, count: int = WORST_SHOWN) -> list[scorers.Utterance]:
+        wrong = [u for u in self.result.utterances if u.errors > 0]
+        return sorted(wrong, key=lambda u: (-u.errors / (u.size or 1), -u.errors, u.key))[:count]
+
+
+def predictions_path(session: Session, number: int) -> Path:
+    return session.dir / "submissions" / str(number) / "predictions.csv"
 
 
 def _reason(exit_code: int) -> str:
@@ -66,23 +79,39 @@ def _reason(exit_code: int) -> str:
     return _REASONS.get(exit_code, f"the entry exited with code {exit_code}")
 
 
-def _peak_memory_kib() -> int:
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return peak // 1024 if sys.platform == "darwin" else peak  # bytes on macOS, KiB on Linux
+def _peak_kib(usage: os.struct_rusage) -> int:
+    return usage.ru_maxrss // 1024 if sys.platform == "darwin" else usage.ru_maxrss  # bytes on macOS, KiB on Linux
 
 
-def _predict(session: Session, dataset_path: Path, folder: Path, output: Path, test: bool,
-             timeout: float) -> None:
-    env = environment(session, dataset_path)
+def _wait(child: subprocess.Popen, timeout: float) -> tuple[int, int]:
+    """(exit code, peak memory in KiB) of ``child`` itself, read from ``wait4``'s rusage of that one process.
+
+    ``getrusage(RUSAGE_CHILDREN)`` would report the largest of every child this process ever waited for (the
+    training run of ``run --submit``, say), not the submit's own.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+        if pid:
+            child.returncode = os.waitstatus_to_exitcode(status)
+            return child.returncode, _peak_kib(usage)
+        if time.monotonic() > deadline:
+            raise subprocess.TimeoutExpired(child.args, timeout)
+        time.sleep(_POLL_S)
+
+
+def _predict(session: Session, dataset_root: Path, folder: Path, output: Path, test: bool, timeout: float) -> int:
+    """Run the entry paused for submit; returns its peak memory in KiB."""
+    env = environment(session, dataset_root)
     env.update({ENV_PAUSED: "submit", ENV_PAUSED_CHECKPOINT: str(folder), ENV_SUBMIT_OUTPUT: str(output),
                 ENV_SUBMIT_LIMIT: str(TEST_LIMIT if test else 0)})
-    argv = [sys.executable, session.entry, *shlex.split(session.args), "--mode", "test", "--pause", "1"]
+    argv = command(session, extra=["--mode", "test", "--pause", "1"])
     log = None if test else open(session.dir / "submit.log", "ab")  # -t shows stdout; a full submit logs it
     try:
         child = subprocess.Popen(argv, cwd=session.code_dir, env=env, stdin=subprocess.DEVNULL, stdout=log,
                                  start_new_session=True, preexec_fn=die_with_parent())
         try:
-            exit_code = child.wait(timeout=timeout)
+            exit_code, peak = _wait(child, timeout)
         except subprocess.TimeoutExpired:
             terminate_tree(child.pid, grace=5.0)
             child.wait()
@@ -100,40 +129,59 @@ def _predict(session: Session, dataset_path: Path, folder: Path, output: Path, t
     if not output.is_file():
         raise SubmitFailed("submit failed: the entry exited without writing predictions; does it call "
                            "nsml.paused(scope=locals()) when --pause 1 is given?")
+    return peak
+
+
+def _keep_predictions(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(source, "rb") as read, atomic_write(target, "wb") as write:
+        shutil.copyfileobj(read, write)
 
 
 def submit(store: Store, name: str, checkpoint: str, test: bool = False,
-           timeout: float = DEFAULT_TIMEOUT_S) -> Submission:
-    """Predict, score and (unless ``test``) record on the dataset's board."""
-    try:
-        from evaluation.metrics import per_utterance, score, worst
-        from evaluation.score import paired_files
-    except ImportError as error:
-        raise NsmlError(f"submit needs the repository's evaluation package next to nsml: {error}") from None
-
+           timeout: float = DEFAULT_TIMEOUT_S) -> Outcome:
+    """Predict, score with the dataset's scorer and (unless ``test``) record on the dataset's board."""
     session = get(store, name)
     folder = checkpoints.resolve(session.checkpoint_root, checkpoint, f"session {session.name}")
-    dataset_path = datasets.resolve(store, session.dataset)
-    for required in (layout.test_list_path(dataset_path), layout.test_label_path(dataset_path)):
+    dataset = datasets.resolve(store, session.dataset)
+    scorer = scorers.get(dataset.scorer)
+    labels = layout.test_label_path(dataset.root)
+    for required in (layout.test_list_path(dataset.root), labels):
         if not required.is_file():
             raise NsmlError(f"dataset {session.dataset!r} has no {required}; submit needs the test split")
+    test_set = datasets.fingerprint(dataset.root)
     started = time.time()
     with tempfile.TemporaryDirectory(prefix="nsml-submit-") as scratch:
         output = Path(scratch) / "predictions.csv"
-        _predict(session, dataset_path, folder, output, test, timeout)
+        peak = _predict(session, dataset.root, folder, output, test, timeout)
         duration = time.time() - started
         try:
-            references, hypotheses = paired_files(output, layout.test_label_path(dataset_path), only_predicted=test)
+            references, hypotheses = scoring.paired_files(output, labels, only_predicted=test)
+            result = scorer.score(references, hypotheses)
         except layout.DatasetError as error:
             raise SubmitFailed(f"submit failed: {error}") from None
-    result = score(references, hypotheses)
-    submission = Submission(session.name, str(checkpoint), result.crr, result.cer, result.distance, result.length,
-                            result.utterances, duration, _peak_memory_kib(),
-                            worst(per_utterance(references, hypotheses), WORST_SHOWN),
-                            len(set(references) - set(hypotheses)))
-    if not test:
-        store.add_submission(dataset=session.dataset, session=session.name, checkpoint=submission.checkpoint,
-                             crr=submission.crr, cer=submission.cer, distance=submission.distance,
-                             length=submission.length, utterances=submission.utterances, submitted=started,
-                             duration=duration, peak_memory_kib=submission.peak_memory_kib)
-    return submission
+        missing = len(set(references) - set(hypotheses))
+        if test:
+            return Outcome(session.name, str(checkpoint), scorer, result, duration, peak, missing, None, None)
+        recorded = store.add_submission(
+            {"dataset": session.dataset, "session": session.name, "checkpoint": str(checkpoint),
+             "scorer": scorer.name, "metrics": result.metrics, "primary_metric": scorer.primary,
+             "higher_is_better": int(scorer.higher_is_better), "utterances": len(result.utterances),
+             "test_set": test_set, "submitted": started, "duration": duration, "peak_memory_kib": peak,
+             "args": session.args},
+            ({"key": u.key, "reference": u.reference, "hypothesis": u.hypothesis, "errors": u.errors,
+              "size": u.size} for u in result.utterances))
+        kept = predictions_path(session, recorded.number)
+        _keep_predictions(output, kept)
+    return Outcome(session.name, str(checkpoint), scorer, result, duration, peak, missing, recorded, kept)
+
+
+def reopen(store: Store, name: str, number: int) -> tuple[Submission, list[ScoredUtterance]]:
+    """A recorded submission of a session and its utterances (also after the session was removed)."""
+    found = store.submission(name, number)
+    if found is None:
+        numbers = [str(s.number) for s in store.submissions(session=name)]
+        if not numbers:
+            get(store, name)  # an unknown session is named as such
+        raise UsageError(f"no submission {number} of {name}; submissions: {', '.join(numbers) or 'none'}")
+    return found, store.scored_utterances(found.id)

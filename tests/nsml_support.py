@@ -3,7 +3,10 @@
 The toy entry is a real hackathon-style program: argparse with --mode/--pause/--epochs, bound save/load/infer, one
 report and two checkpoints (the epoch number and 'best') per epoch, ``nsml.paused(scope=locals())`` under
 --pause 1. Its "model" learns a table from wav length (in frames) to transcript, one training utterance per epoch,
-so the predictions of each checkpoint, and hence its CRR, are known exactly.
+so the predictions of each checkpoint, and hence its CRR, are known exactly. Like the baseline's
+``--use_attention``, its ``--use_attention`` flag is part of the model: a checkpoint loads only into a run with the
+same setting. ``--ballast_mb N`` holds N MiB while training (not when submitting), to tell processes apart by
+their peak memory.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ def frames(path):
 
 def bind_model(model, args):
     def save(path, **kwargs):
+        model["use_attention"] = args.use_attention
         with open(os.path.join(path, "model.json"), "w") as f:
             json.dump(model, f)
         time.sleep(args.save_seconds)
@@ -44,8 +48,12 @@ def bind_model(model, args):
             raise RuntimeError("toy load is broken")
         time.sleep(args.load_seconds)
         with open(os.path.join(path, "model.json")) as f:
-            model.clear()
-            model.update(json.load(f))
+            saved = json.load(f)
+        if saved["use_attention"] != args.use_attention:
+            raise RuntimeError(f"checkpoint has use_attention={saved['use_attention']}, this run "
+                               f"{args.use_attention}: the flags must match the checkpoint")
+        model.clear()
+        model.update(saved)
         print("loaded epoch", model["epoch"], flush=True)
 
     def infer(wav_path):
@@ -65,6 +73,8 @@ def main():
     parser.add_argument("--save_seconds", type=float, default=0.0)
     parser.add_argument("--load_seconds", type=float, default=0.0)
     parser.add_argument("--broken", default="")
+    parser.add_argument("--use_attention", action="store_true")
+    parser.add_argument("--ballast_mb", type=int, default=0)
     args = parser.parse_args()
     print("ENV " + json.dumps({"DATASET_PATH": DATASET_PATH, "DATASET_NAME": DATASET_NAME, "GPU_NUM": GPU_NUM,
                                "HAS_DATASET": HAS_DATASET, "IS_ON_NSML": IS_ON_NSML, "SESSION_NAME": SESSION_NAME,
@@ -75,6 +85,7 @@ def main():
         nsml.paused(scope=locals())
     if args.mode != "train":
         return
+    ballast = b"x" * (args.ballast_mb << 20)  # written, so really resident
     data = os.path.join(DATASET_PATH, "train", "train_data")
     with open(os.path.join(data, "data_list.csv")) as f:
         wavs = [line.split(",")[0] for line in f if line.strip()]
@@ -93,6 +104,7 @@ def main():
         nsml.save(epoch + 1)
         nsml.save("best")
         print("epoch", epoch + 1, "done", flush=True)
+    del ballast
 
 
 main()
@@ -124,9 +136,16 @@ def make_dataset(root: Path) -> Path:
 
 
 def nsml_cli(env: dict[str, str], *args: str, cwd: Path | None = None, check: bool = True,
-         timeout: float = 60) -> subprocess.CompletedProcess:
-    """Run ``python -m nsml ARGS`` as a user would; ``check`` asserts it succeeded (showing its output if not)."""
-    result = subprocess.run([sys.executable, "-m", "nsml", *args], cwd=cwd, env=env, capture_output=True,
+             timeout: float = 60, columns: int | None = None) -> subprocess.CompletedProcess:
+    """Run ``python -m nsml ARGS`` as a user would; ``check`` asserts it succeeded (showing its output if not).
+
+    Output goes to a pipe, so tables are whole unless ``columns`` gives a terminal width (``$COLUMNS``); an exported
+    ``COLUMNS`` of the shell running the tests is not passed on.
+    """
+    run_env = {key: value for key, value in env.items() if key != "COLUMNS"}
+    if columns is not None:
+        run_env["COLUMNS"] = str(columns)
+    result = subprocess.run([sys.executable, "-m", "nsml", *args], cwd=cwd, env=run_env, capture_output=True,
                             text=True, timeout=timeout)
     if check:
         assert result.returncode == 0, f"nsml {' '.join(args)} -> {result.returncode}\n{result.stdout}\n{result.stderr}"

@@ -8,15 +8,17 @@ import signal
 import sqlite3
 from pathlib import Path
 
+from nsml_support import nsml_cli, wait_for
+
 from nsml import checkpoints
+from nsml.entities import Session
 from nsml.procs import pid_alive
 from nsml.store import Store
-from nsml_support import nsml_cli, wait_for
 
 SLOW = "--epochs 500 --epoch_seconds 0.05 --save_seconds 0.3"
 
 
-def session_row(env, name: str) -> sqlite3.Row:
+def session_row(env, name: str) -> Session:
     return Store(Path(env["NSML_HOME"]) / "nsml.sqlite").session(name)
 
 
@@ -28,8 +30,8 @@ def test_killed_supervisor_leaves_whole_checkpoints_and_fork_resumes(env, projec
     wait_for(lambda: "2" in checkpoints.names(root) and pending.is_dir() and any(pending.iterdir()),
              what="a save in progress after epoch 2")
     row = session_row(env, name)
-    os.kill(row["supervisor_pid"], signal.SIGKILL)
-    wait_for(lambda: not pid_alive(row["child_pid"]), what="the user's process to die with its supervisor")
+    os.kill(row.supervisor_pid, signal.SIGKILL)
+    wait_for(lambda: not pid_alive(row.child_pid), what="the user's process to die with its supervisor")
 
     ps = nsml_cli(env, "ps").stdout.splitlines()[1]
     assert ps.startswith(name) and " killed " in ps
@@ -53,8 +55,8 @@ def test_killed_supervisor_leaves_whole_checkpoints_and_fork_resumes(env, projec
     assert f"loaded epoch {last}" in fork.stdout and f"starting at epoch {last}" in fork.stdout
     assert f"epoch {last + 2} done" in fork.stdout and "epoch 1 done" not in fork.stdout
     row = session_row(env, child)
-    assert (row["parent"], row["parent_checkpoint"], row["status"]) == (name, str(last), "done")
-    assert json.loads(row["extra_args"]) == ["--pause", "1"]  # the toy's parser rejects --iteration
+    assert (row.parent, row.parent_checkpoint, row.status) == (name, str(last), "done")
+    assert row.extra_args == ["--pause", "1"]  # the toy's parser rejects --iteration
     forked = [line.split()[0] for line in nsml_cli(env, "model", "ls", child).stdout.splitlines()[1:]]
     assert sorted(forked) == sorted([str(last + 1), str(last + 2), "best"])
     assert f"fork of {name} checkpoint {last}" in nsml_cli(env, "ps").stdout
@@ -62,10 +64,10 @@ def test_killed_supervisor_leaves_whole_checkpoints_and_fork_resumes(env, projec
 
 def test_killed_user_process_is_recorded_with_its_signal(env, project) -> None:
     name = nsml_cli(env, "run", "--detach", "-d", "toy", "-a", SLOW, cwd=project).stdout.strip()
-    wait_for(lambda: (session_row(env, name)["child_pid"] or 0) > 0, what="the run to start")
-    os.kill(session_row(env, name)["child_pid"], signal.SIGKILL)
-    wait_for(lambda: session_row(env, name)["status"] != "running", what="the supervisor to record the end")
-    assert (session_row(env, name)["status"], session_row(env, name)["exit_code"]) == ("killed", -9)
+    wait_for(lambda: (session_row(env, name).child_pid or 0) > 0, what="the run to start")
+    os.kill(session_row(env, name).child_pid, signal.SIGKILL)
+    wait_for(lambda: session_row(env, name).status != "running", what="the supervisor to record the end")
+    assert (session_row(env, name).status, session_row(env, name).exit_code) == ("killed", -9)
     assert "killed(SIGKILL)" in nsml_cli(env, "ps").stdout
 
 
@@ -92,4 +94,4 @@ def test_fork_passes_iteration_only_to_entries_that_accept_it(env, project) -> N
     fork = nsml_cli(env, "fork", "tester/toy/1", "first", cwd=project)
     assert "resuming at iteration first" in fork.stdout
     assert f"loaded {Path(env['NSML_HOME']) / 'sessions'}" in fork.stdout
-    assert json.loads(session_row(env, "tester/toy/2")["extra_args"]) == ["--pause", "1", "--iteration", "first"]
+    assert session_row(env, "tester/toy/2").extra_args == ["--pause", "1", "--iteration", "first"]

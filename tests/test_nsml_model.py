@@ -7,7 +7,6 @@ import struct
 from pathlib import Path
 
 import pytest
-
 from nsml_support import nsml_cli
 
 SESSION = "tester/toy/1"
@@ -27,7 +26,7 @@ def test_model_ls_rm_pull(env, trained, tmp_path: Path) -> None:
     # the summary is what was reported before that save, not the epoch before
     assert "epoch=1 eval__cer=0.3333 eval__loss=1.5" in rows["1"]
     assert "epoch=3 eval__cer=0.1111 eval__loss=0.5" in rows["best"]
-    assert rows["3"].endswith("149 B")  # {"epoch": 3, "table": {...}} as JSON
+    assert rows["3"].endswith("173 B")  # {"epoch": 3, "table": {...}, "use_attention": false} as JSON
 
     pulled = Path(nsml_cli(env, "model", "pull", trained, "best", str(tmp_path / "out")).stdout.strip())
     assert pulled == tmp_path / "out"
@@ -40,7 +39,7 @@ def test_model_ls_rm_pull(env, trained, tmp_path: Path) -> None:
     assert sorted(remaining) == ["1", "3", "best"]
     missing = nsml_cli(env, "model", "rm", trained, "2", check=False)
     assert missing.returncode == 2
-    assert missing.stderr.strip() == f"nsml: no checkpoint '2' in session {trained}; checkpoints: 1, 3, best"
+    assert missing.stderr.strip() == f"nsml: error: no checkpoint '2' in session {trained}; checkpoints: 1, 3, best"
 
 
 def png_size(path: Path) -> tuple[int, int]:

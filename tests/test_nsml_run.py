@@ -7,8 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from nsml.store import Store
 from nsml_support import nsml_cli, wait_for
+
+from nsml.store import Store
 
 
 def session_dir(env: dict[str, str], name: str) -> Path:
@@ -65,8 +66,8 @@ def test_detached_run_follow_stop_and_rm(env, project) -> None:
     followed, _ = follow.communicate(timeout=20)  # -f ends by itself once the session has ended
     assert "epoch 2 done" in followed and follow.returncode == 0
     row = Store(Path(env["NSML_HOME"]) / "nsml.sqlite").session(name)
-    assert row["status"] == "stopped"
-    child = row["child_pid"]
+    assert row.status == "stopped"
+    child = row.child_pid
     assert not Path(f"/proc/{child}").exists() or "Z" in Path(f"/proc/{child}/stat").read_text().split()[2]
     assert "not running" in nsml_cli(env, "stop", name).stderr
 

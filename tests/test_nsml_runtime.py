@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import ROOT
 
 import nsml
 from nsml import checkpoints
 from nsml.store import Store
-from conftest import ROOT
 
 
 @pytest.fixture
@@ -46,8 +46,11 @@ def test_import_is_cheap_and_constants_come_from_the_environment(tmp_path: Path)
             "nsml.SESSION_NAME, 'torch' in sys.modules, 'matplotlib' in sys.modules)")
     bare = {k: v for k, v in os.environ.items() if not k.startswith("NSML_")}
     bare["PYTHONPATH"] = str(ROOT)
-    run = lambda env: subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True,
-                                     text=True, check=True).stdout.split()  # noqa: E731
+
+    def run(env: dict[str, str]) -> list[str]:
+        return subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True, text=True,
+                              check=True).stdout.split()
+
     assert run(bare) == ["None", "None", "False", "0", "False", "None", "False", "False"]
     inside = dict(bare, NSML_DATASET_PATH="/data/x", NSML_DATASET_NAME="x", NSML_GPU_NUM="2", NSML_SESSION="u/x/3")
     assert run(inside) == ["/data/x", "x", "True", "2", "True", "u/x/3", "False", "False"]
@@ -112,7 +115,7 @@ def test_report_records_numbers_and_names_a_bad_value(local: Path) -> None:
     with pytest.raises(TypeError, match="train__loss"):
         nsml.report(step=3, train__loss=torch.ones(2))
     store = Store(local / "nsml.sqlite")
-    rows = [(r["step"], r["key"], r["value"], r["summary"]) for r in store.metrics("local")]
+    rows = [(m.step, m.key, m.value, m.summary) for m in store.metrics("local")]
     assert rows == [(1, "train__loss", 1.5, 0), (1, "eval__cer", 0.25, 0), (2, "eval__cer", 0.125, 1),
                     (2, "loss", None, 1)]
     assert store.latest_metrics("local", summary_only=True)["eval__cer"] == 0.125
