@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+
+from speech_kit.atomic import atomic_write
+from speech_kit.layout import DatasetError, read_lines
 
 PAD_CHAR = "_"
 SOS_CHAR = "<s>"
@@ -37,6 +40,11 @@ class Vocab:
         for special in (PAD_CHAR, SOS_CHAR, EOS_CHAR):
             if special not in self.chars:
                 raise LabelTableError(f"{self.source}: the label table has no {special!r} entry")
+        first: dict[str, int] = {}
+        for index, char in enumerate(self.chars):
+            if char in first:
+                raise LabelTableError(f"{self.source}: character {char!r} has two ids, {first[char]} and {index}")
+            first[char] = index
         object.__setattr__(self, "char2index", {c: i for i, c in enumerate(self.chars)})
 
     def __len__(self) -> int:
@@ -63,7 +71,8 @@ class Vocab:
         try:
             return [self.char2index[c] for c in text]
         except KeyError as err:
-            raise LabelTableError(f"character {err.args[0]!r} of {text!r} is not in the label table {self.source}") from None
+            raise LabelTableError(f"character {err.args[0]!r} of {text!r} is not in the label table "
+                                  f"{self.source}") from None
 
     def decode(self, ids: Iterable[int]) -> str:
         """Label ids → text, stopping at ``</s>`` and skipping padding and ``<s>``, as the seed's label_to_string."""
@@ -79,10 +88,10 @@ class Vocab:
 
     def to_rows(self) -> list[list]:
         """The table as plain ``[id, char, freq]`` rows, the form checkpoints store it in."""
-        return [[i, c, f] for i, (c, f) in enumerate(zip(self.chars, self.freqs))]
+        return [[i, c, f] for i, (c, f) in enumerate(zip(self.chars, self.freqs, strict=True))]
 
     @classmethod
-    def from_rows(cls, rows: Sequence[Sequence], source: str = "<checkpoint>") -> "Vocab":
+    def from_rows(cls, rows: Sequence[Sequence], source: str = "<checkpoint>") -> Vocab:
         chars: dict[int, str] = {}
         freqs: dict[int, int] = {}
         for index, char, freq in rows:
@@ -94,11 +103,11 @@ class Vocab:
         return cls(tuple(chars[i] for i in range(len(chars))), tuple(freqs[i] for i in range(len(freqs))), source)
 
     @classmethod
-    def from_file(cls, path: str | os.PathLike) -> "Vocab":
+    def from_file(cls, path: str | os.PathLike) -> Vocab:
         return cls.from_rows(_read_rows(path), source=str(path))
 
     @classmethod
-    def from_counts(cls, counts: Counter, source: str = "<counts>") -> "Vocab":
+    def from_counts(cls, counts: Counter, source: str = "<counts>") -> Vocab:
         """Padding first, then characters by falling frequency (ties by code point), ``<s>``/``</s>`` last."""
         ordered = sorted((c for c in counts if c not in (PAD_CHAR, SOS_CHAR, EOS_CHAR)), key=lambda c: (-counts[c], c))
         chars = (PAD_CHAR, *ordered, SOS_CHAR, EOS_CHAR)
@@ -107,37 +116,44 @@ class Vocab:
 
     def write(self, path: str | os.PathLike) -> None:
         """Write the table in the hackathon format, atomically."""
-        tmp = f"{path}.tmp-{os.getpid()}"
-        with open(tmp, "w", encoding="utf-8") as f:
+        with atomic_write(path) as f:
             f.write(HEADER + "\n")
             for i, c, n in self.to_rows():
                 f.write(f"{i}\t{c}\t{n}\n")
-        os.replace(tmp, path)
 
 
 def _read_rows(path: str | os.PathLike) -> list[tuple[int, str, int]]:
+    """The ``(id, char, freq)`` rows of a table file; a repeated id or character is refused naming both lines.
+
+    A character listed twice would silently map to its later id only, so text encodes differently from how the
+    table reads; that is always a mistake in the table. The text is read by ``speech_kit.layout.read_lines``
+    (BOM dropped, a cp949 file named with its ``iconv`` fix).
+    """
     rows = []
     seen: dict[int, int] = {}
+    seen_chars: dict[str, int] = {}
     try:
-        f = open(path, encoding="utf-8")
-    except OSError as err:
-        raise LabelTableError(f"cannot read label table {path}: {err.strerror}") from None
-    with f:
-        for lineno, line in enumerate(f, 1):
-            if line.startswith("#") or not line.strip("\r\n"):
-                continue
-            parts = line.rstrip("\r\n").split("\t")
-            if len(parts) != 3:
-                raise LabelTableError(f"{path}:{lineno}: expected 'id<TAB>char<TAB>freq', got {line.rstrip()!r}")
-            index_s, char, freq_s = parts
-            try:
-                index, freq = int(index_s), int(freq_s or 0)
-            except ValueError:
-                raise LabelTableError(f"{path}:{lineno}: id and freq must be integers, got {line.rstrip()!r}") from None
-            if index in seen:
-                raise LabelTableError(f"{path}:{lineno}: id {index} already defined on line {seen[index]}")
-            seen[index] = lineno
-            rows.append((index, char.strip() or " ", freq))
+        lines = read_lines(path, "a label table of 'id<TAB>char<TAB>freq' lines")
+    except DatasetError as err:
+        raise LabelTableError(f"label table {err}") from None
+    for lineno, line in lines:
+        if line.startswith("#") or not line:
+            continue
+        parts = line.split("\t")
+        if len(parts) != 3:
+            raise LabelTableError(f"{path}:{lineno}: expected 'id<TAB>char<TAB>freq', got {line.rstrip()!r}")
+        index_s, char, freq_s = parts
+        try:
+            index, freq = int(index_s), int(freq_s or 0)
+        except ValueError:
+            raise LabelTableError(f"{path}:{lineno}: id and freq must be integers, got {line.rstrip()!r}") from None
+        if index in seen:
+            raise LabelTableError(f"{path}:{lineno}: id {index} already defined on line {seen[index]}")
+        char = char.strip() or " "
+        if char in seen_chars:
+            raise LabelTableError(f"{path}:{lineno}: character {char!r} already listed on line {seen_chars[char]}")
+        seen[index], seen_chars[char] = lineno, lineno
+        rows.append((index, char, freq))
     if not rows:
         raise LabelTableError(f"{path}: the label table is empty")
     return rows

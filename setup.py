@@ -22,6 +22,13 @@ setup(
         "Levenshtein",
         "tqdm",
         "matplotlib",
+        # What 2019 code imports: the original loader.py reads wavs with wavio, its evaluation imports Levenshtein
+        # from the python-Levenshtein distribution.
+        "wavio",
+        "python-Levenshtein",
+        # The corpus tools: Korean text processing, and numbers spelled out in words for the Russian data.
+        "konlpy",
+        "num2words",
     ],
     extras_require={"test": ["pytest"]},
     entry_points={"console_scripts": ["nsml = nsml.cli:main"]},

@@ -1,36 +1,31 @@
-"""Feeding the test list through a bound ``infer``, as the hackathon's evaluation did at submit time."""
+"""Feeding the test list through a bound ``infer``, with the 2019 signature ``feed_infer(output_file, infer_func)``.
+
+The work is done by ``speech_kit.feed`` (which the platform uses directly); this wrapper only finds the dataset
+the way 2019 code expected, from ``NSML_DATASET_PATH``. It reads the environment rather than importing ``nsml`` so
+that it runs (and can be tested) outside a session.
+"""
 
 from __future__ import annotations
 
 import os
-from typing import Callable, Iterator
+from collections.abc import Callable
 
-from speech_kit.layout import read_wav_list, test_data_dir, test_list_path
-from evaluation.score import write_predictions
+from speech_kit.feed import Progress
+from speech_kit.feed import feed_infer as _feed_infer
+
+DATASET_PATH_ENV = "NSML_DATASET_PATH"
 
 
 def feed_infer(output_file: str | os.PathLike, infer_func: Callable[[str], str],
-               dataset_path: str | os.PathLike | None = None, limit: int | None = None) -> int:
-    """Run ``infer_func(wav_path)`` over ``test/test_data/test_list.csv`` and write ``<wav-file>,<prediction>`` lines.
+               dataset_path: str | os.PathLike | None = None, limit: int | None = None,
+               on_progress: Progress | None = None) -> int:
+    """Run ``infer_func`` over the dataset's test list and write ``<wav-file>,<prediction>`` lines.
 
-    The file appears only once every prediction is in it (``write_predictions``). Returns the number written.
+    ``dataset_path`` defaults to ``$NSML_DATASET_PATH`` (set by ``nsml run``/``nsml submit``). Returns the number of
+    lines written.
     """
     if dataset_path is None:
-        import nsml
-
-        dataset_path = nsml.DATASET_PATH
+        dataset_path = os.environ.get(DATASET_PATH_ENV) or None
         if dataset_path is None:
-            raise ValueError("feed_infer: no dataset_path given and nsml.DATASET_PATH is not set")
-    entries = read_wav_list(test_list_path(dataset_path))
-    if limit is not None:
-        entries = entries[:limit]
-    data_dir = test_data_dir(dataset_path)
-
-    def predictions() -> Iterator[tuple[str, str]]:
-        for entry in entries:
-            prediction = infer_func(str(data_dir / entry.first))
-            if not isinstance(prediction, str):
-                raise TypeError(f"infer({entry.first!r}) returned {type(prediction).__name__}, expected str")
-            yield entry.first, prediction
-
-    return write_predictions(output_file, predictions())
+            raise ValueError(f"feed_infer: no dataset_path given and {DATASET_PATH_ENV} is not set")
+    return _feed_infer(output_file, infer_func, dataset_path, limit=limit, on_progress=on_progress)

@@ -3,77 +3,26 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from typing import Iterable
 
-from speech_kit.layout import DatasetError, key_of, read_pairs
-from evaluation.metrics import Score, per_utterance, score, worst
+from speech_kit.cli import fail
+from speech_kit.layout import DatasetError
+from speech_kit.scoring import (
+    Score,
+    ScoringError,
+    align,
+    paired_files,
+    per_utterance,
+    read_predictions,
+    read_test_labels,
+    score,
+    score_files,
+    worst,
+    write_predictions,
+)
 
-
-def read_predictions(path: str | os.PathLike) -> dict[str, str]:
-    """``<wav-path>,<text>`` lines -> {key: text}; a key predicted twice is an error naming both lines."""
-    return _read_keyed(path, "<wav-file>,<prediction>")
-
-
-def write_predictions(path: str | os.PathLike, rows: Iterable[tuple[str, str]]) -> int:
-    """Write ``<wav>,<text>`` lines from ``rows`` (consumed lazily) to a temporary name, then rename.
-
-    A process killed or an ``infer`` raising half way leaves no prediction file a scorer would trust.
-    Returns the number of lines written.
-    """
-    tmp = f"{path}.tmp-{os.getpid()}"
-    count = 0
-    try:
-        with open(tmp, "w", encoding="utf-8") as out:
-            for wav, text in rows:
-                out.write(f"{wav},{text.replace(chr(10), ' ')}\n")
-                count += 1
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return count
-
-
-def read_test_labels(path: str | os.PathLike) -> dict[str, str]:
-    """``<key>,<transcript>`` lines of ``test/test_label`` -> {key: text}."""
-    return _read_keyed(path, "<key>,<transcript>")
-
-
-def _read_keyed(path: str | os.PathLike, what: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    lines: dict[str, int] = {}
-    for pair in read_pairs(path, what):
-        key = key_of(pair.first)
-        if key in out:
-            raise DatasetError(f"{path}:{pair.lineno}: key {key!r} already given on line {lines[key]}")
-        out[key], lines[key] = pair.second, pair.lineno
-    return out
-
-
-def paired_files(predictions_path: str | os.PathLike, labels_path: str | os.PathLike,
-                 only_predicted: bool = False) -> tuple[dict[str, str], dict[str, str]]:
-    """(references, hypotheses) of a prediction file and a ``test_label`` file.
-
-    A predicted key that has no reference is an error; with ``only_predicted`` the references are cut to the
-    predicted keys (quick checks on a few files), otherwise a missing prediction scores as an empty one.
-    """
-    hyps = read_predictions(predictions_path)
-    refs = read_test_labels(labels_path)
-    unknown = sorted(set(hyps) - set(refs))
-    if unknown:
-        raise DatasetError(f"{predictions_path}: {len(unknown)} predicted keys are not in {labels_path}, "
-                           f"e.g. {unknown[0]!r}")
-    if only_predicted:
-        refs = {k: v for k, v in refs.items() if k in hyps}
-    return refs, hyps
-
-
-def score_files(predictions_path: str | os.PathLike, labels_path: str | os.PathLike,
-                only_predicted: bool = False) -> Score:
-    """Corpus score of a prediction file against ``test_label``."""
-    return score(*paired_files(predictions_path, labels_path, only_predicted))
+__all__ = ["Score", "ScoringError", "main", "paired_files", "read_predictions", "read_test_labels", "score_files",
+           "show_errors", "write_predictions"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -88,15 +37,22 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         refs, hyps = paired_files(args.predictions, args.labels)
+        result = score(refs, hyps)
     except DatasetError as err:
-        print(f"evaluation.score: {err}", file=sys.stderr)
-        return 2
-    result = score(refs, hyps)
+        return fail("evaluation.score", err)
     for row in worst(per_utterance(refs, hyps), args.worst):
-        print(f"  {row.key}: CER {row.cer:.3f}\n    ref: {row.reference}\n    hyp: {row.hypothesis}")
+        print(f"  {row.key}: CER {row.cer:.3f}\n    ref: {row.reference}\n    hyp: {row.hypothesis}\n"
+              f"    err: {show_errors(row.reference, row.hypothesis)}")
     print(f"utterances {result.utterances}  distance {result.distance}  length {result.length}  "
           f"CER {result.cer:.4f}  CRR {result.crr:.2f}")
     return 0
+
+
+def show_errors(reference: str, hypothesis: str) -> str:
+    """The alignment as one line: matches as the character, ``[r>h]`` substitutions, ``[-r]`` deletions and
+    ``[+h]`` insertions, so a reader sees which characters cost the CER (spaces removed, as scored)."""
+    marks = {"equal": "{r}", "sub": "[{r}>{h}]", "del": "[-{r}]", "ins": "[+{h}]"}
+    return "".join(marks[op].format(r=r, h=h) for op, r, h in align(reference, hypothesis))
 
 
 if __name__ == "__main__":

@@ -1,9 +1,9 @@
 from collections import Counter
 
 import pytest
+from format_support import ROOT
 
 from label_loader import EOS_CHAR, PAD_CHAR, SOS_CHAR, LabelTableError, Vocab, load_label
-from conftest import ROOT
 
 
 def test_seed_api_reads_the_shipped_table():
