@@ -15,13 +15,13 @@ import threading
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import torch
 from torch.utils.data import Dataset
 
-from speech_kit.audio import AudioError, conversion_summary, probe, read_audio
-from speech_kit.features import N_FREQ, stft_magnitude  # noqa: F401 - N_FREQ is part of the seed's loader API
+from speech_kit.audio import SAMPLE_RATE, AudioError, conversion_summary, probe, read_audio
+from speech_kit.features import HOP_LENGTH, N_FFT, N_FREQ, stft_magnitude  # noqa: F401 - N_FREQ: the seed's loader API
 from speech_kit.layout import (DatasetError, data_list_path, key_of, read_pairs, train_data_dir,
                             train_label_path)
 from label_loader import Vocab
@@ -300,6 +300,57 @@ class FixedSizeBatches:
             rng.shuffle(shard)
             plans.append([shard[i: i + self.batch_size] for i in range(0, len(shard), self.batch_size)])
         return plans
+
+
+class FrameBudgetBatches:
+    """Length-bucketed batches: utterances of similar length together, at most ``batch_frames`` padded frames each.
+
+    Every epoch each worker's shard is shuffled and cut into pools of ``pool`` utterances; each pool is sorted by
+    length and cut greedily so that ``longest x utterances <= batch_frames``; then the batches are shuffled.
+    Padding becomes small, and long utterances get small batches, which bounds memory. ``frames[i]`` is the
+    feature length of utterance ``i`` (see ``feature_frames``).
+    """
+
+    def __init__(self, batch_frames: int, frames: Sequence[int], max_batch: int = 256, pool: int = 1000):
+        if frames and batch_frames < max(frames):
+            longest = max(range(len(frames)), key=frames.__getitem__)
+            raise DatasetError(f"--batch_frames {batch_frames} is smaller than utterance {longest}'s "
+                               f"{frames[longest]} frames: raise it")
+        self.batch_frames, self.frames, self.max_batch, self.pool = batch_frames, list(frames), max_batch, pool
+
+    def _cut(self, indices: list[int]) -> list[list[int]]:
+        batches: list[list[int]] = []
+        current: list[int] = []
+        longest = 0
+        for i in sorted(indices, key=self.frames.__getitem__):
+            frames = self.frames[i]
+            if current and (max(longest, frames) * (len(current) + 1) > self.batch_frames
+                            or len(current) == self.max_batch):
+                batches.append(current)
+                current, longest = [], 0
+            current.append(i)
+            longest = max(longest, frames)
+        return batches + ([current] if current else [])
+
+    def plan(self, shards: list[list[int]], rng: random.Random) -> list[list[list[int]]]:
+        plans = []
+        for shard in shards:
+            rng.shuffle(shard)
+            batches = [batch for start in range(0, len(shard), self.pool)
+                       for batch in self._cut(shard[start: start + self.pool])]
+            rng.shuffle(batches)
+            plans.append(batches)
+        return plans
+
+
+def feature_frames(paths: Sequence[str]) -> list[int]:
+    """Spectrogram frames of each file from its header alone: one frame per 10 ms hop after the first window."""
+    frames = []
+    for path in paths:
+        info = probe(path)
+        samples = info.frames * SAMPLE_RATE // info.rate
+        frames.append(max(1, 1 + (samples - N_FFT) // HOP_LENGTH))
+    return frames
 
 
 @dataclass

@@ -32,10 +32,11 @@ class NgramLM:
         self._cache: dict[tuple[str, str], float] = {}
 
     @classmethod
-    def train(cls, texts: Iterable[str], order: int = 6) -> NgramLM:
-        """Count every unit (and end of text) after every context of length 0..order-1 in ``texts``."""
+    def train(cls, texts: Iterable[str], order: int = 6, units: Iterable[str] = ()) -> NgramLM:
+        """Count every unit (and end of text) after every context of length 0..order-1 in ``texts``;
+        ``units`` names units that may occur without being in the texts (they share the add-one mass)."""
         counts: dict[str, Counter] = defaultdict(Counter)
-        units: set[str] = set()
+        units: set[str] = set(units)
         for text in texts:
             padded = BOS * (order - 1) + text
             units.update(text)
@@ -48,8 +49,7 @@ class NgramLM:
     def _prob(self, context: str, unit: str) -> float:
         if not context:
             seen = self.counts.get("", Counter())
-            total, types = self._totals.get("", 0), len(seen)
-            return (seen[unit] + 1) / (total + types + self.vocab_size)  # add-one below unigrams: never zero
+            return (seen[unit] + 1) / (self._totals.get("", 0) + self.vocab_size)  # add-one: never zero
         lower = self._prob(context[1:], unit)
         seen = self.counts.get(context)
         if not seen:
