@@ -196,9 +196,10 @@ def train(args: argparse.Namespace, ctx: DistributedContext, model: nn.Module, o
     data = split_dataset(train_list, vocab, args.batch_size, args.workers, rank=ctx.rank,
                          world_size=ctx.world_size, seed=args.seed, featurize=featurizer, augment=augment)
     if ctx.is_main:
-        logger.info("dataset %s: %d utterances, %d batches of %d per process x %d process(es), %d validate",
-                    root, len(train_list.wav_paths), data.batch_count, args.batch_size, ctx.world_size,
-                    data.valid.count())
+        batching = (f"batches of at most {args.batch_frames} frames" if args.batch_frames
+                    else f"{data.batch_count} batches of {args.batch_size}")
+        logger.info("dataset %s: %d utterances, %s per process x %d process(es), %d validate", root,
+                    len(train_list.wav_paths), batching, ctx.world_size, data.valid.count())
 
     def report_batch(epoch: int, step: int, metrics: dict[str, float]) -> None:
         """Every few batches: the seed's per-step metrics."""

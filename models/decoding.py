@@ -11,6 +11,8 @@ Results are ids without ``<s>``/``</s>``.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -251,7 +253,18 @@ def decoder_for(model: Seq2seq, options: DecodingOptions, lm: NgramLM | None = N
     return CTCPrefixBeamDecoder(options, lm, units)
 
 
-@torch.no_grad()
+@contextmanager
+def evaluating(model: torch.nn.Module) -> Iterator[None]:
+    """Eval mode and no gradients for the block; the model's mode is restored afterwards."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            yield
+    finally:
+        model.train(was_training)
+
+
 def decode(model: Seq2seq, feats: torch.Tensor, lengths: torch.Tensor | None,
            options: DecodingOptions = DecodingOptions(), lm: NgramLM | None = None,
            units: tuple[str, ...] = ()) -> list[list[int]]:
@@ -260,9 +273,5 @@ def decode(model: Seq2seq, feats: torch.Tensor, lengths: torch.Tensor | None,
     ``lm`` (over the label table's characters ``units``) is used by CTC prefix beam search. Runs in eval mode
     (and restores the model's mode); the caller chooses the precision context.
     """
-    was_training = model.training
-    model.eval()
-    try:
+    with evaluating(model):
         return decoder_for(model, options, lm, units)(model, model.encode(feats, lengths))
-    finally:
-        model.train(was_training)

@@ -1,0 +1,47 @@
+"""Export a checkpoint for shipping: ``python -m models.export CHECKPOINT_DIR OUT_DIR``.
+
+Keeps what transcribing needs (architecture, feature, units, label table, weights, the n-gram LM beside them)
+and drops the optimizer state, which is twice the weights' size for Adam and only serves resuming training.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+from models.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from models.lm import LM_FILE
+from speech_kit.cli import fail
+
+PROG = "models.export"
+
+
+def export(source: str | Path, target: str | Path) -> Path:
+    """Write ``target/model.pt`` (and ``lm.json`` when the source has one); returns the model file's path."""
+    checkpoint = load_checkpoint(source)
+    Path(target).mkdir(parents=True, exist_ok=True)
+    model = checkpoint.build()
+    path = save_checkpoint(target, model, checkpoint.config, checkpoint.vocab, None, checkpoint.train_state,
+                           checkpoint.features, checkpoint.units)
+    if (Path(source) / LM_FILE).is_file():
+        shutil.copyfile(Path(source) / LM_FILE, Path(target) / LM_FILE)
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=f"python -m {PROG}", description=__doc__.splitlines()[0])
+    parser.add_argument("checkpoint", help="checkpoint folder holding model.pt")
+    parser.add_argument("out", help="folder to write the exported checkpoint into")
+    args = parser.parse_args(argv)
+    try:
+        path = export(args.checkpoint, args.out)
+    except (CheckpointError, OSError) as err:
+        return fail(PROG, err)
+    print(f"exported {args.checkpoint} to {path} ({path.stat().st_size / 2**20:.1f} MiB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
