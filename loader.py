@@ -61,11 +61,13 @@ def get_script(filepath: str, targets: dict[str, list[int]], bos_id: int, eos_id
 
 @dataclass
 class TrainList:
-    """The validated contents of ``train/``: parallel lists of wav and script paths, and the targets."""
+    """The validated contents of ``train/``: parallel lists of wav and script paths, and the targets; ``extra``
+    holds one class id per utterance for tasks with a second target (e.g. speaker gender)."""
 
     wav_paths: list[str]
     script_paths: list[str]
     targets: dict[str, list[int]]
+    extra: list[int] | None = None
 
 
 def read_train_list(dataset_path: str, vocab: Vocab) -> TrainList:
@@ -393,9 +395,10 @@ def split_dataset(train_list: TrainList, vocab: Vocab, batch_size: int, workers:
         shards[i % workers].extend(batch)
 
     def subset(indices: list[int], augment: Callable | None) -> BaseDataset:
+        extra = [train_list.extra[i] for i in indices] if train_list.extra is not None else None
         return BaseDataset([train_list.wav_paths[i] for i in indices],
                            [train_list.script_paths[i] for i in indices],
-                           train_list.targets, vocab.sos_id, vocab.eos_id, featurize, augment)
+                           train_list.targets, vocab.sos_id, vocab.eos_id, featurize, augment, extra)
 
     position = {utterance: pos for pos, utterance in enumerate(train_idx)}
     return DataSplit(subset(train_idx, augment), [[position[i] for i in shard] for shard in shards],

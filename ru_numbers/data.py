@@ -1,0 +1,42 @@
+"""A spoken-numbers manifest as training data for the shared loader: wav paths, unit targets, gender ids."""
+
+from __future__ import annotations
+
+import os
+
+from label_loader import Vocab
+from loader import TrainList
+from ru_numbers.manifest import GENDERS, ManifestError, audio_path, read_manifest
+from ru_numbers.units import UnitTable, manifest_units
+from speech_kit.audio import AudioError, probe
+
+
+def read_numbers(manifest: str | os.PathLike, table: UnitTable, vocab: Vocab, check_audio: bool = True
+                 ) -> TrainList:
+    """Rows of ``manifest`` -> a ``TrainList`` whose ``extra`` is the gender id (``GENDERS`` order).
+
+    Each utterance's key is its row (``r000001``), so file names need not be unique across folders. Every file
+    is probed first when ``check_audio``, so a missing or unreadable one stops training before it starts,
+    naming the manifest line.
+    """
+    rows = read_manifest(manifest)
+    if not rows:
+        raise ManifestError(f"{manifest}: no utterances listed")
+    sequences = manifest_units(table, manifest)
+    wav_paths, keys, genders, targets = [], [], [], {}
+    for line, (row, units) in enumerate(zip(rows, sequences), 2):
+        if row["gender"] not in GENDERS:
+            raise ManifestError(f"{manifest}:{line}: gender must be one of {', '.join(GENDERS)}, "
+                                f"got {row['gender']!r}")
+        path = str(audio_path(manifest, row))
+        if check_audio:
+            try:
+                probe(path)
+            except AudioError as err:
+                raise ManifestError(f"{manifest}:{line}: {err}") from None
+        key = f"r{line:06d}"
+        wav_paths.append(path)
+        keys.append(key)
+        genders.append(GENDERS.index(row["gender"]))
+        targets[key] = vocab.encode("".join(table.char_of_unit[u] for u in units))
+    return TrainList(wav_paths, keys, targets, genders)

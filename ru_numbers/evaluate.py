@@ -1,0 +1,85 @@
+"""Numbers and speaker gender from speech: ``python -m ru_numbers.evaluate INPUT.csv [OUTPUT.csv]``.
+
+INPUT has a ``filename`` column (paths relative to the CSV; other columns are ignored); OUTPUT (default
+``out.csv``) gets ``filename,transcription,gender``, one row per input row in the same order. Wav at any sample
+rate and channel count, and FLAC, are read (converted to 16 kHz mono). A row whose file is missing or unreadable
+gets an empty prediction and a warning naming it; the others are recognised in batches.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from models import CheckpointError
+from ru_numbers.recognizer import Recognizer
+from speech_kit.atomic import atomic_write
+from speech_kit.audio import AudioError, probe
+from speech_kit.cli import fail
+from speech_kit.layout import DatasetError, read_text
+from speech_kit.precision import PRECISIONS
+
+PROG = "python -m ru_numbers.evaluate"
+DEFAULT_STATES = Path(__file__).resolve().parent / "states" / "words"
+OUTPUT_COLUMNS = ("filename", "transcription", "gender")
+
+
+def read_filenames(path: str) -> list[str]:
+    """The ``filename`` column of a CSV, in order; errors name the file and line."""
+    text = read_text(path, "a CSV with a 'filename' column")
+    reader = csv.DictReader(text.splitlines())
+    if "filename" not in (reader.fieldnames or []):
+        raise DatasetError(f"{path}:1: no 'filename' column in the header {reader.fieldnames}")
+    names = []
+    for row in reader:
+        if not row.get("filename"):
+            raise DatasetError(f"{path}:{reader.line_num}: empty filename")
+        names.append(row["filename"])
+    return names
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0],
+                                     epilog="Output columns: filename,transcription,gender.")
+    parser.add_argument("input", help="CSV with a 'filename' column (paths relative to the CSV)")
+    parser.add_argument("output", nargs="?", default="out.csv", help="CSV to write (default: out.csv)")
+    parser.add_argument("--states", default=str(DEFAULT_STATES),
+                        help="checkpoint folder (model.pt + task.json); default: the shipped words model")
+    parser.add_argument("--batch_size", type=int, default=32, help="files recognised together")
+    parser.add_argument("--precision", choices=PRECISIONS, default="fp32")
+    args = parser.parse_args(argv)
+    try:
+        names = read_filenames(args.input)
+        recognizer = Recognizer.load(args.states)
+    except (DatasetError, CheckpointError, FileNotFoundError, ValueError) as err:
+        return fail(PROG, err)
+    output = Path(args.output)
+    if not output.parent.is_dir():
+        return fail(PROG, f"{args.output}: folder {output.parent} does not exist")
+    base = Path(args.input).parent
+    readable: list[int] = []
+    for i, name in enumerate(names):
+        try:
+            probe(base / name)
+            readable.append(i)
+        except AudioError as err:
+            print(f"{PROG}: warning: {args.input}:{i + 2}: {err}; its prediction is left empty", file=sys.stderr)
+    predictions = [("", "")] * len(names)
+    with tqdm(total=len(readable), desc="recognise", unit="file", disable=not sys.stderr.isatty()) as bar:
+        results = recognizer([str(base / names[i]) for i in readable], args.batch_size, args.precision, bar.update)
+    for i, result in zip(readable, results):
+        predictions[i] = (result.transcription, result.gender)
+    with atomic_write(output, newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(OUTPUT_COLUMNS)
+        writer.writerows((name, *prediction) for name, prediction in zip(names, predictions))
+    print(f"{len(readable)} of {len(names)} file(s) recognised -> {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""The spoken-numbers recogniser: the shared Seq2seq with a CTC layer over number units and a gender head.
+
+A checkpoint folder holds the kit's ``model.pt`` (architecture, feature, label table of units, weights) and
+``task.json`` naming the unit table (``words`` or ``digits``); ``Recognizer.load`` rebuilds everything from it.
+Recognition runs through the kit's one batched ``recognize``: one encoder pass gives the CTC transcript (units
+-> digits through the normaliser) and the gender.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from label_loader import Vocab
+from models import DecodingOptions, ModelConfig, Seq2seq, load_checkpoint, save_checkpoint
+from models.transcribe import recognize
+from ru_numbers.manifest import GENDERS
+from ru_numbers.units import UnitTable, table
+from speech_kit.atomic import atomic_write
+from speech_kit.features import FeatureConfig, Featurizer
+
+TASK_FILE = "task.json"
+
+
+def model_config(vocab: Vocab, features: FeatureConfig, hidden_size: int, layer_size: int) -> ModelConfig:
+    """CTC only (no attention decoder: number words are few and monotonic) plus a two-way gender head."""
+    return ModelConfig(vocab_size=len(vocab), sos_id=vocab.sos_id, eos_id=vocab.eos_id,
+                       feature_size=features.size, hidden_size=hidden_size, layer_size=layer_size,
+                       bidirectional=True, decoder=False, ctc=True, classes=len(GENDERS))
+
+
+def to_digits(units: UnitTable, text: str) -> str:
+    """Decoded label text -> digits transcription; text that spells no number gives "" (all of it wrong)."""
+    try:
+        return units.from_text(text)
+    except ValueError:
+        return ""
+
+
+def save(directory: str | os.PathLike, model: torch.nn.Module, config: ModelConfig, vocab: Vocab,
+         features: FeatureConfig, units: UnitTable, optimizer: torch.optim.Optimizer | None = None,
+         train_state: dict | None = None) -> None:
+    save_checkpoint(directory, model, config, vocab, optimizer, train_state, features)
+    with atomic_write(Path(directory) / TASK_FILE) as f:
+        json.dump({"task": "ru_numbers", "units": units.kind}, f)
+
+
+@dataclass(frozen=True)
+class Result:
+    transcription: str  # digits, "" when the units spelled no number
+    gender: str
+    gender_prob: float
+
+
+class Recognizer:
+    def __init__(self, model: Seq2seq, vocab: Vocab, units: UnitTable, features: FeatureConfig):
+        self.model, self.vocab, self.units = model, vocab, units
+        self.featurizer = Featurizer(features)
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike, device: str = "cpu") -> Recognizer:
+        checkpoint = load_checkpoint(directory, map_location=device)
+        task_path = Path(directory) / TASK_FILE
+        if not task_path.is_file():
+            raise FileNotFoundError(f"{directory}: no {TASK_FILE} (not a ru_numbers checkpoint)")
+        units = table(json.loads(task_path.read_text(encoding="utf-8"))["units"])
+        units.check(checkpoint.vocab)
+        return cls(checkpoint.build(device), checkpoint.vocab, units, checkpoint.features)
+
+    def __call__(self, paths: Sequence[str], batch_size: int = 32, precision: str = "fp32",
+                 on_progress: Callable[[int], None] | None = None) -> list[Result]:
+        results = recognize(self.model, self.vocab, paths, DecodingOptions(max_len=40), self.featurizer,
+                            batch_size, precision, on_progress)
+        out = []
+        for r in results:
+            out.append(Result(to_digits(self.units, r.text), GENDERS[r.class_id], r.class_prob))
+        return out

@@ -1,0 +1,153 @@
+"""Train the spoken-numbers recogniser: ``python -m ru_numbers.train --train DIR/train.csv``.
+
+The same feature, loader, model, objective, training loop and checkpoints as the Korean entry (``main.py``):
+log-mel features, a bidirectional GRU encoder, CTC over number words (or digits) and a gender head, trained by
+``speech_kit.train.fit`` with length-bucketed batches. It is an NSML entry too: under ``nsml run -d DATASET -e
+ru_numbers/train.py`` it reads ``DATASET/train.csv``, reports every epoch and saves ``best`` in the session;
+outside it, checkpoints go to ``./checkpoints/NAME`` (``nsml.save``'s local fallback); ``--export DIR`` also
+writes each new best model to ``DIR`` without optimizer state (the shipped ``ru_numbers/states/words``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import random
+import sys
+from pathlib import Path
+
+import torch
+
+import nsml
+from loader import FrameBudgetBatches, feature_frames, split_dataset
+from ru_numbers.data import read_numbers
+from ru_numbers.manifest import ManifestError
+from ru_numbers.recognizer import Recognizer, model_config, save, to_digits
+from ru_numbers.units import KINDS, table
+from models import build_model, check_compatible, load_checkpoint
+from speech_kit.augment import SpecAugment
+from speech_kit.cli import fail
+from speech_kit.distributed import cleanup, setup_distributed
+from speech_kit.features import FeatureConfig, Featurizer
+from speech_kit.objectives import SpeechObjective
+from speech_kit.precision import PRECISIONS
+from speech_kit.train import DECAYS, EpochReport, TrainConfig, TrainState, fit
+
+PROG = "python -m ru_numbers.train"
+logger = logging.getLogger("ru_numbers.train")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--train", help="training manifest (default: DATASET/train.csv under nsml)")
+    p.add_argument("--units", choices=KINDS, default="words", help="output units: number words or digits")
+    p.add_argument("--hidden_size", type=int, default=192, help="GRU width per direction")
+    p.add_argument("--layer_size", type=int, default=3, help="GRU layers")
+    p.add_argument("--n_mels", type=int, default=80, help="log-mel bands")
+    p.add_argument("--dropout", type=float, default=0.1)
+    p.add_argument("--gender_weight", type=float, default=0.5, help="weight of the gender loss")
+    p.add_argument("--batch_frames", type=int, default=20000, help="padded frames per batch (10 ms each)")
+    p.add_argument("--workers", type=int, default=2, help="loader threads")
+    p.add_argument("--max_epochs", type=int, default=8)
+    p.add_argument("--lr", type=float, default=2e-3, help="peak Adam learning rate")
+    p.add_argument("--warmup_steps", type=int, default=100)
+    p.add_argument("--lr_decay", choices=DECAYS, default="cosine")
+    p.add_argument("--clip_norm", type=float, default=5.0)
+    p.add_argument("--spec_augment", action="store_true", help="frequency and time masks on training features")
+    p.add_argument("--precision", choices=PRECISIONS, default="bf16")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--save_name", default="model", help="checkpoint saved every epoch ('best' on eval loss)")
+    p.add_argument("--export", help="also write each new best checkpoint here, without optimizer state "
+                                    "(e.g. ru_numbers/states/words)")
+    p.add_argument("--mode", choices=("train", "test"), default="train")
+    p.add_argument("--pause", type=int, default=0, help="1: hand control to nsml.paused (submit/fork)")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    ctx = setup_distributed(torch.cuda.is_available())
+    random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    units = table(args.units)
+    vocab = units.vocab()
+    features = FeatureConfig("logmel", args.n_mels)
+    featurizer = Featurizer(features)
+    config = model_config(vocab, features, args.hidden_size, args.layer_size)
+    model = build_model(config, dropout=args.dropout).to(ctx.device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
+    state = TrainState()
+    if ctx.is_main:
+        logger.info("device %s, %d threads; %d parameters; units %s (%d labels)", ctx.device,
+                    torch.get_num_threads(), sum(p.numel() for p in model.parameters()), units.kind, len(vocab))
+
+    def save_fn(path: str, **kwargs) -> None:
+        save(path, model, config, vocab, features, units, optimizer, state.to_dict())
+
+    def load_fn(path: str, **kwargs) -> None:
+        checkpoint = load_checkpoint(path, map_location=ctx.device)
+        check_compatible(checkpoint, config, vocab, path, features)
+        model.load_state_dict(checkpoint.model_state)
+        if checkpoint.optimizer_state:
+            optimizer.load_state_dict(checkpoint.optimizer_state)
+        state.update(checkpoint.train_state)
+
+    def infer_fn(path: str) -> str:
+        """``digits gender`` of one file, what the ``numbers`` scorer of the board compares."""
+        result = Recognizer(model, vocab, units, features)([path])[0]
+        return f"{result.transcription} {result.gender}"
+
+    nsml.bind(save=save_fn, load=load_fn, infer=infer_fn)
+    if args.pause == 1:
+        nsml.paused(scope=locals())
+    if args.mode != "train":
+        return 0
+    manifest = args.train or (str(Path(nsml.DATASET_PATH) / "train.csv") if nsml.HAS_DATASET else None)
+    if manifest is None:
+        return fail(PROG, "no training manifest: give --train CSV (or run under nsml run -d DATASET)")
+    try:
+        train_list = read_numbers(manifest, units, vocab)
+    except (ManifestError, ValueError) as err:
+        return fail(PROG, err)
+    train_config = TrainConfig(batch_size=32, workers=args.workers, max_epochs=args.max_epochs, lr=args.lr,
+                               teacher_forcing=0.0, dropout=args.dropout, seed=args.seed, precision=args.precision,
+                               warmup_steps=args.warmup_steps, decay=args.lr_decay, clip_norm=args.clip_norm)
+    data = split_dataset(train_list, vocab, 32, args.workers, valid_ratio=0.03, rank=ctx.rank,
+                         world_size=ctx.world_size, seed=args.seed, featurize=featurizer,
+                         augment=SpecAugment(seed=args.seed) if args.spec_augment else None)
+    sampler = FrameBudgetBatches(args.batch_frames, feature_frames(data.train.wav_paths))
+    objective = SpeechObjective(vocab, ctc_weight=1.0, class_weight=args.gender_weight,
+                                to_text=lambda ids: to_digits(units, vocab.decode(ids)))
+    if ctx.is_main:
+        logger.info("%s: %d utterances (%d validate)", manifest, len(train_list.wav_paths), data.valid.count())
+
+    def end_epoch(report: EpochReport) -> None:
+        t, v = report.train, report.valid
+        logger.info("epoch %d: train loss %.4f cer %.4f gender err %.4f (%.0f s) | eval loss %.4f cer %.4f "
+                    "gender err %.4f", report.epoch, t["loss"], t["cer"], t["class_error"], report.seconds,
+                    v["loss"], v["cer"], v["class_error"])
+        nsml.report(True, step=state.step, train__loss=t["loss"], train__cer=t["cer"],
+                    train__gender_error=t["class_error"], eval__loss=v["loss"], eval__cer=v["cer"],
+                    eval__gender_error=v["class_error"], epoch=report.epoch + 1)
+        nsml.save(args.save_name)
+        if report.is_best:
+            nsml.save("best")
+            if args.export:  # the shipping copy: weights without the optimizer state
+                Path(args.export).mkdir(parents=True, exist_ok=True)
+                save(args.export, model, config, vocab, features, units, None, state.to_dict())
+
+    def report_batch(epoch: int, step: int, metrics: dict[str, float]) -> None:
+        nsml.report(False, step=step, train_step__loss=metrics["loss"], train_step__cer=metrics["cer"])
+
+    try:
+        fit(model, objective, data, optimizer, train_config, state, ctx, on_epoch=end_epoch, on_report=report_batch,
+            sampler=sampler, show_progress=sys.stderr.isatty())
+    finally:
+        cleanup(ctx)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
