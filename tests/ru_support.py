@@ -17,9 +17,11 @@ import soundfile as sf
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run_module(module: str, *args: str, timeout: float = 170) -> subprocess.CompletedProcess:
-    """``python -m MODULE ARGS`` from the repository root, with its output captured."""
+def run_module(module: str, *args: str, timeout: float = 170, path: str | None = None) -> subprocess.CompletedProcess:
+    """``python -m MODULE ARGS`` from the repository root, with its output captured; ``path`` replaces PATH."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    if path is not None:
+        env["PATH"] = path
     return subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=timeout)
 

@@ -232,3 +232,10 @@ def test_an_unwritable_output_folder_is_a_one_line_error(tmp_path: Path) -> None
     blocker.write_text("not a folder")
     done = run_module("ru_numbers.generate", "--out", str(blocker / "out"), "--count", str(COUNT))
     assert_one_line_error(done, PROG, "cannot create")
+
+
+def test_missing_espeak_is_a_one_line_error(tmp_path: Path) -> None:
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    done = run_module("ru_numbers.generate", "--out", str(tmp_path / "out"), "--count", str(COUNT), path=str(empty))
+    assert_one_line_error(done, PROG, "espeak-ng is not installed", "apt-get install")
