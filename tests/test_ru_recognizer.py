@@ -1,0 +1,123 @@
+"""The spoken-numbers recogniser: data on the shared loader, the CSV interface, the shipped checkpoint, NSML."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from scipy.signal import resample_poly
+
+from label_loader import Vocab
+from ru_numbers.data import read_numbers
+from ru_numbers.evaluate import main as evaluate_main
+from ru_numbers.manifest import GENDERS, ManifestError, read_manifest
+from ru_numbers.recognizer import Recognizer
+from ru_numbers.units import WORDS
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED = ROOT / "ru_numbers" / "states" / "words"
+
+
+def generate(out: Path, count: int, split: str = "test", seed: int = 7) -> Path:
+    """Freshly spoken numbers (the generator's held-out voices and numbers for ``test``)."""
+    subprocess.run([sys.executable, "-m", "ru_numbers.generate", "--out", str(out), "--split", split, "--count",
+                    str(count), "--seed", str(seed), "--jobs", "2"], check=True, capture_output=True, cwd=ROOT)
+    return out / f"{split}.csv"
+
+
+@pytest.fixture(scope="module")
+def fresh(tmp_path_factory) -> Path:
+    return generate(tmp_path_factory.mktemp("ru"), 27)  # the least that holds every boundary number
+
+
+def test_a_manifest_becomes_word_targets_and_gender_ids(fresh):
+    vocab = WORDS.vocab()
+    data = read_numbers(fresh, WORDS, vocab)
+    rows = read_manifest(fresh)
+    assert len(data.wav_paths) == len(rows) == len(data.extra)
+    for key, row, gender in zip(data.script_paths, rows, data.extra):
+        assert GENDERS[gender] == row["gender"]
+        assert WORDS.from_text(vocab.decode(data.targets[key])) == row["transcription"]
+    broken = fresh.parent / "broken.csv"
+    broken.write_text(fresh.read_text(encoding="utf-8").replace(",male,", ",unknown,", 1), encoding="utf-8")
+    with pytest.raises(ManifestError, match=r"broken.csv:\d+: gender must be one of"):
+        read_numbers(broken, WORDS, vocab)
+
+
+@pytest.mark.skipif(not (SHIPPED / "model.pt").is_file(), reason="no shipped ru_numbers/states/words checkpoint")
+def test_the_shipped_checkpoint_reads_fresh_numbers_and_genders(fresh):
+    recognizer = Recognizer.load(SHIPPED)
+    assert isinstance(recognizer.vocab, Vocab)
+    rows = read_manifest(fresh)
+    results = recognizer([str(fresh.parent / r["filename"]) for r in rows])
+    right = sum(res.transcription == r["transcription"] for res, r in zip(results, rows))
+    genders = sum(res.gender == r["gender"] for res, r in zip(results, rows))
+    assert right >= len(rows) - 1 and genders >= len(rows) - 1, [(r["transcription"], x) for r, x in
+                                                                   zip(rows, results)]
+
+
+@pytest.mark.skipif(not (SHIPPED / "model.pt").is_file(), reason="no shipped ru_numbers/states/words checkpoint")
+def test_evaluate_keeps_order_reads_flac_and_44k_stereo_and_survives_bad_rows(fresh, tmp_path, capsys):
+    rows = read_manifest(fresh)[:5]
+    folder = tmp_path / "in"
+    folder.mkdir()
+    names = []
+    for i, row in enumerate(rows):
+        samples, rate = sf.read(fresh.parent / row["filename"])
+        if i == 1:  # FLAC
+            names.append(f"u{i}.flac")
+            sf.write(folder / names[-1], samples, rate, format="FLAC")
+        elif i == 2:  # 44.1 kHz stereo, 24-bit
+            wide = resample_poly(samples, 441, 160)
+            names.append(f"u{i}.wav")
+            sf.write(folder / names[-1], np.stack([wide, wide], axis=1), 44100, subtype="PCM_24")
+        else:
+            names.append(f"sub/u{i}.wav")
+            (folder / "sub").mkdir(exist_ok=True)
+            sf.write(folder / names[-1], samples, rate)
+    (folder / "junk.wav").write_bytes(b"not audio at all")
+    table = folder / "input.csv"
+    listed = [names[0], "missing.wav", names[1], "junk.wav", *names[2:]]
+    with open(table, "w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["filename", "note"])
+        writer.writerows([name, "x"] for name in listed)
+    out = tmp_path / "out.csv"
+    assert evaluate_main([str(table), str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "input.csv:3: " in err and "missing.wav" in err and "input.csv:5: " in err and "junk.wav" in err
+    with open(out, encoding="utf-8", newline="") as f:
+        got = list(csv.DictReader(f))
+    assert [g["filename"] for g in got] == listed
+    assert got[1]["transcription"] == got[1]["gender"] == "" == got[3]["transcription"]
+    expected = {name: row for name, row in zip(names, rows)}
+    correct = sum(g["transcription"] == expected[g["filename"]]["transcription"]
+                  for g in got if g["filename"] in expected)
+    assert correct >= 4
+    assert evaluate_main([str(tmp_path / "none.csv"), str(out)]) == 2
+    assert "none.csv" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_the_numbers_entry_trains_and_submits_through_nsml(tmp_path, env):
+    """The Russian entry runs under the local NSML like the Korean one: dataset add, run, submit, board."""
+    from nsml_support import nsml_cli
+
+    data = tmp_path / "ru"
+    generate(data, 40, "train", seed=3)
+    generate(data, 27, "test", seed=4)
+    subprocess.run([sys.executable, "-m", "ru_numbers.nsml_dataset", str(data)], check=True, cwd=ROOT,
+                   capture_output=True)
+    nsml_cli(env, "dataset", "add", "ru", str(data), "--scorer", "exact")
+    nsml_cli(env, "run", "-d", "ru", "-e", "ru_numbers/train.py", "-a",
+             "--max_epochs 1 --hidden_size 32 --layer_size 1 --batch_frames 6000 --workers 1", cwd=ROOT, timeout=300)
+    session = nsml_cli(env, "ps").stdout.splitlines()[1].split()[0]
+    submitted = nsml_cli(env, "submit", session, "best", cwd=ROOT, timeout=300)
+    assert "accuracy" in submitted.stdout
+    board = nsml_cli(env, "dataset", "board", "ru").stdout
+    assert "ACCURACY" in board and session in board
