@@ -79,6 +79,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     improve.add_argument("--warmup_steps", type=int, default=0, help="linear learning-rate warm-up")
     improve.add_argument("--lr_decay", choices=DECAYS, default="none", help="cosine: decay to 0 at the last step")
     improve.add_argument("--clip_norm", type=float, default=0.0, help="clip the gradient norm (0: off)")
+    improve.add_argument("--max_minutes", type=float, default=0.0,
+                         help="start no new epoch after this many minutes of training (0: no limit)")
     improve.add_argument("--lm_order", type=int, default=0,
                          help="train an n-gram LM of this order on the training transcripts; saved with checkpoints")
     improve.add_argument("--lm_weight", type=float, default=0.0, help="LM weight in CTC beam search")
@@ -178,7 +180,7 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(batch_size=args.batch_size, workers=args.workers, max_epochs=args.max_epochs, lr=args.lr,
                        teacher_forcing=args.teacher_forcing, dropout=args.dropout, seed=args.seed,
                        precision=args.precision, warmup_steps=args.warmup_steps, decay=args.lr_decay,
-                       clip_norm=args.clip_norm)
+                       clip_norm=args.clip_norm, max_minutes=args.max_minutes)
 
 
 def train(args: argparse.Namespace, ctx: DistributedContext, model: nn.Module, optimizer: torch.optim.Optimizer,

@@ -48,6 +48,7 @@ class TrainConfig:
     warmup_steps: int = 0  # learning rate rises linearly from 0 over these steps
     decay: str = "none"  # "cosine": then falls to 0 at the last step of max_epochs
     clip_norm: float = 0.0  # > 0: gradients are rescaled to at most this global norm
+    max_minutes: float = 0.0  # > 0: no new epoch starts after this much training time (equal-budget comparisons)
     report_every: int = 10  # batches between per-step reports
     progress_seconds: float = 30.0  # longest silence in the log during an epoch
 
@@ -196,7 +197,12 @@ def fit(model: nn.Module, objective: Objective, data: DataSplit, optimizer: torc
     if state.epoch >= config.max_epochs and ctx.is_main:
         logger.warning("nothing to train: the loaded checkpoint has done %d epochs and --max_epochs is %d "
                        "(fork with a larger --max_epochs to continue)", state.epoch, config.max_epochs)
+    budget_started = time.time()
     for epoch in range(state.epoch, config.max_epochs):
+        if config.max_minutes and time.time() - budget_started >= config.max_minutes * 60:
+            if ctx.is_main:
+                logger.info("time budget of %g min spent after %d epoch(s): stopping", config.max_minutes, epoch)
+            break
         plans = equal_batch_counts(sampler.plan(data.shards, rng), ctx)
         step0, started = state.step, time.time()
         total_steps = config.max_epochs * sum(len(p) for p in plans)
