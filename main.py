@@ -30,7 +30,12 @@ from speech_kit.features import FEATURE_KINDS, FeatureConfig, Featurizer
 from speech_kit.layout import DatasetError
 from speech_kit.objectives import SpeechObjective
 from speech_kit.precision import PRECISIONS
-from speech_kit.train import DECAYS, EpochReport, TrainConfig, TrainState, fit
+from speech_kit.train import BAD_SAMPLE_POLICIES, DECAYS, EpochReport, TrainConfig, TrainState, fit
+from speech_kit.finite import NonFiniteLoss, NonFiniteModel, check_finite_model
+from speech_kit.findings import exclusion_table
+from speech_kit.memory import default_max_duration, device_memory
+from speech_kit.screen import EXCLUSIONS_FILE, screen_training_data
+from nsml.records import write_run_file
 from speech_kit.units import UNIT_KINDS, TextUnits, retarget
 
 HERE = Path(__file__).resolve().parent
@@ -70,6 +75,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     improve.add_argument("--feature", choices=FEATURE_KINDS, default="stft",
                          help="stft: the seed's raw magnitude; logmel: log mel filterbank normalised per utterance")
     improve.add_argument("--n_mels", type=int, default=80, help="mel bands of --feature logmel")
+    improve.add_argument("--conv_channels", type=int, default=32,
+                         help="channels of the two front-end convolutions (most of the seed's compute)")
     improve.add_argument("--units", choices=UNIT_KINDS, default="char",
                          help="output units: the label table's characters, or jamo (Hangul decomposed)")
     improve.add_argument("--ctc_weight", type=float, default=0.0,
@@ -93,10 +100,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--pause", type=int, default=0, help="1: hand control to nsml.paused (submit/fork)")
     parser.add_argument("--labels", type=str, default=str(HERE / "hackathon.labels"),
                         help="label table (id<TAB>char<TAB>freq); bring the dataset's own for the real data")
+    parser.add_argument("--on_bad_sample", choices=BAD_SAMPLE_POLICIES, default="fail",
+                        help="a bad training file (what 'nsml dataset check' reports as an error) or a batch with a "
+                             "NaN/Inf loss: 'fail' stops with the report; 'skip' trains on the rest and records what "
+                             f"it left out ({EXCLUSIONS_FILE} in the session folder, skipped_* metrics)")
+    parser.add_argument("--max_duration", type=float, default=0.0,
+                        help="longest training utterance in seconds, longer ones are bad samples (0: from the "
+                             "device's memory and the batch size, so that one batch fits in half of it)")
     args = parser.parse_args(argv)
     for name in ("hidden_size", "layer_size", "batch_size", "workers", "max_epochs", "max_len", "beam_size"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be at least 1, got {getattr(args, name)}")
+    if args.max_duration < 0:
+        parser.error(f"--max_duration must be positive (or 0: from the memory), got {args.max_duration}")
     if args.batch_frames < 0:
         parser.error(f"--batch_frames must be positive (or 0: off), got {args.batch_frames}")
     if not 0.0 <= args.teacher_forcing <= 1.0:
@@ -147,6 +163,7 @@ def bind_model(model: nn.Module, optimizer: torch.optim.Optimizer | None = None,
     lm = lm or LanguageModelSlot()
 
     def save(path: str, **kwargs) -> None:
+        check_finite_model(model, optimizer)  # a NaN model must never become a checkpoint anyone can submit
         save_checkpoint(path, model, config, vocab, optimizer, state.to_dict(), featurizer.config, units.kind)
         lm.save(path)
 
@@ -180,7 +197,7 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(batch_size=args.batch_size, workers=args.workers, max_epochs=args.max_epochs, lr=args.lr,
                        teacher_forcing=args.teacher_forcing, dropout=args.dropout, seed=args.seed,
                        precision=args.precision, warmup_steps=args.warmup_steps, decay=args.lr_decay,
-                       clip_norm=args.clip_norm, max_minutes=args.max_minutes)
+                       clip_norm=args.clip_norm, max_minutes=args.max_minutes, on_bad_sample=args.on_bad_sample)
 
 
 def train(args: argparse.Namespace, ctx: DistributedContext, model: nn.Module, optimizer: torch.optim.Optimizer,
@@ -189,7 +206,14 @@ def train(args: argparse.Namespace, ctx: DistributedContext, model: nn.Module, o
     """Train on the dataset; ``table`` is the dataset's label table, ``vocab`` the model's units."""
     root = dataset_root()
     config = train_config(args)
-    train_list = read_train_list(root, table)
+    max_seconds = args.max_duration or default_max_duration(
+        device_memory(ctx.device), 1 if args.batch_frames else args.batch_size, args.batch_frames)
+    checked = screen_training_data(root, table, args.on_bad_sample, max_seconds, show=ctx.is_main)
+    if checked.excluded() and ctx.is_main:
+        where = write_run_file(EXCLUSIONS_FILE, exclusion_table(checked.excluded()))
+        nsml.report(False, step=0, skipped_samples=len(checked.excluded()))
+        logger.warning("the %d utterances left out and why: %s", len(checked.excluded()), where)
+    train_list = read_train_list(root, table, checked)
     train_list.targets = retarget(train_list.targets, table, units, vocab)
     if args.lm_order and lm.lm is None:
         lm.lm = NgramLM.train((vocab.decode(ids) for ids in train_list.targets.values()), args.lm_order)
@@ -215,6 +239,8 @@ def train(args: argparse.Namespace, ctx: DistributedContext, model: nn.Module, o
                     train_m["loss"], train_m["cer"], report.seconds, valid_m["loss"], valid_m["cer"])
         nsml.report(True, step=state.step, train__loss=train_m["loss"], train__cer=train_m["cer"],
                     eval__loss=valid_m["loss"], eval__cer=valid_m["cer"], epoch=report.epoch + 1)
+        if report.skipped_batches:
+            nsml.report(False, step=state.step, skipped_batches=report.skipped_batches)
         nsml.save(args.save_name)
         if report.is_best:
             nsml.save("best")
@@ -252,7 +278,8 @@ def main(argv: list[str] | None = None) -> int:
         config = ModelConfig(vocab_size=len(vocab), sos_id=vocab.sos_id, eos_id=vocab.eos_id,
                              feature_size=featurizer.size, hidden_size=args.hidden_size, layer_size=args.layer_size,
                              bidirectional=args.bidirectional, use_attention=args.use_attention,
-                             decoder=args.ctc_weight < 1.0, ctc=args.ctc_weight > 0)
+                             decoder=args.ctc_weight < 1.0, ctc=args.ctc_weight > 0,
+                             conv_channels=args.conv_channels)
         model = build_model(config, dropout=args.dropout).to(ctx.device)
         optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
         state = TrainState()
@@ -267,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.mode != "train":
             return 0
         train(args, ctx, model, optimizer, table, vocab, units, featurizer, state, lm)
-    except (LabelTableError, DatasetError, AudioError) as err:
+    except (LabelTableError, DatasetError, AudioError, NonFiniteLoss, NonFiniteModel) as err:
         print(f"main.py: error: {err}", file=sys.stderr)
         return 2
     finally:

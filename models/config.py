@@ -25,6 +25,7 @@ class ModelConfig:
     decoder: bool = True  # the attention/GRU decoder (False: a CTC-only model)
     ctc: bool = False  # a CTC output layer over the encoder (label 0, the padding "_", is the blank)
     classes: int = 0  # an utterance-level classifier over the pooled encoder (e.g. speaker gender)
+    conv_channels: int = 32  # channels of the two front-end convolutions (the seed's 32)
 
     def __post_init__(self) -> None:
         if not (self.decoder or self.ctc):

@@ -1,7 +1,7 @@
 """Export a checkpoint for shipping: ``python -m models.export CHECKPOINT_DIR OUT_DIR``.
 
-Keeps what transcribing needs (architecture, feature, units, label table, weights, the n-gram LM beside them)
-and drops the optimizer state, which is twice the weights' size for Adam and only serves resuming training.
+Keeps what transcribing needs (architecture, feature, units, label table, weights, and the JSON files beside
+them: the n-gram LM, a task description) and drops the optimizer state, which is twice the weights' size for Adam and only serves resuming training.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 from models.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from models.lm import LM_FILE
 from speech_kit.cli import fail
 
 PROG = "models.export"
@@ -25,8 +24,9 @@ def export(source: str | Path, target: str | Path) -> Path:
     model = checkpoint.build()
     path = save_checkpoint(target, model, checkpoint.config, checkpoint.vocab, None, checkpoint.train_state,
                            checkpoint.features, checkpoint.units)
-    if (Path(source) / LM_FILE).is_file():
-        shutil.copyfile(Path(source) / LM_FILE, Path(target) / LM_FILE)
+    for extra in Path(source).iterdir():  # what travels beside the weights: lm.json, a task's task.json
+        if extra.is_file() and extra.suffix == ".json":
+            shutil.copyfile(extra, Path(target) / extra.name)
     return path
 
 

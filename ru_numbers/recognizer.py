@@ -27,11 +27,13 @@ from speech_kit.features import FeatureConfig, Featurizer
 TASK_FILE = "task.json"
 
 
-def model_config(vocab: Vocab, features: FeatureConfig, hidden_size: int, layer_size: int) -> ModelConfig:
+def model_config(vocab: Vocab, features: FeatureConfig, hidden_size: int, layer_size: int,
+                 conv_channels: int) -> ModelConfig:
     """CTC only (no attention decoder: number words are few and monotonic) plus a two-way gender head."""
     return ModelConfig(vocab_size=len(vocab), sos_id=vocab.sos_id, eos_id=vocab.eos_id,
                        feature_size=features.size, hidden_size=hidden_size, layer_size=layer_size,
-                       bidirectional=True, decoder=False, ctc=True, classes=len(GENDERS))
+                       bidirectional=True, decoder=False, ctc=True, classes=len(GENDERS),
+                       conv_channels=conv_channels)
 
 
 def to_digits(units: UnitTable, text: str) -> str:

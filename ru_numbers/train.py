@@ -45,6 +45,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--hidden_size", type=int, default=192, help="GRU width per direction")
     p.add_argument("--layer_size", type=int, default=3, help="GRU layers")
     p.add_argument("--n_mels", type=int, default=80, help="log-mel bands")
+    p.add_argument("--conv_channels", type=int, default=8,
+                   help="channels of the two front-end convolutions (the Korean seed's 32 cost 4x the GRUs here)")
     p.add_argument("--dropout", type=float, default=0.1)
     p.add_argument("--gender_weight", type=float, default=0.5, help="weight of the gender loss")
     p.add_argument("--batch_frames", type=int, default=20000, help="padded frames per batch (10 ms each)")
@@ -75,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     vocab = units.vocab()
     features = FeatureConfig("logmel", args.n_mels)
     featurizer = Featurizer(features)
-    config = model_config(vocab, features, args.hidden_size, args.layer_size)
+    config = model_config(vocab, features, args.hidden_size, args.layer_size, args.conv_channels)
     model = build_model(config, dropout=args.dropout).to(ctx.device)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     state = TrainState()

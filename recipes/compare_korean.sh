@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The comparison table of docs/accuracy.md: every configuration trains on the same corpus for the same time budget
+# (MINUTES, default 4) in its own local NSML session, then its best checkpoint is submitted and scored on the
+# held-out split (sentences and four voices never heard in training). Prints one line per configuration.
+#   recipes/compare_korean.sh          (DATA=..., MINUTES=..., TRAIN=... to change the corpus or the budget)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/install.sh
+py() { "$PYTHON" "$@"; }
+DATA=${DATA:-data/ko_compare}
+MINUTES=${MINUTES:-4}
+TRAIN=${TRAIN:-2000}
+COMMON="--hidden_size 256 --layer_size 3 --batch_frames 12000 --workers 2 --lr 1e-3 --warmup_steps 50
+ --clip_norm 5 --precision bf16 --max_epochs 100 --max_minutes $MINUTES --max_len 120"
+
+py -m corpus.make_dataset --out "$DATA" --train "$TRAIN" --test 100 --seed 1 --labels hackathon.labels \
+  --train_noise_fraction 0.3 --overwrite >/dev/null
+py -m nsml dataset add ko_compare "$DATA" --force
+
+declare -a NAMES=(
+  "seed: raw STFT, characters, dot attention, cross-entropy"
+  "+ log-mel"
+  "+ log-mel, jamo"
+  "+ log-mel, jamo, bidirectional"
+  "+ log-mel, jamo, bidirectional, joint CTC 0.5"
+  "+ log-mel, jamo, bidirectional, CTC only"
+  "+ log-mel, jamo, bidirectional, CTC only, SpecAugment"
+)
+declare -a FLAGS=(
+  "--use_attention"
+  "--use_attention --feature logmel"
+  "--use_attention --feature logmel --units jamo"
+  "--use_attention --feature logmel --units jamo --bidirectional"
+  "--use_attention --feature logmel --units jamo --bidirectional --ctc_weight 0.5"
+  "--feature logmel --units jamo --bidirectional --ctc_weight 1"
+  "--feature logmel --units jamo --bidirectional --ctc_weight 1 --spec_augment"
+)
+for i in "${!NAMES[@]}"; do
+  session=$(py -m nsml run -d ko_compare -e main.py -a "$(echo $COMMON ${FLAGS[$i]})" -m "${NAMES[$i]}" --detach)
+  py -m nsml logs -f "$session" >/dev/null
+  crr=$(py -m nsml submit "$session" best | grep -o 'CRR [-0-9.]*' | head -1)
+  epochs=$(py -m nsml logs "$session" | grep -c 'INFO main: epoch [0-9]*: train loss' || true)
+  echo "| ${NAMES[$i]} | ${FLAGS[$i]} | $epochs | $crr | $session |"
+done
