@@ -1,7 +1,8 @@
 """Export a checkpoint for shipping: ``python -m models.export CHECKPOINT_DIR OUT_DIR``.
 
 Keeps what transcribing needs (architecture, feature, units, label table, weights, and the JSON files beside
-them: the n-gram LM, a task description) and drops the optimizer state, which is twice the weights' size for Adam and only serves resuming training.
+them: the n-gram LM, a task description) and drops the optimizer state, which is twice the weights' size for
+Adam and only serves resuming training.
 """
 
 from __future__ import annotations
