@@ -18,10 +18,10 @@ import numpy as np
 import soundfile as sf
 
 from corpus.commands import require, run
+from speech_kit.audio import SAMPLE_RATE
 
 NOISE_COLOURS = ("white", "pink", "brown")
 BED_SECONDS = 60.0
-SAMPLE_RATE = 16000
 
 
 def make_noise_beds(folder: str | os.PathLike, seconds: float = BED_SECONDS) -> dict[str, Path]:
