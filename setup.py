@@ -13,7 +13,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["models", "evaluation", "nsml", "nsml.*", "corpus", "speech_kit", "speech_kit.*",
                                     "ru_numbers"]),
-    package_data={"corpus": ["*.txt"]},
+    package_data={"corpus": ["*.txt"], "nsml.board": ["templates/*.html", "static/*"]},
     py_modules=["label_loader", "loader"],
     install_requires=[
         "torch>=2.1",
@@ -31,6 +31,12 @@ setup(
         "konlpy",
         "num2words",
     ],
-    extras_require={"test": ["pytest"]},
+    extras_require={
+        # nsml board (Flask 3.1: TRUSTED_HOSTS) and TensorBoard event files from nsml.report; both optional: without
+        # them nsml board says what to install and reports go on without events (one notice).
+        "board": ["flask>=3.1", "tensorboard"],
+        # selenium drives Debian's chromium in the board's browser test (skipped where no chromium is installed).
+        "test": ["pytest", "flask>=3.1", "tensorboard", "selenium>=4.11"],
+    },
     entry_points={"console_scripts": ["nsml = nsml.cli:main"]},
 )

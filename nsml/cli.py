@@ -12,10 +12,10 @@ import argparse
 import os
 import sys
 
-from nsml import home
+from nsml import home, scratch
 from nsml.errors import NsmlError, UsageError
 from nsml.store import Store
-from nsml.verbs import datasets, models, sessions, submissions
+from nsml.verbs import board, datasets, models, sessions, submissions
 from nsml.verbs.common import say
 from speech_kit.cli import fail
 
@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
                                  "metrics, and submit checkpoints to a dataset's leaderboard. State lives in "
                                  "$NSML_HOME (default ~/.nsml).")
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
-    for module in (sessions, models, submissions, datasets):
+    for module in (sessions, models, submissions, datasets, board):
         module.register(verbs)
     return parser
 
@@ -56,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     tokens = submissions.route(_join_entry_args(sys.argv[1:] if argv is None else argv))
     args = build_parser().parse_args(tokens)
     store = Store(home.db_path())
+    scratch.sweep_all()  # what a killed submit left: its scratch folder and the processes it started
     try:
         status = args.handler(store, args)
         sys.stdout.flush()  # inside the try: a reader that went away is noticed here, not at exit

@@ -23,10 +23,14 @@ from nsml.constants import (
     ENV_PAUSED,
     ENV_PAUSED_CHECKPOINT,
     ENV_SESSION,
+    ENV_SUBMIT_ERRORS,
+    ENV_SUBMIT_KEEP_GOING,
     ENV_SUBMIT_LIMIT,
     ENV_SUBMIT_OUTPUT,
+    SUBMIT_FAILURE_HEADER,
 )
 from nsml.store import Store
+from nsml.tensorboard_events import EventLog, hparams
 
 LOCAL_SESSION = "local"  # the session name of records made outside any session
 
@@ -45,6 +49,7 @@ class _Bound:
 
 
 _bound = _Bound()
+_events = EventLog()  # this process's TensorBoard writer, opened on the first report
 
 
 def bind(save: Callable | None = None, load: Callable | None = None, infer: Callable | None = None,
@@ -132,6 +137,7 @@ def report(summary: bool = False, scope: Any = None, **kwargs: Any) -> None:
     """Record scalar metrics; ``step`` is the x axis, the wall time is added, ``a__b`` keys plot as ``a/b``.
 
     ``summary=True`` values are what ``nsml ps`` shows. ``scope`` (the caller's ``locals()``) is not needed.
+    The values also go to TensorBoard event files in the session folder (``nsml.tensorboard_events``).
     """
     if _silent():
         return
@@ -141,7 +147,16 @@ def report(summary: bool = False, scope: Any = None, **kwargs: Any) -> None:
     if not values:
         return
     store, owner = _records()
-    store.add_metrics(owner, step_value, values, bool(summary), time.time())
+    wall = time.time()
+    store.add_metrics(owner, step_value, values, bool(summary), wall)
+    _events.write(home.session_dir(owner) if _session() else _checkpoint_root(None), step_value, values, wall,
+                  lambda: _hyperparameters(store, owner))
+
+
+def _hyperparameters(store: Store, owner: str) -> dict[str, Any] | None:
+    """The session's resolved arguments for TensorBoard's HPARAMS tab (none outside a session)."""
+    found = store.session(owner) if owner != LOCAL_SESSION else None
+    return None if found is None else hparams(found.params, found.args)
 
 
 def _fail(code: int, header: str, error: BaseException | None = None) -> NoReturn:
@@ -182,6 +197,19 @@ def paused(scope: Any = None) -> None:
         sys.exit(0)
 
 
+def _keep_tracebacks(blocks: list[str]) -> None:
+    """Write the tracebacks of a --keep_going submit where ``nsml submit`` keeps them (else to stderr)."""
+    from speech_kit.atomic import atomic_write
+
+    print(f"nsml: infer raised on {len(blocks)} test file(s); predicted as empty (--keep_going)", file=sys.stderr)
+    target = os.environ.get(ENV_SUBMIT_ERRORS)
+    if not target:
+        sys.stderr.write("".join(blocks))
+        return
+    with atomic_write(target) as f:
+        f.write("".join(blocks))
+
+
 class _InferFailed(Exception):
     def __init__(self, path: str) -> None:
         super().__init__(path)
@@ -199,13 +227,23 @@ def _write_predictions() -> None:
 
     user_infer = _require("infer")
     failures: list[tuple[str, BaseException]] = []
+    keep_going = os.environ.get(ENV_SUBMIT_KEEP_GOING) == "1"
+    kept_going: list[str] = []  # tracebacks of the files predicted as "" under --keep_going
 
     def guarded(path: str) -> Any:
         try:
-            return user_infer(path)
+            prediction = user_infer(path)
         except Exception as error:
+            if keep_going:
+                kept_going.append(f"{SUBMIT_FAILURE_HEADER}{path!r}) raised:\n" + "".join(
+                    traceback.format_exception(error)))
+                return ""
             failures.append((path, error))
             raise _InferFailed(path) from error
+        if keep_going and not isinstance(prediction, str):
+            kept_going.append(f"{SUBMIT_FAILURE_HEADER}{path!r}) returned {type(prediction).__name__}, not str\n")
+            return ""
+        return prediction
 
     limit = int(os.environ.get(ENV_SUBMIT_LIMIT) or 0) or None
     try:
@@ -214,6 +252,8 @@ def _write_predictions() -> None:
     except Exception as error:  # noqa: BLE001
         if not failures:
             _fail(EXIT_FEED_FAILED, "nsml: feeding the test list through your infer failed:", error)
+    if kept_going:
+        _keep_tracebacks(kept_going)
     if failures:  # also when the feeder swallowed the error: one failed file fails the submit
         path, error = failures[0]
         _fail(EXIT_INFER_FAILED, f"nsml: your infer({path!r}) raised:", error)

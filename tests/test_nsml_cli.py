@@ -46,7 +46,7 @@ def _verbs(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()) -> lis
 def test_every_verb_explains_itself(capsys: pytest.CaptureFixture) -> None:
     verbs = _verbs(build_parser())
     assert ["compare"] in verbs and ["model", "pull"] in verbs and ["dataset", "rm"] in verbs
-    assert ["submit ls"] in verbs and ["submit show"] in verbs and len(verbs) == 20
+    assert ["submit ls"] in verbs and ["submit show"] in verbs and len(verbs) == 22
     for verb in verbs:
         with pytest.raises(SystemExit) as exited:
             build_parser().parse_args([*verb, "--help"])

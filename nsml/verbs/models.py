@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import math
+import time
 from pathlib import Path
 from typing import Any
 
-from nsml import checkpoints, session, snapshot, table
+from nsml import checkpoints, home, session, snapshot, table
+from nsml.errors import NsmlError, OutsideHome
 from nsml.store import Store
 from nsml.text import terminal_columns
-from nsml.verbs.common import add_verb, print_json, say
+from nsml.verbs.common import add_verb, print_json, say, seconds
 
 
 def cmd_model_ls(store: Store, args: argparse.Namespace) -> int:
@@ -19,7 +21,11 @@ def cmd_model_ls(store: Store, args: argparse.Namespace) -> int:
     found = []
     for name in checkpoints.names(owner.checkpoint_root):
         saved = checkpoints.published_at(owner.checkpoint_root, name)
-        folder = checkpoints.resolve(owner.checkpoint_root, name, owner.name)
+        try:
+            folder = checkpoints.resolve(owner.checkpoint_root, name, owner.name)
+        except OutsideHome as error:  # listed as a warning, never measured or followed
+            say(f"warning: {error}")
+            continue
         found.append({"checkpoint": name, "saved": saved, "elapsed": saved - owner.created,
                       "summary": summaries.get(name, {}), "size": checkpoints.folder_size(folder),
                       "path": str(owner.checkpoint_root / name)})
@@ -51,13 +57,42 @@ def cmd_model_pull(store: Store, args: argparse.Namespace) -> int:
 
 
 def cmd_plot(store: Store, args: argparse.Namespace) -> int:
+    """Draw once, or with ``--watch`` redraw every N seconds (sessions matching again each time) until all ended."""
     from nsml.plot import image_format, plot
 
-    owner = session.get(store, args.session)
-    output = args.out or owner.dir / "plot.png"
+    chosen = session.match(store, args.sessions)
+    output = args.out or (chosen[0].dir / "plot.png" if len(chosen) == 1 and not _wildcards(args.sessions)
+                          else home.nsml_home() / "plot.png")
     image_format(output)  # a bad --out is refused before anything is drawn
-    print(plot(store, owner.name, output))
+    if args.watch is None:
+        print(plot(store, [s.name for s in chosen], output))
+        return 0
+    drawn = False
+    while True:
+        try:
+            plot(store, [s.name for s in chosen], output)
+        except NsmlError:  # nothing reported yet: wait for the first report instead of failing
+            done = "nothing reported yet"
+        else:
+            done = f"drew {output}"
+            if not drawn:
+                print(output, flush=True)
+                drawn = True
+        running = [s.name for s in chosen if s.active]
+        if not running:
+            break
+        say(f"{time.strftime('%H:%M:%S')} {done}; {len(running)} of {len(chosen)} session(s) running, next in "
+            f"{args.watch:g} s (Ctrl-C stops)")
+        time.sleep(args.watch)
+        chosen = session.match(store, args.sessions)
+    if not drawn:
+        raise NsmlError(f"the sessions ended without reporting any metric: {', '.join(s.name for s in chosen)}")
+    say(f"every session has ended; final plot: {output}")
     return 0
+
+
+def _wildcards(patterns: list[str]) -> bool:
+    return any(ch in pattern for pattern in patterns for ch in "*?[")
 
 
 def register(verbs: Any) -> None:
@@ -77,7 +112,12 @@ def register(verbs: Any) -> None:
     model_pull.add_argument("dir", type=Path)
 
     plot = add_verb(verbs, "plot", cmd_plot, "Draw every reported metric against step to an image (one panel per "
-                                             "family: train__loss and eval__loss share 'loss') and print its path.")
-    plot.add_argument("session", help="USER/DATASET/N")
+                                             "family: train__loss and eval__loss share 'loss') and print its path. "
+                                             "Several sessions are overlaid (a colour per session).")
+    plot.add_argument("sessions", nargs="+", metavar="SESSION",
+                      help="USER/DATASET/N, several, or wildcards (quoted: 'me/sample_dataset/*')")
     plot.add_argument("--out", type=Path, help="image to write; its suffix picks the format (.png, .pdf, .svg, ...; "
-                                               "default: plot.png in the session folder)")
+                                               "default: plot.png in the session folder, or in $NSML_HOME for "
+                                               "several sessions)")
+    plot.add_argument("--watch", type=seconds, nargs="?", const=10.0, metavar="SECONDS",
+                      help="redraw every SECONDS (default 10) until every session has ended")

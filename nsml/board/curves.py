@@ -1,0 +1,94 @@
+"""Which charts a session (or several) gets: one per metric family, train and eval on the same one, epochs marked.
+
+Families follow ``nsml plot``: ``train__loss``, ``eval__loss`` and ``train_step__loss`` are the lines
+``train/loss``, ``eval/loss`` and ``train_step/loss`` of the chart "loss". Reports of the ``epoch`` metric mark the
+steps where epochs ended (a vertical line per epoch). Overlaid sessions keep one colour per session and one dash
+per line kind, so ``eval`` of every session is dashed the same way. The leaderboard's history is the primary
+metric of every submission over time, with the best so far drawn as a staircase.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+
+from nsml import table
+from nsml.board.charts import DASHES, PALETTE, Chart, Line, Mark, build
+from nsml.entities import Metric, Submission
+from nsml.plot import family_and_label
+
+EPOCH_KEY = "epoch"
+Series = dict[str, dict[str, list[tuple[float, float]]]]  # {family: {label: [(x, y)]}}
+
+
+def _value(metric: Metric) -> float:
+    return math.nan if metric.value is None else metric.value
+
+
+def series(points: Sequence[Metric]) -> Series:
+    """{family: {label: points}}, families sorted; a value without step takes its report count as x."""
+    families: dict[str, dict[str, list[tuple[float, float]]]] = defaultdict(dict)
+    for point in points:
+        family, label = family_and_label(point.key)
+        line = families[family].setdefault(label, [])
+        line.append((len(line) + 1 if point.step is None else point.step, _value(point)))
+    return {family: families[family] for family in sorted(families)}
+
+
+def epoch_marks(points: Sequence[Metric]) -> list[Mark]:
+    """A mark at each step where ``epoch`` was reported (the steps where epochs ended)."""
+    return [Mark(point.step, f"epoch {table.number(point.value)}") for point in points
+            if point.key == EPOCH_KEY and point.step is not None and point.value is not None]
+
+
+def session_charts(points: Sequence[Metric]) -> list[Chart]:
+    """One chart per family; the ``epoch`` family itself only when nothing else was reported (its marks say it)."""
+    marks = epoch_marks(points)
+    families = series(points)
+    if marks and len(families) > 1:
+        families.pop(EPOCH_KEY, None)
+    charts = []
+    for family, lines in families.items():
+        drawn = [Line(label, values, PALETTE[index % len(PALETTE)])
+                 for index, (label, values) in enumerate(sorted(lines.items()))]
+        charts.append(build(family, drawn, marks if family != EPOCH_KEY else ()))
+    return charts
+
+
+def overlay_charts(points_by_session: Mapping[str, Sequence[Metric]]) -> list[Chart]:
+    """One chart per family with every session's lines: colour by session, dash by line kind."""
+    per_session = {name: series(points) for name, points in points_by_session.items()}
+    families = sorted({family for found in per_session.values() for family in found})
+    charts = []
+    for family in families:
+        kinds = sorted({label for found in per_session.values() for label in found.get(family, {})})
+        lines = []
+        for index, (name, found) in enumerate(per_session.items()):
+            for label, values in sorted(found.get(family, {}).items()):
+                lines.append(Line(f"{name} {label}", values, PALETTE[index % len(PALETTE)],
+                                  DASHES[kinds.index(label) % len(DASHES)]))
+        charts.append(build(family, lines))
+    return charts
+
+
+def history_chart(submissions: Sequence[Submission], title: str) -> Chart:
+    """Every submission's primary metric against the time it was scored, and the best so far as a staircase."""
+    ordered = sorted(submissions, key=lambda s: s.submitted)
+    if not ordered:
+        return build(title, [], time_axis=True)
+    higher = bool(ordered[0].higher_is_better)
+    each = Line("submission", [(s.submitted, s.primary) for s in ordered], PALETTE[0], titles=[
+        f"{s.session} {s.checkpoint}: {s.primary_metric} {table.number(s.primary)} ({table.when(s.submitted)})"
+        for s in ordered], dots=True, connect=False)
+    stairs: list[tuple[float, float]] = []
+    best = None
+    for s in ordered:
+        if best is None or (s.primary > best if higher else s.primary < best):
+            if best is not None:
+                stairs.append((s.submitted, best))
+            best = s.primary
+            stairs.append((s.submitted, best))
+    stairs.append((ordered[-1].submitted, best))
+    best_line = Line("best so far", stairs, PALETTE[1], "6 3", dots=False)
+    return build(title, [best_line, each], x_label="submitted", time_axis=True)

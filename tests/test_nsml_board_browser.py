@@ -1,0 +1,134 @@
+"""The board in a real browser (headless Chromium driven by Selenium): every page loads with no console error,
+live regions follow the store, a memo's markup never runs, and the README's screenshots are taken.
+
+Needs Debian's ``chromium`` and ``chromium-driver`` (``.ci/run`` installs them) and the ``selenium`` package;
+skipped with the reason otherwise. Screenshots go to a temporary folder, or to ``$NSML_BOARD_SCREENSHOTS`` when
+set (``NSML_BOARD_SCREENSHOTS=docs/img pytest tests/test_nsml_board_browser.py`` renews the README's).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from board_support import FIRST, MEMO, SECOND, fill_store, running_board
+from nsml_support import nsml_cli
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+pytestmark = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
+                                reason="no headless Chromium here: apt-get install chromium chromium-driver "
+                                       "(as .ci/run does)")
+webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install selenium)")
+pytest.importorskip("flask", reason="nsml board needs Flask (pip install flask)")
+
+from selenium.common.exceptions import NoAlertPresentException  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+WIDTH = 1280
+MAX_HEIGHT = 2000
+PAGES = {  # screenshot name: path
+    "sessions": "/",
+    "session": f"/session/{FIRST}",
+    "leaderboard": "/dataset/toy",
+    "submission": f"/session/{FIRST}/submission/1",
+    "compare": f"/compare?s={FIRST}&s={SECOND}",
+    "datasets": "/datasets",
+}
+
+
+@pytest.fixture(scope="module")
+def board(tmp_path_factory: pytest.TempPathFactory):
+    base = tmp_path_factory.mktemp("browser")
+    env = fill_store(base, epochs=8)
+    nsml_cli(env, "run", "-d", "toy", "-a", "--epochs eight", cwd=base / "project", check=False)  # failed(2)
+    with running_board(env) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory):
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-quic", f"--window-size={WIDTH},900",
+                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=webdriver.ChromeService(executable_path=CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+def console_errors(driver) -> list[str]:
+    return [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+
+
+def no_alert(driver) -> bool:
+    """True when no alert() is open (a script taken from a memo or transcript would have opened one)."""
+    try:
+        alert = driver.switch_to.alert
+    except NoAlertPresentException:
+        return True
+    alert.dismiss()
+    return False
+
+
+def test_every_page_loads_without_console_errors_and_is_captured(board, browser, tmp_path: Path) -> None:
+    folder = Path(os.environ.get("NSML_BOARD_SCREENSHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, path in PAGES.items():
+        browser.set_window_size(WIDTH, 900)
+        browser.get(board.url.rstrip("/") + path)
+        assert browser.find_element(By.CSS_SELECTOR, "header.top .brand").text == "nsml board"
+        assert console_errors(browser) == [], f"{path}: console errors"
+        assert no_alert(browser), f"{path}: a script from the records ran"
+        height = browser.execute_script("return document.documentElement.scrollHeight")
+        browser.set_window_size(WIDTH, min(max(height, 600), MAX_HEIGHT))
+        target = folder / f"board-{name}.png"
+        assert browser.save_screenshot(str(target))
+        assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and target.stat().st_size > 10_000
+
+
+def test_markup_in_records_is_shown_as_text(board, browser) -> None:
+    browser.get(board.url)
+    memo = browser.find_element(By.CSS_SELECTOR, f'tr[data-session="{FIRST}"] td.memo')
+    assert memo.text == MEMO and no_alert(browser)
+    browser.get(board.url.rstrip("/") + f"/session/{FIRST}/submission/1?show=all&order=test")
+    hypotheses = [el.text for el in browser.find_elements(By.CSS_SELECTOR, "li.utterance .texts div:nth-child(2)")]
+    assert hypotheses[2] == "hyp <b>괜찮습니다</b>"
+    assert browser.find_elements(By.CSS_SELECTOR, ".texts b, .texts i") == []  # no element made from a transcript
+
+
+def test_live_regions_follow_the_store_and_keep_ticked_sessions(board, browser, monkeypatch) -> None:
+    import nsml
+
+    browser.get(board.url.rstrip("/") + f"/session/{SECOND}")
+    captions = [el.text for el in browser.find_elements(By.CSS_SELECTOR, "figcaption")]
+    assert "wer" not in captions
+    monkeypatch.setenv("NSML_HOME", board.env["NSML_HOME"])
+    monkeypatch.setenv("NSML_SESSION", SECOND)
+    monkeypatch.delenv("RANK", raising=False)
+    monkeypatch.delenv("NSML_PAUSED", raising=False)
+    nsml.report(step=2, eval__wer=0.4)
+    WebDriverWait(browser, 15).until(
+        lambda d: "wer" in [el.text for el in d.find_elements(By.CSS_SELECTOR, "figcaption")])
+
+    browser.get(board.url)
+    box = browser.find_element(By.CSS_SELECTOR, f'input[value="{FIRST}"]')
+    box.click()
+    nsml_cli(board.env, "memo", SECOND, "changed while the page was open")
+    WebDriverWait(browser, 15).until(lambda d: d.find_element(
+        By.CSS_SELECTOR, f'tr[data-session="{SECOND}"] td.memo').text == "changed while the page was open")
+    assert browser.find_element(By.CSS_SELECTOR, f'input[value="{FIRST}"]').is_selected()
+    browser.find_element(By.CSS_SELECTOR, f'input[value="{SECOND}"]').click()
+    browser.find_element(By.CSS_SELECTOR, "#compare-form button").click()
+    WebDriverWait(browser, 15).until(lambda d: "/compare" in d.current_url)
+    compared = [el.text for el in browser.find_elements(By.CSS_SELECTOR, "table.compare tbody tr td:first-child")]
+    assert sorted(compared) == [FIRST, SECOND]
+    assert console_errors(browser) == []
