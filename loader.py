@@ -20,10 +20,11 @@ from collections.abc import Callable, Iterator, Sequence
 import torch
 from torch.utils.data import Dataset
 
-from speech_kit.audio import SAMPLE_RATE, AudioError, conversion_summary, probe, read_audio
+from speech_kit.audio import SAMPLE_RATE, conversion_summary, probe, read_audio
 from speech_kit.features import HOP_LENGTH, N_FFT, N_FREQ, stft_magnitude  # noqa: F401 - N_FREQ: the seed's loader API
-from speech_kit.layout import (DatasetError, data_list_path, key_of, read_pairs, train_data_dir,
-                            train_label_path)
+from speech_kit.findings import Report
+from speech_kit.layout import DatasetError, data_list_path, key_of, read_pairs
+from speech_kit.validate import check_dataset
 from label_loader import Vocab
 
 
@@ -70,35 +71,29 @@ class TrainList:
     extra: list[int] | None = None
 
 
-def read_train_list(dataset_path: str, vocab: Vocab) -> TrainList:
+def read_train_list(dataset_path: str, vocab: Vocab, report: Report | None = None) -> TrainList:
     """Read and check ``data_list.csv`` and ``train_label`` before any training starts.
 
-    Every listed wav must exist, be readable and long enough; every script key must have a label line whose ids
-    fit ``vocab``. The first problem found is raised as ``DatasetError``/``AudioError`` naming file and line.
+    The check is the one validation pass, ``speech_kit.validate.check_dataset``: every listed wav must be a
+    regular, readable, whole file of finite samples, long enough; every script key must have a label line whose ids
+    fit ``vocab``. Without ``report`` the first problem is raised as ``DatasetError`` naming file and line; with the
+    ``report`` of a check the caller made (``main.py --on_bad_sample skip``), its usable entries are returned.
     Audio that is not 16 kHz 16-bit mono is announced once here, then converted as it is read.
     """
-    list_path = data_list_path(dataset_path)
-    entries = read_pairs(list_path, "<wav-file>,<script-file>")
-    if not entries:
-        raise DatasetError(f"{list_path}: no utterances listed")
-    targets = load_targets(str(train_label_path(dataset_path)), vocab)
-    data_dir = train_data_dir(dataset_path)
-    wav_paths, script_paths, infos = [], [], []
-    for entry in entries:
-        if key_of(entry.second) not in targets:
-            raise DatasetError(f"{list_path}:{entry.lineno}: key {key_of(entry.second)!r} of {entry.second!r} "
-                               f"has no line in {train_label_path(dataset_path)}")
-        wav = str(data_dir / entry.first)
-        try:
-            infos.append(probe(wav))
-        except AudioError as err:
-            raise DatasetError(f"{list_path}:{entry.lineno}: {err}") from None
-        wav_paths.append(wav)
-        script_paths.append(str(data_dir / entry.second))
-    summary = conversion_summary(infos)
+    if report is None:
+        report = check_dataset(dataset_path, vocab, splits=("train",))
+        first = report.first_error()
+        if first is not None:
+            more = len(report.errors) - 1
+            raise DatasetError(f"{first}" + (f" (and {more} more problem{'s' * (more > 1)}: 'nsml dataset check' "
+                                             f"lists them)" if more else ""))
+    usable = report.usable()
+    if not usable:
+        raise DatasetError(f"{data_list_path(dataset_path)}: no usable utterances listed")
+    summary = conversion_summary([entry.audio for entry in usable if entry.audio is not None])
     if summary:
         warnings.warn(f"{dataset_path}: {summary}", stacklevel=2)
-    return TrainList(wav_paths, script_paths, targets)
+    return TrainList([entry.wav for entry in usable], [entry.script for entry in usable], report.targets)
 
 
 class BaseDataset(Dataset):

@@ -18,7 +18,8 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from nsml.errors import UnknownName
+from nsml import home
+from nsml.errors import OutsideHome, UnknownName
 from nsml.procs import pid_alive
 
 PENDING = ".pending"
@@ -49,14 +50,33 @@ def _linked_versions(root: Path) -> set[str]:
     return linked
 
 
+def real_root(root: Path) -> Path:
+    """``root`` with links resolved; a session's checkpoint root (one under ``$NSML_HOME``) must stay inside it.
+
+    Everything the platform deletes or copies as a checkpoint must lie inside the real root, so a link planted in a
+    session folder never makes ``model rm`` delete, or ``model pull`` copy, a folder elsewhere.
+    """
+    if root.absolute().is_relative_to(home.nsml_home()):
+        return home.contained(root)
+    return root.resolve()
+
+
 def sweep(root: Path) -> None:
-    """Remove what killed processes left: unfinished saves, and versions no name points at any more."""
+    """Remove what killed processes left: unfinished saves, and versions no name points at any more.
+
+    Never raises and never follows a link out: it runs when a session ends and whenever ``ps`` notices a killed
+    one, where a failure would hide the session's real status.
+    """
     if not root.is_dir():
+        return
+    try:
+        real_root(root)
+    except OutsideHome:
         return
     linked = _linked_versions(root)
     for kind in (PENDING, VERSIONS):
         folder = root / kind
-        if not folder.is_dir():
+        if folder.is_symlink() or not folder.is_dir():
             continue
         for leftover in folder.iterdir():
             if kind == VERSIONS and leftover.name in linked:
@@ -80,6 +100,7 @@ def publish(root: Path, name: object, write: Callable[[str], object]) -> Path:
     """
     name = check_name(name)
     root.mkdir(parents=True, exist_ok=True)
+    real_root(root)  # a root that leads out of $NSML_HOME is refused before anything is written
     sweep(root)
     version = f"{name}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
     pending = root / PENDING / version
@@ -142,7 +163,11 @@ def resolve(root: Path, name: object, owner: str) -> Path:
     link = root / text
     if text.startswith(".") or "/" in text or text in RESERVED or not link.is_dir():
         raise UnknownName("checkpoint", text, names(root), f" in {owner}")
-    return link.resolve()
+    try:
+        return home.contained(link, real_root(root))
+    except OutsideHome as error:
+        raise OutsideHome(f"checkpoint {text!r} of {owner} is a link that leads outside its checkpoint folder: "
+                          f"{error}") from None
 
 
 def remove(root: Path, name: str, owner: str) -> None:

@@ -22,6 +22,10 @@ ENV_PAUSED_CHECKPOINT = "NSML_PAUSED_CHECKPOINT"  # the checkpoint folder paused
 ENV_SUBMIT_OUTPUT = "NSML_SUBMIT_OUTPUT"  # where a submit writes its predictions
 ENV_SUBMIT_LIMIT = "NSML_SUBMIT_LIMIT"  # first N test files only; 0 or unset: all
 ENV_CPU_NUM = "NSML_CPU_NUM"
+ENV_SUBMIT_ID = "NSML_SUBMIT_ID"  # marks every process of one submit, so those it leaves behind can be found
+ENV_SUBMIT_KEEP_GOING = "NSML_SUBMIT_KEEP_GOING"  # "1": a file whose infer raises is predicted as ""
+ENV_SUBMIT_ERRORS = "NSML_SUBMIT_ERRORS"  # where a keep-going submit writes the tracebacks of those files
+SUBMIT_FAILURE_HEADER = "### infer("  # starts each traceback block of that file: "### infer('a.wav') raised:"
 
 DATASET_PATH: str | None = os.environ.get(ENV_DATASET_PATH) or None
 DATASET_NAME: str | None = os.environ.get(ENV_DATASET_NAME) or None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from nsml import home, scorers
@@ -62,7 +63,8 @@ def check_layout(root: Path) -> None:
                      else layout.read_wav_list(list_path))
         except layout.DatasetError as error:
             raise NsmlError(str(error)) from None
-        missing = [pair for pair in pairs if not (data_dir / pair.first).is_file()]
+        # exists(), not is_file(): a FIFO or folder in a wav's place is reported as such by the dataset check
+        missing = [pair for pair in pairs if not (data_dir / pair.first).exists()]
         if missing:
             raise NsmlError(f"{list_path}:{missing[0].lineno} names {data_dir / missing[0].first}, which is missing "
                             f"({len(missing)} of {len(pairs)} listed files are missing)")
@@ -95,8 +97,13 @@ def fingerprint(root: Path) -> str | None:
     return digest.hexdigest()[:FINGERPRINT_CHARS]
 
 
-def add(store: Store, name: str, path: Path, scorer: str = scorers.DEFAULT, force: bool = False) -> Dataset:
-    """Register ``path`` as ``name``; an existing name (the bundled one too) is refused unless ``force``."""
+def add(store: Store, name: str, path: Path, scorer: str = scorers.DEFAULT, force: bool = False,
+        screen: Callable[[Path], None] | None = None) -> Dataset:
+    """Register ``path`` as ``name``; an existing name (the bundled one too) is refused unless ``force``.
+
+    ``screen(root)`` runs once the layout is right and before anything is registered (``nsml dataset add`` runs
+    the whole dataset check there); it refuses by raising.
+    """
     home.check_name(name, "dataset name")
     scorers.get(scorer)
     root = path.expanduser().resolve()
@@ -106,6 +113,8 @@ def add(store: Store, name: str, path: Path, scorer: str = scorers.DEFAULT, forc
     if existing is not None and not force:
         raise _taken(existing)
     check_layout(root)
+    if screen is not None:
+        screen(root)
     dataset = Dataset(name, str(root), time.time(), scorer)
     if not store.add_dataset(dataset, replace=force):  # registered meanwhile by another command
         raise _taken(known(store)[name])

@@ -30,3 +30,8 @@ class UnknownName(UsageError, LookupError):
         names = list(existing)
         listing = ", ".join(names) if names else "none"
         super().__init__(f"no {kind} {name!r}{where}; {kind}s: {listing}")
+
+
+class OutsideHome(NsmlError):
+    """A path the platform was about to delete, copy or write that leads (through a link) outside the folder it
+    belongs to; nothing was done to it."""

@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 
 from nsml.constants import ENV_HOME, ENV_USER
-from nsml.errors import NsmlError
+from nsml.errors import NsmlError, OutsideHome
 
 SESSION_NAME_RE = re.compile(r"^[^/\s]+/[^/\s]+/\d+$")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -38,6 +38,20 @@ def session_dir(name: str) -> Path:
 def checkpoint_dir(session: str) -> Path:
     """Where session ``USER/DATASET/N`` keeps its checkpoints (one folder or link per checkpoint name)."""
     return session_dir(session) / "checkpoints"
+
+
+def contained(path: Path, root: Path | None = None) -> Path:
+    """``path`` with every link resolved, provided it lies inside ``root`` (default ``$NSML_HOME``), also resolved.
+
+    Session folders, checkpoint names and versions are paths the platform deletes and copies; a link planted among
+    them (by a script, an unpacked archive, a user's mistake) must not make ``rm`` delete, or ``pull`` copy, what
+    lies outside. Raises ``OutsideHome`` naming both paths.
+    """
+    base = (root if root is not None else nsml_home()).resolve()
+    real = path.resolve()
+    if real != base and base not in real.parents:
+        raise OutsideHome(f"{path} leads outside {base} (to {real}); refused, nothing was changed there")
+    return real
 
 
 def repo_root() -> Path:

@@ -79,6 +79,47 @@ def terminate_tree(leader: int, grace: float) -> None:
         _signal_all(leader, sorted(set(pids) | set(process_tree(leader))), signal.SIGKILL)
 
 
+def marked_processes(variable: str, value: str) -> list[int]:
+    """This user's processes (other than this one) whose environment holds ``variable=value``.
+
+    A daemon that detached itself (``setsid`` and a double fork) is no longer in its starter's process tree or
+    group, but it keeps the environment it was started with: ``/proc/PID/environ`` is readable for one's own
+    processes. A process that cleared its environment before exec'ing escapes this; none is killed by mistake.
+    """
+    needle = f"{variable}={value}".encode()
+    me = os.getpid()
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        pid = int(entry.name)
+        if pid == me:
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:  # gone, another user's, or a kernel thread
+            continue
+        if needle in environ.split(b"\0") and pid_alive(pid):
+            found.append(pid)
+    return found
+
+
+def kill_marked(variable: str, value: str, grace: float = 1.0) -> list[int]:
+    """SIGTERM every process marked ``variable=value``, SIGKILL those still running after ``grace`` s; returns
+    the pids that were found."""
+    pids = marked_processes(variable, value)
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except (ProcessLookupError, PermissionError):
+                pass
+        deadline = time.monotonic() + (grace if sig == signal.SIGTERM else 2.0)
+        while time.monotonic() < deadline and any(pid_alive(p) for p in pids):
+            time.sleep(0.02)
+        if not any(pid_alive(p) for p in pids):
+            break
+    return pids
+
+
 def die_with_parent() -> Callable[[], None] | None:
     """A ``preexec_fn`` that makes the child die when the process starting it dies (Linux only).
 

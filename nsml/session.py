@@ -12,6 +12,7 @@ import shutil
 import time
 from collections.abc import Iterable
 from fnmatch import fnmatchcase
+from pathlib import Path
 
 from nsml import checkpoints, home
 from nsml.entities import ACTIVE, Session
@@ -40,8 +41,8 @@ def create(store: Store, dataset: str, entry: str, args: str, gpus: int = 0, cpu
         "supervisor_pid": os.getpid(),  # until a supervisor takes over: if this command dies, so does the session
     })
     folder = home.session_dir(name)
-    if folder.exists():  # left by a database that was deleted by hand: never mix two sessions' files
-        shutil.rmtree(folder)
+    if folder.exists() or folder.is_symlink():  # left by a database deleted by hand: never mix two sessions' files
+        _remove_folder(folder)
     home.checkpoint_dir(name).mkdir(parents=True)
     return get(store, name)
 
@@ -91,6 +92,20 @@ def remove(store: Store, session: Session) -> None:
 
 
 def discard(store: Store, session: Session) -> None:
-    """Delete a session whatever its status: also a half-made one whose code could not be copied."""
+    """Delete a session whatever its status: also a half-made one whose code could not be copied.
+
+    A session folder that leads outside ``$NSML_HOME`` (a link among its parents) is refused before anything,
+    its record included, is deleted.
+    """
+    home.contained(session.dir)
     store.delete_session(session.name)
-    shutil.rmtree(session.dir, ignore_errors=True)
+    _remove_folder(session.dir)
+
+
+def _remove_folder(folder: Path) -> None:
+    """Remove a session folder inside ``$NSML_HOME``; a link in its place is removed itself, never followed."""
+    home.contained(folder.parent)
+    if folder.is_symlink():
+        folder.unlink()
+    else:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -4,13 +4,16 @@ The session runs (and ``submit`` later re-runs) this copy, not the working tree,
 uploaded code. ``.nsmlignore`` takes gitignore-like lines: ``#`` comments; a pattern ending in ``/`` matches
 folders only; a pattern containing ``/`` is matched (fnmatch) against the path relative to the code folder,
 others against each file or folder name as well. ``!`` negation is not supported. ``.git`` and ``__pycache__``
-are always skipped, and so is ``$NSML_HOME`` when it lies inside the code folder.
+are always skipped, and so is ``$NSML_HOME`` when it lies inside the code folder. Files larger than a limit
+(a forgotten checkpoint, a 2 GiB sparse file) and anything that is not a regular file, folder or link (a FIFO would
+block the copy forever) are skipped too, and reported, so a snapshot stays a copy of code.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import stat
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -21,6 +24,7 @@ from nsml.errors import NsmlError
 
 IGNORE_FILE = ".nsmlignore"
 ALWAYS_SKIPPED = (".git", "__pycache__")
+DEFAULT_MAX_FILE_MIB = 50  # the seed's whole repository is under 1 MiB; a checkpoint of its model is 186 MiB
 
 
 @dataclass(frozen=True)
@@ -56,14 +60,38 @@ class IgnoreRules:
 
 
 @dataclass(frozen=True)
+class Skipped:
+    """A file left out of a snapshot although ``.nsmlignore`` does not name it, and why."""
+
+    path: str  # relative to the code folder
+    reason: str
+
+
+@dataclass(frozen=True)
 class Copied:
     files: int
     bytes: int
+    skipped: tuple[Skipped, ...] = ()
 
 
-def copy_code(source: Path, target: Path, skip: Iterable[Path] = ()) -> Copied:
-    """Copy ``source`` into the new folder ``target``; symbolic links are copied as links."""
+def _refusal(path: Path, max_file_bytes: int) -> str | None:
+    """Why ``path`` (a non-link) is not copied: not a regular file, or larger than the limit; None: copy it."""
+    info = os.lstat(path)
+    if not stat.S_ISREG(info.st_mode):
+        return "not a regular file (a FIFO, socket or device)"
+    if info.st_size > max_file_bytes:
+        return f"{info.st_size / 2**20:.1f} MiB, over the {max_file_bytes / 2**20:g} MiB limit"
+    return None
+
+
+def copy_code(source: Path, target: Path, skip: Iterable[Path] = (),
+              max_file_bytes: int = DEFAULT_MAX_FILE_MIB << 20) -> Copied:
+    """Copy ``source`` into the new folder ``target``; symbolic links are copied as links (never followed).
+
+    Files over ``max_file_bytes`` and special files are left out and listed in ``Copied.skipped``.
+    """
     rules = IgnoreRules.read(source)
+    left_out: list[Skipped] = []
     skipped = {Path(p).resolve() for p in skip}
     files = size = 0
     target.mkdir(parents=True)
@@ -89,10 +117,14 @@ def copy_code(source: Path, target: Path, skip: Iterable[Path] = ()) -> Copied:
             if path.is_symlink():
                 os.symlink(os.readlink(path), copy)
                 continue
+            reason = _refusal(path, max_file_bytes)
+            if reason is not None:
+                left_out.append(Skipped(prefix + name, reason))
+                continue
             shutil.copy2(path, copy)
             files += 1
             size += copy.stat().st_size
-    return Copied(files, size)
+    return Copied(files, size, tuple(left_out))
 
 
 def copy_out(source: Path, name: str, destination: Path) -> Path:

@@ -15,17 +15,18 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from nsml import checkpoints, datasets, scorers
-from nsml.constants import ENV_PAUSED, ENV_PAUSED_CHECKPOINT, ENV_SUBMIT_LIMIT, ENV_SUBMIT_OUTPUT
+from nsml import checkpoints, datasets, home, scorers
+from nsml.constants import (ENV_PAUSED, ENV_PAUSED_CHECKPOINT, ENV_SUBMIT_ERRORS, ENV_SUBMIT_ID,
+                            ENV_SUBMIT_KEEP_GOING, ENV_SUBMIT_LIMIT, ENV_SUBMIT_OUTPUT, SUBMIT_FAILURE_HEADER)
 from nsml.entities import ScoredUtterance, Session, Submission
 from nsml.errors import NsmlError, UsageError
 from nsml.launch import command, environment
-from nsml.procs import die_with_parent, terminate_tree
+from nsml.procs import die_with_parent, kill_marked, terminate_tree
+from nsml.scratch import submit_folder
 from nsml.runtime import EXIT_FEED_FAILED, EXIT_INFER_FAILED, EXIT_LOAD_FAILED, EXIT_NOT_BOUND
 from nsml.session import get
 from nsml.store import Store
@@ -35,6 +36,7 @@ from speech_kit.atomic import atomic_write
 DEFAULT_TIMEOUT_S = 3600.0
 TEST_LIMIT = 5  # files fed through infer by ``submit -t``
 WORST_SHOWN = 5
+ERRORS_FILE = "infer_errors.log"  # tracebacks of a --keep_going submit, one block per failed file
 _POLL_S = 0.05
 
 _REASONS = {
@@ -63,6 +65,8 @@ class Outcome:
     missing: int  # references without a prediction (scored as empty)
     recorded: Submission | None
     predictions: Path | None  # where a recorded submit keeps its predictions
+    infer_failures: int = 0  # files whose infer raised, predicted as "" (--keep_going)
+    errors_log: Path | None = None  # their tracebacks: kept beside the predictions (recorded), else shown
 
     def worst(self, count: int = WORST_SHOWN) -> list[scorers.Utterance]:
         wrong = [u for u in self.result.utterances if u.errors > 0]
@@ -100,11 +104,19 @@ def _wait(child: subprocess.Popen, timeout: float) -> tuple[int, int]:
         time.sleep(_POLL_S)
 
 
-def _predict(session: Session, dataset_root: Path, folder: Path, output: Path, test: bool, timeout: float) -> int:
-    """Run the entry paused for submit; returns its peak memory in KiB."""
+def _predict(session: Session, dataset_root: Path, folder: Path, output: Path, test: bool, timeout: float,
+             submit_id: str, keep_going: bool = False) -> int:
+    """Run the entry paused for submit; returns its peak memory in KiB.
+
+    The child runs in a session and process group of its own, marked ``NSML_SUBMIT_ID=submit_id``; when it has
+    ended (done, failed, timed out or interrupted) every process still carrying that mark is killed, daemons that
+    detached themselves with ``setsid`` included.
+    """
     env = environment(session, dataset_root)
     env.update({ENV_PAUSED: "submit", ENV_PAUSED_CHECKPOINT: str(folder), ENV_SUBMIT_OUTPUT: str(output),
-                ENV_SUBMIT_LIMIT: str(TEST_LIMIT if test else 0)})
+                ENV_SUBMIT_LIMIT: str(TEST_LIMIT if test else 0), ENV_SUBMIT_ID: submit_id,
+                ENV_SUBMIT_KEEP_GOING: "1" if keep_going else "0",
+                ENV_SUBMIT_ERRORS: str(output.parent / ERRORS_FILE)})
     argv = command(session, extra=["--mode", "test", "--pause", "1"])
     log = None if test else open(session.dir / "submit.log", "ab")  # -t shows stdout; a full submit logs it
     try:
@@ -122,6 +134,7 @@ def _predict(session: Session, dataset_root: Path, folder: Path, output: Path, t
             child.wait()
             raise SubmitFailed("submit interrupted; nothing recorded") from None
     finally:
+        kill_marked(ENV_SUBMIT_ID, submit_id)
         if log is not None:
             log.close()
     if exit_code != 0:
@@ -133,14 +146,26 @@ def _predict(session: Session, dataset_root: Path, folder: Path, output: Path, t
 
 
 def _keep_predictions(source: Path, target: Path) -> None:
+    home.contained(target.parent)  # never through a link planted in the session folder
     target.parent.mkdir(parents=True, exist_ok=True)
     with open(source, "rb") as read, atomic_write(target, "wb") as write:
         shutil.copyfileobj(read, write)
 
 
+def _count_failures(errors: Path) -> int:
+    if not errors.is_file():
+        return 0
+    return sum(1 for line in errors.read_text(encoding="utf-8", errors="replace").splitlines()
+               if line.startswith(SUBMIT_FAILURE_HEADER))
+
+
 def submit(store: Store, name: str, checkpoint: str, test: bool = False,
-           timeout: float = DEFAULT_TIMEOUT_S) -> Outcome:
-    """Predict, score with the dataset's scorer and (unless ``test``) record on the dataset's board."""
+           timeout: float = DEFAULT_TIMEOUT_S, keep_going: bool = False) -> Outcome:
+    """Predict, score with the dataset's scorer and (unless ``test``) record on the dataset's board.
+
+    ``keep_going``: a file whose ``infer`` raises is predicted as an empty transcript (scored as all errors) and
+    its traceback kept with the submission, instead of failing the whole submit.
+    """
     session = get(store, name)
     folder = checkpoints.resolve(session.checkpoint_root, checkpoint, f"session {session.name}")
     dataset = datasets.resolve(store, session.dataset)
@@ -151,9 +176,11 @@ def submit(store: Store, name: str, checkpoint: str, test: bool = False,
             raise NsmlError(f"dataset {session.dataset!r} has no {required}; submit needs the test split")
     test_set = datasets.fingerprint(dataset.root)
     started = time.time()
-    with tempfile.TemporaryDirectory(prefix="nsml-submit-") as scratch:
-        output = Path(scratch) / "predictions.csv"
-        peak = _predict(session, dataset.root, folder, output, test, timeout)
+    with submit_folder(session.dir) as (scratch, submit_id):
+        output = scratch / "predictions.csv"
+        peak = _predict(session, dataset.root, folder, output, test, timeout, submit_id, keep_going)
+        errors = scratch / ERRORS_FILE
+        failures = _count_failures(errors)
         duration = time.time() - started
         try:
             references, hypotheses = scoring.paired_files(output, labels, only_predicted=test)
@@ -162,7 +189,10 @@ def submit(store: Store, name: str, checkpoint: str, test: bool = False,
             raise SubmitFailed(f"submit failed: {error}") from None
         missing = len(set(references) - set(hypotheses))
         if test:
-            return Outcome(session.name, str(checkpoint), scorer, result, duration, peak, missing, None, None)
+            if failures:
+                sys.stderr.write(errors.read_text(encoding="utf-8", errors="replace"))
+            return Outcome(session.name, str(checkpoint), scorer, result, duration, peak, missing, None, None,
+                           failures)
         recorded = store.add_submission(
             {"dataset": session.dataset, "session": session.name, "checkpoint": str(checkpoint),
              "scorer": scorer.name, "metrics": result.metrics, "primary_metric": scorer.primary,
@@ -173,7 +203,11 @@ def submit(store: Store, name: str, checkpoint: str, test: bool = False,
               "size": u.size} for u in result.utterances))
         kept = predictions_path(session, recorded.number)
         _keep_predictions(output, kept)
-    return Outcome(session.name, str(checkpoint), scorer, result, duration, peak, missing, recorded, kept)
+        errors_log = kept.parent / ERRORS_FILE if failures else None
+        if errors_log is not None:
+            _keep_predictions(errors, errors_log)
+    return Outcome(session.name, str(checkpoint), scorer, result, duration, peak, missing, recorded, kept,
+                   failures, errors_log)
 
 
 def reopen(store: Store, name: str, number: int) -> tuple[Submission, list[ScoredUtterance]]:

@@ -8,6 +8,7 @@ model depends on that. Files in another format are converted to the same scale (
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from math import gcd
 
@@ -47,9 +48,44 @@ def _unreadable(path: str, err: Exception) -> AudioError:
     return AudioError(f"{path}: not a readable audio file ({err})")
 
 
+def require_regular_file(path: str) -> None:
+    """Refuse anything but a regular file before opening it: a FIFO (named pipe) listed as a wav would block the
+    open forever, and a device or socket is never audio. ``os.stat`` follows links, so a link to one is refused."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise AudioError(f"{path}: audio file not found") from None
+    except OSError as err:
+        raise AudioError(f"{path}: cannot read: {err.strerror}") from None
+    if not stat.S_ISREG(mode):
+        raise AudioError(f"{path}: {not_regular(mode)}")
+
+
+def not_regular(mode: int) -> str:
+    """Why a file of this ``st_mode`` is refused as audio."""
+    kind = ("a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a folder" if stat.S_ISDIR(mode)
+            else "a device or socket")
+    return f"not a regular file ({kind}); refused without opening it"
+
+
+def count_non_finite(samples: np.ndarray) -> tuple[int, int]:
+    """``(how many samples are NaN or infinite, index of the first)``; ``(0, -1)`` for clean audio."""
+    bad = ~np.isfinite(samples)
+    if not bad.any():
+        return 0, -1
+    flat = bad.reshape(bad.shape[0], -1).any(axis=1)
+    return int(bad.sum()), int(np.argmax(flat))
+
+
+def non_finite_error(path: str, count: int, first: int, rate: int) -> AudioError:
+    return AudioError(f"{path}: {count} samples are NaN or infinite (first at {first / rate:.2f} s); a float wav "
+                      f"with such samples would make every loss and prediction NaN")
+
+
 def probe(path: str | os.PathLike) -> AudioInfo:
-    """Header of ``path``; raises ``AudioError`` for a missing, unreadable or too short file."""
+    """Header of ``path``; raises ``AudioError`` for a missing, unreadable, not regular or too short file."""
     path = str(path)
+    require_regular_file(path)
     try:
         info = sf.info(path)
     except (sf.LibsndfileError, RuntimeError) as err:
@@ -61,12 +97,20 @@ def probe(path: str | os.PathLike) -> AudioInfo:
 
 
 def read_audio(path: str | os.PathLike) -> np.ndarray:
-    """Samples of ``path`` as float32 on the 16-bit integer scale, 16 kHz mono (converted when needed)."""
+    """Samples of ``path`` as float32 on the 16-bit integer scale, 16 kHz mono (converted when needed).
+
+    NaN or infinite samples (possible only in float wavs) are refused here, on every read: they would turn the
+    loss, the weights and every transcript into NaN or silence without any other sign of what went wrong.
+    """
     path = str(path)
+    require_regular_file(path)
     try:
         data, rate = sf.read(path, dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError) as err:
         raise _unreadable(path, err) from None
+    bad, first = count_non_finite(data)
+    if bad:
+        raise non_finite_error(path, bad, first, rate)
     signal = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
     if rate != SAMPLE_RATE:
         from scipy.signal import resample_poly

@@ -24,6 +24,7 @@ from tqdm import tqdm
 from loader import (Batch, BaseDataLoader, BaseDataset, DataSplit, FixedSizeBatches, FrameBudgetBatches, MultiLoader,
                     iterate_batches)
 from speech_kit.distributed import DistributedContext, min_across_ranks, wrap_model
+from speech_kit.finite import NonFiniteLoss, describe_batch, is_finite, restore_buffers, snapshot_buffers
 from speech_kit.objectives import Objective, Tally
 from speech_kit.precision import autocast
 
@@ -31,6 +32,7 @@ logger = logging.getLogger("train")
 
 
 DECAYS = ("none", "cosine")
+BAD_SAMPLE_POLICIES = ("fail", "skip")  # what a bad file, or a batch with a non-finite loss, does to a run
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class TrainConfig:
     max_minutes: float = 0.0  # > 0: no new epoch starts after this much training time (equal-budget comparisons)
     report_every: int = 10  # batches between per-step reports
     progress_seconds: float = 30.0  # longest silence in the log during an epoch
+    on_bad_sample: str = "fail"  # a non-finite loss or gradient: "fail" stops the run, "skip" skips the batch
 
 
 def learning_rate(config: TrainConfig, step: int, total_steps: int) -> float:
@@ -88,6 +91,7 @@ class EpochReport:
     valid: dict[str, float]
     seconds: float
     is_best: bool
+    skipped_batches: int = 0  # batches left out for a non-finite loss or gradient (--on_bad_sample skip)
 
 
 def to_device(batch: Batch, device: torch.device) -> Batch:
@@ -123,6 +127,8 @@ def train_epoch(model: nn.Module, objective: Objective, dataset: BaseDataset, wo
     ``config.report_every`` batches with the metrics of that window; ``schedule(batch_index)`` gives the learning
     rate of each step (None: leave the optimizer's). Returns the epoch's metrics and sums."""
     model.train()
+    order = delivery_order(worker_batches)
+    skipped = 0
     workers = len(worker_batches)
     batch_count = sum(len(b) for b in worker_batches)
     batch_queue: queue.Queue = queue.Queue(workers * 2)
@@ -134,12 +140,31 @@ def train_epoch(model: nn.Module, objective: Objective, dataset: BaseDataset, wo
     with tqdm(total=batch_count, desc=description, unit="batch", disable=not show_progress, leave=False) as bar:
         for index, batch in enumerate(iterate_batches(batch_queue, workers), 1):
             batch = to_device(batch, device)
+            buffers = snapshot_buffers(model)
             with autocast(device, config.precision):
                 step = objective(model, batch, config.teacher_forcing)
+            loss_finite = is_finite(step.loss)
+            if not loss_finite and config.on_bad_sample != "skip":
+                restore_buffers(buffers)  # the forward pass already fed the batch into batch-norm statistics
+                files = [dataset.wav_paths[i] for i in order[index - 1]]
+                raise NonFiniteLoss(f"the loss is {step.loss.item()} in "
+                                    f"{describe_batch(description, index, batch_count, files)}")
             optimizer.zero_grad(set_to_none=True)
-            step.loss.backward()
-            if config.clip_norm > 0:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip_norm)
+            step.loss.backward()  # also for a skipped batch: under DDP every process must join each all-reduce
+            norm = gradient_norm(model, config.clip_norm)
+            if not (loss_finite and is_finite(norm)):
+                files = [dataset.wav_paths[i] for i in order[index - 1]]
+                message = (f"{'the loss' if not loss_finite else 'the gradient norm'} is not finite in "
+                           f"{describe_batch(description, index, batch_count, files)}"
+                           + ("" if not loss_finite else " (under DDP another process's batch may be the cause)"))
+                restore_buffers(buffers)  # after backward, which may still need them
+                if config.on_bad_sample != "skip":
+                    raise NonFiniteLoss(message)
+                optimizer.zero_grad(set_to_none=True)
+                skipped += 1
+                logger.warning("%s: batch skipped (--on_bad_sample skip)", message)
+                bar.update(1)
+                continue
             if schedule is not None:
                 for group in optimizer.param_groups:
                     group["lr"] = schedule(index - 1)
@@ -154,7 +179,29 @@ def train_epoch(model: nn.Module, objective: Objective, dataset: BaseDataset, wo
                 on_report(index, objective.summarize(window))
                 window = Tally()
     loader.join()
+    totals["skipped_batches"] = skipped
     return objective.summarize(totals), totals
+
+
+def delivery_order(worker_batches: Sequence[list[list[int]]]) -> list[list[int]]:
+    """The batches in the order the loader threads deliver them: they take turns (``loader.RoundRobin``), each
+    worker's batches in its own order, a finished worker leaving the turn. So the i-th batch a step receives can
+    be named by its files when its loss is not finite."""
+    pending = [list(batches) for batches in worker_batches]
+    order: list[list[int]] = []
+    while any(pending):
+        for batches in pending:
+            if batches:
+                order.append(batches.pop(0))
+    return order
+
+
+def gradient_norm(model: nn.Module, clip_norm: float) -> torch.Tensor:
+    """The global gradient norm, clipping it to ``clip_norm`` when that is positive."""
+    if clip_norm > 0:
+        return torch.nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
+    grads = [p.grad for p in model.parameters() if p.grad is not None]
+    return torch.nn.utils.get_total_norm(grads) if grads else torch.zeros(())
 
 
 @torch.no_grad()
@@ -215,9 +262,10 @@ def fit(model: nn.Module, objective: Objective, data: DataSplit, optimizer: torc
             if ctx.is_main and on_report is not None:
                 on_report(epoch, step0 + index, metrics)
 
-        train_metrics, _ = train_epoch(trained, objective, data.train, plans, optimizer, config, ctx.device,
-                                       report, show_progress=show_progress and ctx.is_main,
-                                       log_progress=ctx.is_main, description=f"epoch {epoch}", schedule=schedule)
+        train_metrics, train_totals = train_epoch(trained, objective, data.train, plans, optimizer, config,
+                                                  ctx.device, report, show_progress=show_progress and ctx.is_main,
+                                                  log_progress=ctx.is_main, description=f"epoch {epoch}",
+                                                  schedule=schedule)
         seconds = time.time() - started
         state.epoch, state.step = epoch + 1, step0 + sum(len(p) for p in plans)
         if not ctx.is_main:
@@ -227,5 +275,6 @@ def fit(model: nn.Module, objective: Objective, data: DataSplit, optimizer: torc
         if is_best:
             state.best_loss = valid_metrics[objective.primary]
         if on_epoch is not None:
-            on_epoch(EpochReport(epoch, train_metrics, valid_metrics, seconds, is_best))
+            on_epoch(EpochReport(epoch, train_metrics, valid_metrics, seconds, is_best,
+                                 int(train_totals["skipped_batches"])))
     return state

@@ -10,7 +10,8 @@ from install_support import ROOT, clean_env, fake_virtualenv
 def run_sh(tmp_path, **settings: str) -> subprocess.CompletedProcess:
     """./run.sh in this interpreter's environment (install.sh finds everything installed) with a private NSML_HOME."""
     env = clean_env(VIRTUAL_ENV=str(fake_virtualenv(tmp_path / "venv")), NSML_HOME=str(tmp_path / "home"),
-                    NSML_USER="tester", **settings)
+                    NSML_USER="tester", DATA=str(tmp_path / "data"), TRAIN_UTTERANCES="8", TEST_UTTERANCES="4",
+                    **settings)
     return subprocess.run(["bash", str(ROOT / "run.sh")], env=env, capture_output=True, text=True, timeout=300)
 
 
@@ -19,7 +20,7 @@ def test_a_typo_in_args_stops_at_the_training_step(tmp_path):
     assert done.returncode != 0
     assert "unrecognized arguments: --use_atention" in done.stdout + done.stderr  # main.py's own message
     last = done.stderr.strip().splitlines()[-1]
-    assert last.startswith("run.sh: error: step 'train (session tester/sample_dataset/1; see nsml logs "), last
+    assert last.startswith("run.sh: error: step 'train (session tester/run_sh/1; see nsml logs "), last
     assert "plot" not in done.stderr and "submit" not in done.stderr  # nothing after the failed step ran
 
 
@@ -27,5 +28,5 @@ def test_a_failing_first_step_is_named_with_its_command(tmp_path):
     (tmp_path / "home").write_text("not a folder\n")  # NSML_HOME that cannot hold a platform: nsml run fails
     done = run_sh(tmp_path)
     assert done.returncode != 0
-    assert "run.sh: error: step 'start the training session' failed (exit status " in done.stderr
-    assert "nsml run -d sample_dataset -e main.py" in done.stderr
+    assert "run.sh: error: step 'register the corpus' failed (exit status " in done.stderr
+    assert "nsml dataset add run_sh" in done.stderr

@@ -8,16 +8,22 @@ from __future__ import annotations
 
 import argparse
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nsml import datasets, scorers, session, table
 from nsml.entities import Submission
-from nsml.errors import UnknownName
+from nsml.errors import NsmlError, UnknownName, UsageError
 from nsml.store import Store
 from nsml.text import terminal_columns
 from nsml.verbs.common import add_verb, say
+from speech_kit.findings import Report
+from speech_kit.validate import check_dataset
+
+if TYPE_CHECKING:
+    from label_loader import Vocab
 
 
 def cmd_dataset_ls(store: Store, args: argparse.Namespace) -> int:
@@ -30,8 +36,61 @@ def cmd_dataset_ls(store: Store, args: argparse.Namespace) -> int:
     return 0
 
 
+def _label_table(path: Path | None) -> Vocab | None:
+    """The ``Vocab`` of ``--labels`` (None without one); a bad table is a one-line usage error."""
+    if path is None:
+        return None
+    from label_loader import LabelTableError, Vocab
+
+    try:
+        return Vocab.from_file(path)
+    except (LabelTableError, OSError, ValueError) as error:
+        raise UsageError(f"--labels {path}: {error}") from None
+
+
+def _print_report(report: Report, to_stdout: bool) -> None:
+    for line in report.format(examples=3):
+        if to_stdout:
+            print(line)
+        else:
+            say(line)
+
+
+def _screen(labels: Path | None, allow_bad: bool) -> Callable[[Path], None]:
+    """What ``dataset add`` runs on the folder once its layout is right: the whole check, refusing on errors."""
+    table = _label_table(labels)
+
+    def screen(root: Path) -> None:
+        report = check_dataset(root, table)
+        if report.findings:
+            _print_report(report, to_stdout=False)
+        first = report.first_error()
+        if first is not None and not allow_bad:
+            raise NsmlError(f"{root}: {report.counts()}, first {first}; not registered (fix the files, or "
+                            f"register anyway with --allow-bad-samples and train with --on_bad_sample skip)")
+
+    return screen
+
+
+def cmd_dataset_check(store: Store, args: argparse.Namespace) -> int:
+    known = datasets.known(store)
+    if args.target in known:
+        root = datasets.resolve(store, args.target).root
+    elif Path(args.target).expanduser().is_dir():
+        root = Path(args.target).expanduser().resolve()
+    else:
+        raise UsageError(f"no dataset or folder {args.target!r}; datasets: {', '.join(known) or 'none'}")
+    if not (root / "train").is_dir() and not (root / "test").is_dir():
+        raise UsageError(f"{root} has neither train/ nor test/: not a dataset in the hackathon layout")
+    report = check_dataset(root, _label_table(args.labels), splits=args.split or ("train", "test"),
+                           max_seconds=args.max_duration)
+    _print_report(report, to_stdout=True)
+    return 1 if report.errors else 0
+
+
 def cmd_dataset_add(store: Store, args: argparse.Namespace) -> int:
-    dataset = datasets.add(store, args.name, args.path, scorer=args.scorer, force=args.force)
+    dataset = datasets.add(store, args.name, args.path, scorer=args.scorer, force=args.force,
+                           screen=_screen(args.labels, args.allow_bad_samples))
     train, test = datasets.counts(dataset.root)
     say(f"dataset {dataset.name} -> {dataset.root} ({train} train, {test} test utterances, scorer {dataset.scorer}, "
         f"test set {datasets.fingerprint(dataset.root)})")
@@ -114,7 +173,7 @@ def cmd_dataset_board(store: Store, args: argparse.Namespace) -> int:
 
 
 def register(verbs: Any) -> None:
-    dataset = add_verb(verbs, "dataset", None, "Datasets: ls, add, rm, pull, board.")
+    dataset = add_verb(verbs, "dataset", None, "Datasets: ls, add, check, rm, pull, board.")
     actions = dataset.add_subparsers(dest="dataset_verb", metavar="ACTION", required=True)
     add_verb(actions, "ls", cmd_dataset_ls, "List datasets with their folder, train/test utterance counts, scorer and "
                                             "the fingerprint of their current test set.")
@@ -129,6 +188,22 @@ def register(verbs: Any) -> None:
                           + "; ".join(f"{s.name}: {s.description}" for s in scorers.SCORERS.values()))
     add.add_argument("--force", action="store_true", help="replace a dataset of the same name (its board keeps "
                                                           "the old submissions, in a section of their own)")
+    add.add_argument("--labels", type=Path, help="the dataset's label table: train_label ids and test_label "
+                                                 "texts are checked against it")
+    add.add_argument("--allow-bad-samples", action="store_true",
+                     help="register even when the check finds errors (train with --on_bad_sample skip)")
+    check = add_verb(actions, "check", cmd_dataset_check,
+                     "Check a dataset (a registered name or a folder): every list and label line and every listed "
+                     "file read once; prints each kind of problem with its count and first files (FILE:LINE). "
+                     "Exit status 1 when there are errors. Results per audio file are cached by size and mtime.")
+    check.add_argument("target", metavar="NAME|PATH")
+    check.add_argument("--labels", type=Path, help="the dataset's label table: train_label ids and test_label "
+                                                   "texts are checked against it (not checked without one)")
+    check.add_argument("--max_duration", type=float, metavar="S",
+                       help="report training files longer than S seconds (main.py's --max_duration; its default "
+                            "depends on the memory and --batch_size)")
+    check.add_argument("--split", action="append", choices=("train", "test"),
+                       help="check only this split (repeatable; default both)")
     remove = add_verb(actions, "rm", cmd_dataset_rm, "Forget a registered dataset (its files are not touched, its "
                                                      "board stays); refused while a session runs on it.")
     remove.add_argument("name")

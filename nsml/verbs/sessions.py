@@ -93,8 +93,12 @@ def cmd_run(store: Store, args: argparse.Namespace) -> int:
     _notice_gpus(args.gpus, nproc)
     created = session.create(store, args.dataset, args.entry, args.args, gpus=args.gpus, cpus=args.cpus,
                              nproc=nproc, memo=args.memo, test_set=datasets.fingerprint(dataset.root))
-    copied = _fill(store, created, lambda: snapshot.copy_code(source, created.code_dir, skip=[home.nsml_home()]))
+    copied = _fill(store, created, lambda: snapshot.copy_code(source, created.code_dir, skip=[home.nsml_home()],
+                                                              max_file_bytes=args.max_file_mib << 20))
     say(f"session {created.name}: {copied.files} files ({table.size(copied.bytes)}) of code from {source}")
+    for left_out in copied.skipped:
+        say(f"warning: {left_out.path} not copied into the snapshot: {left_out.reason} (list it in "
+            f"{snapshot.IGNORE_FILE}, or raise --max-file-mib)")
     return _start(store, created, args.detach, args.submit)
 
 
@@ -237,6 +241,9 @@ def register(verbs: Any) -> None:
     run.add_argument("-c", "--cpus", type=positive, help="CPU cores: sets OMP_NUM_THREADS for the run")
     run.add_argument("-m", "--memo", default="", help="a note shown by 'nsml ps'")
     run.add_argument("--nproc", type=positive, help="processes under torchrun (default: -g when above 1)")
+    run.add_argument("--max-file-mib", type=positive, default=snapshot.DEFAULT_MAX_FILE_MIB, metavar="MIB",
+                     help="files larger than this are left out of the code snapshot, with a warning "
+                          f"(default {snapshot.DEFAULT_MAX_FILE_MIB})")
     _start_options(run)
 
     ps = add_verb(verbs, "ps", cmd_ps, "List sessions: name, created, args, status, latest summary metrics, memo "

@@ -28,6 +28,10 @@ def _print_outcome(outcome: Outcome, test: bool) -> None:
     print(f"time {outcome.duration:.1f} s  peak memory {table.size(outcome.peak_memory_kib * 1024)}")
     if outcome.missing:
         print(f"{outcome.missing} test utterances had no prediction and were scored as empty")
+    if outcome.infer_failures:
+        where = f": {outcome.errors_log}" if outcome.errors_log else " (above)"
+        print(f"{outcome.infer_failures} test files made infer raise and were scored as empty predictions "
+              f"(--keep_going); their tracebacks{where}")
     worst = outcome.worst()
     if worst:
         print("worst utterances (errors/size):")
@@ -40,13 +44,13 @@ def _print_outcome(outcome: Outcome, test: bool) -> None:
 
 
 def submit_and_show(store: Store, name: str, checkpoint: str, test: bool = False,
-                    timeout: float = DEFAULT_TIMEOUT_S) -> int:
-    _print_outcome(submit(store, name, checkpoint, test=test, timeout=timeout), test)
+                    timeout: float = DEFAULT_TIMEOUT_S, keep_going: bool = False) -> int:
+    _print_outcome(submit(store, name, checkpoint, test=test, timeout=timeout, keep_going=keep_going), test)
     return 0
 
 
 def cmd_submit(store: Store, args: argparse.Namespace) -> int:
-    return submit_and_show(store, args.session, args.checkpoint, args.test, args.timeout)
+    return submit_and_show(store, args.session, args.checkpoint, args.test, args.timeout, args.keep_going)
 
 
 def _metric_cells(submission: Submission) -> str:
@@ -112,6 +116,9 @@ def register(verbs: Any) -> None:
                              help="quick check: only the first 5 test files, stdout shown, nothing recorded")
     submit_verb.add_argument("--timeout", type=seconds, default=DEFAULT_TIMEOUT_S, metavar="S",
                              help="kill the submit after S seconds (default 3600, as on the platform)")
+    submit_verb.add_argument("--keep_going", action="store_true",
+                             help="a test file whose infer raises is predicted as empty (scored as all errors) and "
+                                  "its traceback kept with the submission, instead of failing the submit")
 
     listing = add_verb(verbs, "submit ls", cmd_submit_ls,
                        "List a session's recorded submissions: number, checkpoint, score, utterances, test set, "

@@ -1,0 +1,93 @@
+"""The hostile-input battery: every kind of broken or unusual audio file the reliability tests generate, each with
+the outcome documented in docs/reliability.md (the finding kind the dataset check reports, or None: accepted).
+
+Every file is real: written with soundfile, cut with byte slicing, or made with ``os.mkfifo``; nothing is mocked.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+RATE = 16000
+
+
+def tone(seconds: float, rate: int = RATE, channels: int = 1, level: float = 0.3, seed: int = 0) -> np.ndarray:
+    """A 440 Hz tone with a little noise, ``(frames,)`` or ``(frames, channels)``."""
+    t = np.arange(int(seconds * rate)) / rate
+    mono = level * np.sin(2 * np.pi * 440 * t) + 0.01 * np.random.default_rng(seed).standard_normal(t.shape)
+    return np.stack([mono] * channels, axis=1) if channels > 1 else mono
+
+
+def write(path: Path, data: np.ndarray, rate: int = RATE, subtype: str = "PCM_16") -> Path:
+    sf.write(path, data, rate, subtype=subtype)
+    return path
+
+
+def _cut(path: Path, keep: Callable[[bytes], bytes]) -> Path:
+    write(path, tone(1.0))
+    path.write_bytes(keep(path.read_bytes()))
+    return path
+
+
+def _with_bad_samples(path: Path, value: float) -> Path:
+    data = tone(1.0).astype(np.float32)
+    data[4000:4010] = value
+    return write(path, data, subtype="FLOAT")
+
+
+def _fifo(path: Path) -> Path:
+    os.mkfifo(path)
+    return path
+
+
+def _folder(path: Path) -> Path:
+    path.mkdir()
+    return path
+
+
+def _square_at_full_scale(path: Path) -> Path:
+    t = np.arange(RATE) / RATE
+    return write(path, np.sign(np.sin(2 * np.pi * 200 * t)) * 1.0)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One broken or unusual file: how to make it, and the dataset check's verdict (None: nothing to report)."""
+
+    name: str
+    make: Callable[[Path], Path]
+    kind: str | None
+    usable: bool  # trained on (and transcribed) as it is
+
+    def __str__(self) -> str:
+        return self.name
+
+
+AUDIO_CASES: tuple[Case, ...] = (
+    Case("16 kHz 16-bit mono", lambda p: write(p, tone(1.0)), None, True),
+    Case("truncated header", lambda p: _cut(p, lambda b: b[:30]), "truncated", False),
+    Case("truncated data", lambda p: _cut(p, lambda b: b[: len(b) // 2]), "truncated", False),
+    Case("header only", lambda p: _cut(p, lambda b: b[:44]), "truncated", False),
+    Case("zero-length file", lambda p: _cut(p, lambda b: b""), "too_short", False),
+    Case("too short (100 samples)", lambda p: write(p, tone(100 / RATE)), "too_short", False),
+    Case("random bytes named .wav", lambda p: _cut(p, lambda b: np.random.default_rng(7).bytes(5000)),
+         "unreadable", False),
+    Case("FIFO named .wav", _fifo, "not_regular", False),
+    Case("folder named .wav", _folder, "not_regular", False),
+    Case("NaN samples (float wav)", lambda p: _with_bad_samples(p, float("nan")), "non_finite", False),
+    Case("Inf samples (float wav)", lambda p: _with_bad_samples(p, float("inf")), "non_finite", False),
+    Case("8-bit", lambda p: write(p, tone(1.0), subtype="PCM_U8"), "converted", True),
+    Case("24-bit", lambda p: write(p, tone(1.0), subtype="PCM_24"), "converted", True),
+    Case("32-bit float", lambda p: write(p, tone(1.0), subtype="FLOAT"), "converted", True),
+    Case("stereo", lambda p: write(p, tone(1.0, channels=2)), "converted", True),
+    Case("8 kHz", lambda p: write(p, tone(1.0, rate=8000), rate=8000), "converted", True),
+    Case("44.1 kHz", lambda p: write(p, tone(1.0, rate=44100), rate=44100), "converted", True),
+    Case("clipped", _square_at_full_scale, "clipped", True),
+    Case("silent", lambda p: write(p, np.zeros(RATE)), "silent", True),
+)

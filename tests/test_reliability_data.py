@@ -1,0 +1,293 @@
+"""The hostile-input battery against the one validation pass (speech_kit.validate): every corrupted file and list
+line generated here gets the outcome docs/reliability.md documents, reported with its file and line."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from corrupt_support import AUDIO_CASES, Case, tone, write
+
+from label_loader import Vocab
+from loader import read_train_list
+from models import DecodingOptions, ModelConfig, build_model
+from models.transcribe import transcribe
+from speech_kit.audio import AudioError, probe, read_audio
+from speech_kit.findings import ERROR, KINDS, exclusion_table
+from speech_kit.layout import DatasetError
+from speech_kit.validate import check_dataset
+
+TEXTS = ["안녕하세요", "감사합니다", "네 맞습니다", "잠시만요"]
+
+
+@pytest.fixture(autouse=True)
+def no_hang():
+    """A check that opened a FIFO would wait forever: fail after 60 s instead."""
+    def expired(signum, frame):
+        raise TimeoutError("the check hung (did it open a FIFO?)")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(60)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+def build(root: Path, vocab: Vocab, replace: dict[int, Case] | None = None) -> Path:
+    """Four training and two test utterances of good audio; ``replace[i]`` makes training file i a broken one."""
+    train, test = root / "train" / "train_data", root / "test" / "test_data"
+    train.mkdir(parents=True)
+    test.mkdir(parents=True)
+    for i in range(len(TEXTS)):
+        path = train / f"u{i}.wav"
+        if replace and i in replace:
+            replace[i].make(path)
+        else:
+            write(path, tone(1.0 + 0.1 * i, seed=i))
+    (train / "data_list.csv").write_text("".join(f"u{i}.wav,u{i}.label\n" for i in range(len(TEXTS))))
+    (root / "train" / "train_label").write_text(
+        "".join(f"u{i}," + " ".join(map(str, vocab.encode(t))) + "\n" for i, t in enumerate(TEXTS)), encoding="utf-8")
+    for i in range(2):
+        write(test / f"t{i}.wav", tone(1.0, seed=10 + i))
+    (test / "test_list.csv").write_text("t0.wav\nt1.wav\n")
+    (root / "test" / "test_label").write_text(f"t0,{TEXTS[0]}\nt1,{TEXTS[1]}\n", encoding="utf-8")
+    return root
+
+
+def kinds_at(report, file_name: str, line: int | None) -> set[str]:
+    return {f.kind for f in report.findings if f.file.endswith(file_name) and f.line == line}
+
+
+@pytest.mark.parametrize("case", AUDIO_CASES, ids=str)
+def test_each_broken_file_is_reported_with_its_line(tmp_path, vocab, case):
+    root = build(tmp_path / "ds", vocab, {2: case})
+    report = check_dataset(root, vocab, cache_path=tmp_path / "cache.sqlite")
+    assert kinds_at(report, "data_list.csv", 3) == ({case.kind} if case.kind else set()), report.format()
+    assert [f for f in report.findings if f.line != 3] == []  # nothing else is blamed
+    assert [e.line for e in report.usable()] == ([1, 2, 3, 4] if case.usable else [1, 2, 4])
+    if not case.usable:
+        finding = report.first_error()
+        assert str(finding).startswith(f"{root}/train/train_data/data_list.csv:3: u2.wav: ")
+
+
+@pytest.mark.parametrize("case", AUDIO_CASES, ids=str)
+def test_reading_agrees_with_the_check(tmp_path, case):
+    """What the check calls unusable, reading refuses with a one-line AudioError (a FIFO without blocking), except
+    a cut-off data chunk, which reads as the audio that is there (the transcriber hears what was recorded); what
+    the check accepts is read as 16 kHz mono on the 16-bit scale, with finite samples."""
+    path = case.make(tmp_path / "x.wav")
+    if case.usable or case.name == "truncated data":
+        samples = read_audio(path)
+        expected = 16000 if case.usable else 7989
+        assert samples.ndim == 1 and np.isfinite(samples).all() and abs(len(samples) - expected) <= 1
+        return
+    with pytest.raises(AudioError, match=r"x\.wav: ") as raised:
+        read_audio(path)
+    assert "\n" not in str(raised.value)
+
+
+def test_a_fifo_and_nan_audio_are_refused_before_any_read(tmp_path):
+    fifo = tmp_path / "pipe.wav"
+    os.mkfifo(fifo)
+    with pytest.raises(AudioError, match="not a regular file .a FIFO"):
+        probe(fifo)
+    nan = AUDIO_CASES[9].make(tmp_path / "nan.wav")
+    with pytest.raises(AudioError, match=r"10 samples are NaN or infinite \(first at 0.25 s\)"):
+        read_audio(nan)
+
+
+def test_the_transcriber_refuses_nan_audio_instead_of_an_empty_transcript(tmp_path, vocab):
+    config = ModelConfig(vocab_size=len(vocab), sos_id=vocab.sos_id, eos_id=vocab.eos_id, feature_size=257,
+                         hidden_size=8, layer_size=1, bidirectional=False, use_attention=True, decoder=True, ctc=False)
+    model = build_model(config).eval()
+    good = write(tmp_path / "good.wav", tone(1.0))
+    nan = AUDIO_CASES[9].make(tmp_path / "nan.wav")
+    assert isinstance(transcribe(model, vocab, [str(good)], DecodingOptions(max_len=3))[0], str)
+    with pytest.raises(AudioError, match="nan.wav: 10 samples are NaN"):
+        transcribe(model, vocab, [str(good), str(nan)], DecodingOptions(max_len=3))
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    path.write_bytes(path.read_bytes().replace(old.encode(), new.encode(), 1))
+
+
+LIST_CASES = [
+    ("extra comma in data_list", lambda r, v: _edit(r / "train/train_data/data_list.csv", "u1.label", "u1.label,x"),
+     "data_list.csv", 2, "bad_fields"),
+    ("no comma in data_list", lambda r, v: _edit(r / "train/train_data/data_list.csv", "u1.wav,", "u1.wav "),
+     "data_list.csv", 2, "bad_fields"),
+    ("same wav listed twice", lambda r, v: _edit(r / "train/train_data/data_list.csv", "u1.wav", "u0.wav"),
+     "data_list.csv", 2, "duplicate_key"),
+    ("label id out of range", lambda r, v: _edit(r / "train/train_label", "u1,", "u1,99999 "),
+     "train_label", 2, "label_out_of_range"),
+    ("label ids not integers", lambda r, v: _edit(r / "train/train_label", "u1,", "u1,x"),
+     "train_label", 2, "label_invalid"),
+    ("label key twice", lambda r, v: _edit(r / "train/train_label", "u1,", "u0,"), "train_label", 2,
+     "duplicate_key"),
+    ("key without label line", lambda r, v: _edit(r / "train/train_label", "u3,", "zz,"), "data_list.csv", 4,
+     "label_missing"),
+    ("cp949 train_label", lambda r, v: (r / "train/train_label").write_bytes("u0,안녕\n".encode("cp949")),
+     "train_label", None, "list_unreadable"),
+    ("test text outside the table", lambda r, v: _edit(r / "test/test_label", "t1,", "t1,ABC "), "test_label", 2,
+     "text_outside_table"),
+    ("extra commas in test_list", lambda r, v: _edit(r / "test/test_data/test_list.csv", "t1.wav", "t1.wav,a,b"),
+     "test_list.csv", 2, "bad_fields"),
+    ("test wav listed twice", lambda r, v: _edit(r / "test/test_data/test_list.csv", "t1.wav", "t0.wav"),
+     "test_list.csv", 2, "duplicate_key"),
+]
+
+
+@pytest.mark.parametrize("name, change, file_name, line, kind", LIST_CASES, ids=[c[0] for c in LIST_CASES])
+def test_each_broken_line_is_reported_with_its_line(tmp_path, vocab, name, change, file_name, line, kind):
+    root = build(tmp_path / "ds", vocab)
+    change(root, vocab)
+    report = check_dataset(root, vocab, cache_path=None)
+    assert kind in kinds_at(report, file_name, line), report.format()
+
+
+def test_label_lines_are_only_structure_checked_without_a_table(tmp_path, vocab):
+    """The platform serves other tasks too (text labels, digits): without a table ids are not demanded."""
+    root = build(tmp_path / "ds", vocab)
+    (root / "train" / "train_label").write_text("".join(f"u{i},{t}\n" for i, t in enumerate(TEXTS)), encoding="utf-8")
+    assert check_dataset(root, None, cache_path=None).findings == []
+    assert {f.kind for f in check_dataset(root, vocab, cache_path=None).findings} == {"label_invalid"}
+
+
+@pytest.mark.parametrize("prefix, newline", [("\ufeff", "\n"), ("", "\r\n"), ("\ufeff", "\r\n")])
+def test_bom_and_crlf_lists_are_accepted(tmp_path, vocab, prefix, newline):
+    root = build(tmp_path / "ds", vocab)
+    for path in (root / "train/train_data/data_list.csv", root / "train/train_label",
+                 root / "test/test_data/test_list.csv", root / "test/test_label"):
+        text = path.read_text(encoding="utf-8")
+        path.write_bytes((prefix + text.replace("\n", newline)).encode("utf-8"))
+    report = check_dataset(root, vocab, cache_path=None)
+    assert report.findings == [] and len(report.usable()) == 4
+    assert read_train_list(str(root), vocab).targets["u0"] == vocab.encode(TEXTS[0])
+
+
+def test_a_ten_minute_file_is_too_long_for_a_budget_and_read_in_flat_memory(tmp_path, vocab):
+    long = Case("10 minutes", lambda p: write(p, tone(600.0)), "too_long", False)
+    root = build(tmp_path / "ds", vocab, {1: long})
+    report = check_dataset(root, vocab, max_seconds=60, cache_path=None)
+    assert kinds_at(report, "data_list.csv", 2) == {"too_long"}
+    assert "u1.wav: 600.0 s is longer than --max_duration 60 s" in str(report.first_error())
+    assert check_dataset(root, vocab, cache_path=None).findings == []  # no budget given: nothing to say
+
+
+def test_all_problems_are_counted_with_the_first_few_shown(tmp_path, vocab):
+    root = build(tmp_path / "ds", vocab, {0: AUDIO_CASES[9], 1: AUDIO_CASES[10], 2: AUDIO_CASES[1], 3: AUDIO_CASES[17]})
+    _edit(root / "train/train_label", "u0,", "u0,77777 ")
+    report = check_dataset(root, vocab, cache_path=None)
+    text = "\n".join(report.format(examples=1))
+    assert "error: NaN or infinite samples: 2\n" in text and "  ... and 1 more" in text
+    assert "error: truncated audio: 1" in text and "warning: clipped audio: 1" in text
+    assert text.splitlines()[-1] == "result: 4 errors (3 kinds), 1 warning"
+    assert str(report.first_error()).endswith("train_label:1: label id 77777 is outside the label table "
+                                              f"{vocab.source} (ids 0..{len(vocab) - 1})")
+    assert [e.line for e in report.usable()] == [4]  # the clipped one: a warning only
+    table = exclusion_table(report.excluded()).splitlines()
+    assert table[0] == "list_file\tline\twav\treason" and len(table) == 4
+    assert table[1].split("\t")[1:3] == ["1", str(root / "train/train_data/u0.wav")]
+    assert "label id 77777" in table[1] and "NaN or infinite" in table[1]
+    with pytest.raises(DatasetError, match=r"train_label:1: label id 77777 .* \(and 3 more problems"):
+        read_train_list(str(root), vocab)
+    kept = read_train_list(str(root), vocab, report)
+    assert [Path(p).name for p in kept.wav_paths] == ["u3.wav"]
+
+
+def test_audio_facts_are_cached_by_size_and_mtime(tmp_path, vocab):
+    root = build(tmp_path / "ds", vocab)
+    cache = tmp_path / "cache.sqlite"
+    first = check_dataset(root, vocab, cache_path=cache)
+    assert (first.audio_read, first.audio_cached) == (6, 0)
+    again = check_dataset(root, vocab, cache_path=cache)
+    assert (again.audio_read, again.audio_cached) == (0, 6) and again.findings == []
+    AUDIO_CASES[9].make(root / "train/train_data/u1.wav")  # replaced: new size and mtime
+    changed = check_dataset(root, vocab, cache_path=cache)
+    assert (changed.audio_read, changed.audio_cached) == (1, 5)
+    assert kinds_at(changed, "data_list.csv", 2) == {"non_finite"}
+
+
+def test_an_unwritable_cache_only_costs_time(tmp_path, vocab):
+    root = build(tmp_path / "ds", vocab)
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    report = check_dataset(root, vocab, cache_path=blocker / "cache.sqlite")
+    assert report.findings == [] and report.audio_read == 6
+
+
+def test_every_kind_is_documented():
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "reliability.md").read_text(encoding="utf-8")
+    for kind in KINDS:
+        assert f"`{kind.name}`" in doc, kind.name
+    assert {k.severity for k in KINDS} == {ERROR, "warning"}
+
+
+def test_nan_audio_reaching_the_model_is_caught_by_the_step_guard(tmp_path, vocab):
+    """Defence in depth: a featurizer that lets NaN through (a user's own) still cannot train or save a NaN model."""
+    from loader import BaseDataset
+    from speech_kit.finite import NonFiniteLoss, NonFiniteModel, check_finite_model
+    from speech_kit.objectives import SpeechObjective
+    from speech_kit.train import TrainConfig, train_epoch
+    import soundfile as sf
+    from speech_kit.features import stft_magnitude
+
+    root = build(tmp_path / "ds", vocab, {1: AUDIO_CASES[9]})
+    wavs = [str(root / f"train/train_data/u{i}.wav") for i in range(4)]
+    targets = {f"u{i}": vocab.encode(t) for i, t in enumerate(TEXTS)}
+
+    def raw_feature(path: str) -> torch.Tensor:  # no check at all: the samples as the file holds them
+        data, _ = sf.read(path, dtype="float32")
+        return stft_magnitude(torch.from_numpy(data * 32768.0))
+
+    dataset = BaseDataset(wavs, [w.replace(".wav", ".label") for w in wavs], targets, vocab.sos_id, vocab.eos_id,
+                          raw_feature)
+    config = ModelConfig(vocab_size=len(vocab), sos_id=vocab.sos_id, eos_id=vocab.eos_id, feature_size=257,
+                         hidden_size=8, layer_size=1, bidirectional=False, use_attention=True, decoder=True, ctc=False)
+    model = build_model(config)
+    optimizer = torch.optim.Adam(model.parameters(), 1e-3)
+    objective = SpeechObjective(vocab)
+    plan = [[[0, 1]], [[2, 3]]]  # two loader threads; the NaN file is in the first batch delivered
+    with pytest.raises(NonFiniteLoss, match=r"the loss is nan in train batch 1/2 \(.*u0.wav, .*u1.wav\)"):
+        train_epoch(model, objective, dataset, plan, optimizer, TrainConfig(batch_size=2, workers=2),
+                    torch.device("cpu"), show_progress=False)
+    check_finite_model(model, optimizer)  # nothing was stepped
+    metrics, totals = train_epoch(model, objective, dataset, plan, optimizer,
+                                  TrainConfig(batch_size=2, workers=2, on_bad_sample="skip"), torch.device("cpu"),
+                                  show_progress=False)
+    assert totals["skipped_batches"] == 1 and np.isfinite(metrics["loss"])
+    check_finite_model(model, optimizer)  # the good batch stepped, the bad one did not
+    with torch.no_grad():
+        next(model.parameters()).view(-1)[0] = float("nan")
+    with pytest.raises(NonFiniteModel, match="NaN or infinite values"):
+        check_finite_model(model, optimizer)
+
+
+def test_a_nan_model_is_never_saved(tmp_path, vocab, monkeypatch):
+    import main
+    import nsml
+    from speech_kit.finite import NonFiniteModel
+
+    monkeypatch.setenv("NSML_CHECKPOINT_DIR", str(tmp_path / "ckpt"))
+    config = ModelConfig(vocab_size=len(vocab), sos_id=vocab.sos_id, eos_id=vocab.eos_id, feature_size=257,
+                         hidden_size=8, layer_size=1, bidirectional=False, use_attention=True, decoder=True, ctc=False)
+    model = build_model(config)
+    optimizer = torch.optim.Adam(model.parameters(), 1e-3)
+    main.bind_model(model, optimizer, config=config, vocab=vocab)
+    nsml.save("good")
+    with torch.no_grad():
+        next(model.parameters()).view(-1)[0] = float("inf")
+    with pytest.raises(NonFiniteModel):
+        nsml.save("best")
+    with pytest.raises(NonFiniteModel):
+        nsml.save("good")  # a later save of an existing name keeps the good one
+    root = tmp_path / "ckpt"
+    assert sorted(p.name for p in root.iterdir() if not p.name.startswith(".") and p.is_dir()) == ["good"]
+    assert list((root / ".pending").iterdir()) == []
+    from models import load_checkpoint
+    assert all(torch.isfinite(t).all() for t in load_checkpoint(root / "good").model_state.values()
+               if t.is_floating_point())
