@@ -26,7 +26,7 @@ from speech_kit.audio import AudioError
 from speech_kit.distributed import DistributedContext, cleanup, setup_distributed
 from models.lm import LM_FILE, NgramLM
 from speech_kit.augment import SpecAugment
-from speech_kit.features import FEATURE_KINDS, FeatureConfig, Featurizer
+from speech_kit.features import FEATURE_KINDS, NORMALIZATIONS, FeatureConfig, Featurizer
 from speech_kit.layout import DatasetError
 from speech_kit.objectives import SpeechObjective
 from speech_kit.precision import PRECISIONS
@@ -75,6 +75,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     improve.add_argument("--feature", choices=FEATURE_KINDS, default="stft",
                          help="stft: the seed's raw magnitude; logmel: log mel filterbank normalised per utterance")
     improve.add_argument("--n_mels", type=int, default=80, help="mel bands of --feature logmel")
+    improve.add_argument("--feature_norm", choices=NORMALIZATIONS, default="band",
+                         help="log-mel normalisation per utterance: each band, or one for all bands")
     improve.add_argument("--conv_channels", type=int, default=32,
                          help="channels of the two front-end convolutions (most of the seed's compute)")
     improve.add_argument("--units", choices=UNIT_KINDS, default="char",
@@ -274,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
         table = Vocab.from_file(args.labels)
         units = TextUnits(args.units)
         vocab = units.vocab(table)
-        featurizer = Featurizer(FeatureConfig(args.feature, args.n_mels))
+        featurizer = Featurizer(FeatureConfig(args.feature, args.n_mels, args.feature_norm))
         config = ModelConfig(vocab_size=len(vocab), sos_id=vocab.sos_id, eos_id=vocab.eos_id,
                              feature_size=featurizer.size, hidden_size=args.hidden_size, layer_size=args.layer_size,
                              bidirectional=args.bidirectional, use_attention=args.use_attention,

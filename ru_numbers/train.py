@@ -28,7 +28,7 @@ from models import build_model, check_compatible, load_checkpoint
 from speech_kit.augment import SpecAugment
 from speech_kit.cli import fail
 from speech_kit.distributed import cleanup, setup_distributed
-from speech_kit.features import FeatureConfig, Featurizer
+from speech_kit.features import NORMALIZATIONS, FeatureConfig, Featurizer
 from speech_kit.objectives import SpeechObjective
 from speech_kit.precision import PRECISIONS
 from speech_kit.train import DECAYS, EpochReport, TrainConfig, TrainState, fit
@@ -45,6 +45,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--hidden_size", type=int, default=192, help="GRU width per direction")
     p.add_argument("--layer_size", type=int, default=3, help="GRU layers")
     p.add_argument("--n_mels", type=int, default=80, help="log-mel bands")
+    p.add_argument("--feature_norm", choices=NORMALIZATIONS, default="utterance",
+                   help="utterance: keeps the average spectral shape, which carries the speaker's gender (per-band "
+                        "normalisation removes it: a linear probe on its mean features tells gender at chance)")
     p.add_argument("--conv_channels", type=int, default=8,
                    help="channels of the two front-end convolutions (the Korean seed's 32 cost 4x the GRUs here)")
     p.add_argument("--dropout", type=float, default=0.1)
@@ -75,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(args.seed)
     units = table(args.units)
     vocab = units.vocab()
-    features = FeatureConfig("logmel", args.n_mels)
+    features = FeatureConfig("logmel", args.n_mels, args.feature_norm)
     featurizer = Featurizer(features)
     config = model_config(vocab, features, args.hidden_size, args.layer_size, args.conv_channels)
     model = build_model(config, dropout=args.dropout).to(ctx.device)

@@ -23,6 +23,7 @@ WIN_LENGTH = int(0.030 * SAMPLE_RATE)  # 30 ms
 N_FREQ = N_FFT // 2 + 1  # 257 one-sided bins
 
 FEATURE_KINDS = ("stft", "logmel")
+NORMALIZATIONS = ("band", "utterance")
 LOG_FLOOR = 1e-3  # on the 16-bit scale: far below any real signal's mel energy, keeps log() finite on silence
 
 
@@ -32,10 +33,14 @@ class FeatureConfig:
 
     kind: str = "stft"
     n_mels: int = 80
+    normalize: str = "band"  # log-mel: "band" (each band to zero mean, unit variance) or "utterance" (one shift
+    # and scale for all bands: the gain drops out, the average spectral shape, which tells voices apart, stays)
 
     def __post_init__(self) -> None:
         if self.kind not in FEATURE_KINDS:
             raise ValueError(f"unknown feature kind {self.kind!r}; known: {', '.join(FEATURE_KINDS)}")
+        if self.normalize not in NORMALIZATIONS:
+            raise ValueError(f"unknown normalisation {self.normalize!r}; known: {', '.join(NORMALIZATIONS)}")
         if not 1 <= self.n_mels <= N_FREQ:
             raise ValueError(f"n_mels must be within 1..{N_FREQ}, got {self.n_mels}")
 
@@ -79,11 +84,14 @@ def mel_filterbank(n_mels: int, n_fft: int = N_FFT, rate: int = SAMPLE_RATE) -> 
     return torch.from_numpy(np.clip(np.minimum(rising, falling), 0.0, None).T.astype(np.float32))
 
 
-def log_mel(signal: torch.Tensor, filters: torch.Tensor) -> torch.Tensor:
-    """``(samples,)`` -> ``(frames, n_mels)``: log mel power over the seed's frames, normalised per utterance."""
+def log_mel(signal: torch.Tensor, filters: torch.Tensor, normalize: str = "band") -> torch.Tensor:
+    """``(samples,)`` -> ``(frames, n_mels)``: log mel power over the seed's frames, normalised per utterance
+    (per band, or with one mean and deviation over all bands)."""
     power = stft_magnitude(signal).pow(2)
     feat = torch.log(power @ filters + LOG_FLOOR)
-    return (feat - feat.mean(dim=0)) / (feat.std(dim=0, unbiased=False) + 1e-5)
+    if normalize == "band":
+        return (feat - feat.mean(dim=0)) / (feat.std(dim=0, unbiased=False) + 1e-5)
+    return (feat - feat.mean()) / (feat.std(unbiased=False) + 1e-5)
 
 
 class Featurizer:
@@ -103,4 +111,4 @@ class Featurizer:
         signal = torch.as_tensor(source, dtype=torch.float32)
         if self.filters is None:
             return stft_magnitude(signal)
-        return log_mel(signal, self.filters)
+        return log_mel(signal, self.filters, self.config.normalize)
