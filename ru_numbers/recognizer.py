@@ -23,6 +23,7 @@ from ru_numbers.manifest import GENDERS
 from ru_numbers.units import UnitTable, table
 from speech_kit.atomic import atomic_write
 from speech_kit.features import FeatureConfig, Featurizer
+from speech_kit.finite import check_finite_model
 
 TASK_FILE = "task.json"
 
@@ -47,6 +48,8 @@ def to_digits(units: UnitTable, text: str) -> str:
 def save(directory: str | os.PathLike, model: torch.nn.Module, config: ModelConfig, vocab: Vocab,
          features: FeatureConfig, units: UnitTable, optimizer: torch.optim.Optimizer | None = None,
          train_state: dict | None = None) -> None:
+    """The kit's checkpoint plus ``task.json``; a model with NaN or Inf weights is refused, never saved."""
+    check_finite_model(model, optimizer)
     save_checkpoint(directory, model, config, vocab, optimizer, train_state, features)
     with atomic_write(Path(directory) / TASK_FILE) as f:
         json.dump({"task": "ru_numbers", "units": units.kind}, f)
