@@ -36,7 +36,7 @@ setup(
         # them nsml board says what to install and reports go on without events (one notice).
         "board": ["flask>=3.1", "tensorboard"],
         # selenium drives Debian's chromium in the board's browser test (skipped where no chromium is installed).
-        "test": ["pytest", "flask>=3.1", "tensorboard", "selenium>=4.11"],
+        "test": ["pytest", "ruff", "flask>=3.1", "tensorboard", "selenium>=4.11"],
     },
     entry_points={"console_scripts": ["nsml = nsml.cli:main"]},
 )

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from nsml_support import TOY_ENTRY, make_dataset, nsml_cli
 
-ROOT = Path(__file__).resolve().parent.parent
+from support import ROOT
 MEMO = "<script>alert('memo')</script> first & best"
 BOLD_LABEL = "<b>괜찮습니다</b>"
 ITALIC_REFERENCE = "<i>괜찮아요</i>"

@@ -8,8 +8,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from support import ROOT
+
 BOM = "\ufeff"
-ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_dataset"
 
 

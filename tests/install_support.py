@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from support import ROOT
 INSTALL = ROOT / "scripts" / "install.sh"
 BASE_PATH = "/usr/local/bin:/usr/bin:/bin"
 

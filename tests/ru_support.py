@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-ROOT = Path(__file__).resolve().parent.parent
+from support import ROOT
 
 
 def run_module(module: str, *args: str, timeout: float = 170, path: str | None = None) -> subprocess.CompletedProcess:

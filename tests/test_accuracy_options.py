@@ -10,7 +10,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from conftest import ROOT, write_tone
+from support import ROOT, write_tone
 from label_loader import Vocab
 from loader import BaseDataset, FrameBudgetBatches, _collate_fn, feature_frames, read_train_list
 from models import DecodingOptions, ModelConfig, build_model, decode
@@ -102,7 +102,7 @@ def test_ctc_prefix_beam_finds_a_labelling_at_least_as_probable_as_the_best_path
     beam = CTCPrefixBeamDecoder(DecodingOptions(max_len=50, beam_size=8), None, ())(model, enc)
     log_probs = torch.log_softmax(model.ctc(enc.outputs), -1)
     for i, frames in enumerate(lengths // 4):
-        def prob(ids: list[int]) -> float:
+        def prob(ids: list[int], i: int = i, frames: torch.Tensor = frames) -> float:
             if not ids:
                 return float(log_probs[i, :frames, BLANK_ID].sum())
             return -float(F.ctc_loss(log_probs[i, :frames].unsqueeze(1), torch.tensor([ids]), [int(frames)],

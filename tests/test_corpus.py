@@ -11,7 +11,7 @@ import sys
 from collections import Counter
 
 import pytest
-from conftest import ROOT
+from support import ROOT
 
 from corpus import build_labels
 from corpus.hangul import attach

@@ -7,7 +7,7 @@ import torch
 from speech_kit.audio import AudioError, probe, read_audio
 from loader import get_spectrogram_feature
 from speech_kit.features import HOP_LENGTH, N_FFT, N_FREQ, WIN_LENGTH, Featurizer
-from conftest import write_tone
+from support import write_tone
 
 
 def numpy_spectrogram(samples: np.ndarray) -> np.ndarray:

@@ -138,7 +138,7 @@ def test_sigkill_during_submit_leaves_no_scratch_and_no_half_record(env, dataset
 
 @pytest.mark.slow
 def test_sigkill_of_real_training_then_fork_resumes_from_a_finite_checkpoint(env, tmp_path) -> None:
-    from conftest import ROOT
+    from support import ROOT
     from models import load_checkpoint
 
     code = ROOT

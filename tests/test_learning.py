@@ -9,7 +9,7 @@ from __future__ import annotations
 import soundfile as sf
 import torch
 
-from conftest import ROOT
+from support import ROOT
 from evaluation.metrics import score
 from loader import BaseDataset, _collate_fn, read_train_list
 from models import DecodingOptions, ModelConfig, build_model, decode

@@ -7,7 +7,7 @@ import torch
 from speech_kit.layout import DatasetError
 from loader import (BaseDataLoader, BaseDataset, FixedSizeBatches, MultiLoader, _collate_fn, iterate_batches,
                     load_targets, read_train_list, split_dataset)
-from conftest import write_tone
+from support import write_tone
 
 
 def test_collate_pads_features_and_targets(vocab):

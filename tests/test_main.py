@@ -14,7 +14,7 @@ import torch
 from label_loader import Vocab
 from models import load_checkpoint
 from nsml.store import Store
-from conftest import ROOT
+from support import ROOT
 
 TINY_MODEL = ["--hidden_size", "32", "--layer_size", "1", "--batch_size", "8", "--workers", "2", "--use_attention",
               "--lr", "1e-3", "--max_len", "20"]

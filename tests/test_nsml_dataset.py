@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from support import ROOT
 from nsml_support import TEST, TRAIN, make_dataset, nsml_cli
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import ROOT
+from support import ROOT
 from nsml_support import nsml_cli
 
 from models import load_checkpoint

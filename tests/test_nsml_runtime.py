@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import ROOT
+from support import ROOT
 
 import nsml
 from nsml import checkpoints

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from support import ROOT
 from nsml_support import nsml_cli
 
 from nsml.store import Store

@@ -15,7 +15,7 @@ from corrupt_support import AUDIO_CASES, tone, write
 
 from models import load_checkpoint
 from nsml.store import Store
-from conftest import ROOT
+from support import ROOT
 
 TINY = ["--hidden_size", "16", "--layer_size", "1", "--batch_size", "8", "--workers", "2", "--use_attention",
         "--max_len", "10", "--max_epochs", "1"]

@@ -19,7 +19,7 @@ from ru_numbers.manifest import GENDERS, ManifestError, read_manifest
 from ru_numbers.recognizer import Recognizer
 from ru_numbers.units import WORDS
 
-ROOT = Path(__file__).resolve().parent.parent
+from support import ROOT
 SHIPPED = ROOT / "ru_numbers" / "states" / "words"
 
 
