@@ -9,29 +9,27 @@ cd "$(dirname "$0")/.."
 source scripts/install.sh
 py() { "$PYTHON" "$@"; }
 DATA=${DATA:-data/ko_compare}
-EPOCHS=${EPOCHS:-3}
+EPOCHS=${EPOCHS:-2}
 TRAIN=${TRAIN:-1500}
 THREADS=${THREADS:-2}
 COMMON="--hidden_size 256 --layer_size 3 --batch_frames 12000 --workers 2 --lr 1.5e-3 --warmup_steps 50
  --lr_decay cosine --clip_norm 5 --precision bf16 --max_epochs $EPOCHS --max_len 120"
 
-py -m corpus.make_dataset --out "$DATA" --train "$TRAIN" --test 100 --seed 1 --labels hackathon.labels \
-  --train_noise_fraction 0.3 --overwrite >/dev/null
+if [ ! -f "$DATA/labels.txt" ]; then
+  py -m corpus.make_dataset --out "$DATA" --train "$TRAIN" --test 100 --seed 1 --labels hackathon.labels \
+    --train_noise_fraction 0.3 --overwrite >/dev/null 2>&1
+fi
 py -m nsml dataset add ko_compare "$DATA" --force
 
 declare -a NAMES=(
-  "seed: raw STFT, characters, dot attention, cross-entropy"
-  "+ log-mel"
-  "+ log-mel, jamo"
-  "+ log-mel, jamo, bidirectional"
-  "+ log-mel, jamo, bidirectional, joint CTC 0.5"
-  "+ log-mel, jamo, bidirectional, CTC only"
-  "+ log-mel, jamo, bidirectional, CTC only, SpecAugment"
+  "seed: raw STFT, syllables, dot attention, cross-entropy"
+  "log-mel, jamo, bidirectional; attention, cross-entropy"
+  "log-mel, jamo, bidirectional; joint CTC 0.5 + attention"
+  "log-mel, jamo, bidirectional; CTC only"
+  "log-mel, jamo, bidirectional; CTC only, SpecAugment"
 )
 declare -a FLAGS=(
   "--use_attention"
-  "--use_attention --feature logmel"
-  "--use_attention --feature logmel --units jamo"
   "--use_attention --feature logmel --units jamo --bidirectional"
   "--use_attention --feature logmel --units jamo --bidirectional --ctc_weight 0.5"
   "--feature logmel --units jamo --bidirectional --ctc_weight 1"

@@ -4,11 +4,11 @@ beside the target, then ``os.replace`` it over the target (atomic on POSIX withi
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
-from collections.abc import Iterator
 
 
 @contextmanager
@@ -21,7 +21,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None 
     """
     path = Path(path)
     binary = "b" in mode
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = _create_beside(path)
     try:
         with os.fdopen(fd, mode, encoding=None if binary else encoding, newline=None if binary else newline) as f:
             yield f
@@ -32,6 +32,18 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None 
         except FileNotFoundError:
             pass
         raise
+
+
+def _create_beside(path: Path) -> tuple[int, str]:
+    """A new, unique ``.NAME.XXXX.tmp`` beside ``path``, created with the permissions the umask allows (as a plain
+    ``open`` would; ``tempfile.mkstemp`` makes files readable by their owner only)."""
+    for _ in range(100):
+        tmp = str(path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"{path}: could not create a temporary file beside it")
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
