@@ -6,6 +6,7 @@ shape test cannot notice.
 
 from __future__ import annotations
 
+import pytest
 import soundfile as sf
 import torch
 
@@ -16,6 +17,7 @@ from models import DecodingOptions, ModelConfig, build_model, decode
 from models.transcribe import transcribe
 
 
+@pytest.mark.slow
 def test_overfits_three_utterances_to_crr_90(vocab):
     torch.manual_seed(0)
     train = read_train_list(str(ROOT / "sample_dataset"), vocab)
@@ -33,7 +35,7 @@ def test_overfits_three_utterances_to_crr_90(vocab):
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
     criterion = torch.nn.CrossEntropyLoss(ignore_index=vocab.pad_id)
     best = -1e9
-    for step in range(1, 401):
+    for step in range(1, 1001):
         logits = model.train()(feats, lengths, scripts, 1.0)
         loss = criterion(logits.reshape(-1, logits.size(-1)), scripts[:, 1:].reshape(-1))
         optimizer.zero_grad()
