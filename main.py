@@ -26,10 +26,12 @@ from speech_kit.audio import AudioError
 from speech_kit.distributed import DistributedContext, cleanup, setup_distributed
 from models.lm import LM_FILE, NgramLM
 from speech_kit.augment import SpecAugment
+from speech_kit.feature_cache import CachedFeaturizer
 from speech_kit.features import FEATURE_KINDS, NORMALIZATIONS, FeatureConfig, Featurizer
 from speech_kit.layout import DatasetError
 from speech_kit.objectives import SpeechObjective
 from speech_kit.precision import PRECISIONS
+from speech_kit.threads import apply_threads, recommended_threads
 from speech_kit.train import BAD_SAMPLE_POLICIES, DECAYS, EpochReport, TrainConfig, TrainState, fit
 from speech_kit.finite import NonFiniteLoss, NonFiniteModel, check_finite_model
 from speech_kit.findings import exclusion_table
@@ -77,6 +79,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     improve.add_argument("--n_mels", type=int, default=80, help="mel bands of --feature logmel")
     improve.add_argument("--feature_norm", choices=NORMALIZATIONS, default="band",
                          help="log-mel normalisation per utterance: each band, or one for all bands")
+    improve.add_argument("--feature_cache", default="",
+                         help="folder that keeps each utterance's features once computed (keyed by file and "
+                              "feature settings), so later epochs and runs read them instead of recomputing")
     improve.add_argument("--conv_channels", type=int, default=32,
                          help="channels of the two front-end convolutions (most of the seed's compute)")
     improve.add_argument("--units", choices=UNIT_KINDS, default="char",
@@ -221,8 +226,9 @@ def train(args: argparse.Namespace, ctx: DistributedContext, model: nn.Module, o
         lm.lm = NgramLM.train((vocab.decode(ids) for ids in train_list.targets.values()), args.lm_order)
         logger.info("trained a %d-gram LM on %d training transcripts", args.lm_order, len(train_list.targets))
     augment = SpecAugment(seed=args.seed) if args.spec_augment else None
+    featurize = CachedFeaturizer(featurizer, args.feature_cache) if args.feature_cache else featurizer
     data = split_dataset(train_list, vocab, args.batch_size, args.workers, rank=ctx.rank,
-                         world_size=ctx.world_size, seed=args.seed, featurize=featurizer, augment=augment)
+                         world_size=ctx.world_size, seed=args.seed, featurize=featurize, augment=augment)
     if ctx.is_main:
         batching = (f"batches of at most {args.batch_frames} frames" if args.batch_frames
                     else f"{data.batch_count} batches of {args.batch_size}")
@@ -267,6 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     use_cuda = not args.no_cuda and torch.cuda.is_available()
+    apply_threads(recommended_threads())  # one per usable core, shared by torchrun's local processes
     ctx = setup_distributed(use_cuda)
     if ctx.is_main:
         logger.info(describe_device(ctx, args))
