@@ -1,16 +1,23 @@
-"""One precision context for every forward pass (training, evaluation, decoding), as nanoGPT's ``ctx``.
+"""One precision context for every forward pass (training, evaluation, decoding), as nanoGPT's ``ctx``, and the
+one place that says what runs in bfloat16.
 
-``bf16`` is ``torch.autocast`` in bfloat16. What it changes on a CPU was checked op by op (a dispatch trace of a
-training step, ``docs/performance.md``): the convolutions, the linear layers, attention's matrix products, and
-the GRUs, whose internal matrix products autocast casts, so their gates and hidden states are bfloat16 too; so is
-attention's softmax (CPU autocast does not lift it to float32). The losses stay float32: objectives cast logits up
-first. Batch normalisation keeps float32 statistics.
+``bf16`` is ``torch.autocast`` in bfloat16. On a CPU it moves the convolutions, the linear layers, attention's
+matrix products and softmax, and the GRUs (whose internal matrix products it casts, so their gates and hidden
+states are bfloat16 too) to bfloat16; checked op by op in ``tests/test_performance.py``. The losses stay float32
+(objectives cast logits up first); batch normalisation keeps float32 statistics.
 
-Why the GRUs stay inside: measured fwd+bwd of the seed's encoder GRU (32 utterances, 183 frames) takes half the
-time in bfloat16 as in float32 on a CPU with AMX. Whether a bf16 run learns as a float32 one does is not
-settled: one memorisation test of the attention Seq2seq reached CRR 100 in float32 and 0 in bf16
-(tests/test_performance.py, xfail), while the shipped CTC model trained in bf16. On a CPU without AVX-512 BF16,
-bfloat16 is emulated and slower than float32: ``benchmarks.common`` prints the measured ratio before every benchmark.
+One module must not follow: the attention. Measured on the memorisation test (six sample_dataset utterances, the
+seed's architecture): with everything in bfloat16 the model never leaves the language-model plateau (loss 3.165,
+CRR 0 after 800 steps, where float32 reaches CRR 100 by step 750). Putting single parts back in float32 showed
+which: the convolutions, the GRUs, the output layer or attention's matrix products alone change nothing; the
+attention's ``linear_out`` over ``[mix; output]`` alone is enough (CRR 91 at 800 steps). While the attention is
+still nearly uniform, what tells one utterance from another is a small variation of ``mix`` that bfloat16's 8-bit
+mantissa rounds away. So the attention runs in float32 inside bf16 autocast (``full_precision``, used by
+``models.attention.Attention``); it is a small part of the work (``B x L x T'`` and ``2H -> H`` products).
+
+The GRUs stay in bfloat16: forward and backward of the seed's encoder GRU is 1.3-2x faster in bfloat16 on a CPU
+with AMX (``python -m benchmarks.train_step --gru``). On a CPU without AVX-512 BF16, bfloat16 is emulated and
+slower than float32; the benchmarks print the measured ratio first.
 
 ``fp16`` is refused: the seed's spectrogram reaches about 1.25e6, far beyond float16's 65504.
 """
@@ -38,3 +45,9 @@ def autocast(device: torch.device | str, precision: str) -> AbstractContextManag
     if check_precision(precision) == "fp32":
         return nullcontext()
     return torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16)
+
+
+def full_precision(device: torch.device | str) -> AbstractContextManager:
+    """Autocast off inside: operations run in their inputs' dtype, so a module that casts its inputs to float32
+    computes in float32 even under bf16 autocast (the attention does: see the module docstring)."""
+    return torch.autocast(device_type=torch.device(device).type, enabled=False)

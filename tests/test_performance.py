@@ -289,9 +289,9 @@ class DtypeTrace(TorchDispatchMode):
         return func(*args, **(kwargs or {}))
 
 
-def test_bf16_autocast_on_cpu_runs_convolutions_linears_and_grus_in_bfloat16(vocab):
+def test_bf16_autocast_runs_convolutions_grus_and_linears_in_bfloat16_the_attention_in_float32(vocab):
     """What speech_kit.precision promises, checked op by op: the heavy operations in bfloat16 (the GRU's
-    recurrent matrix products included), the loss in float32."""
+    recurrent matrix products included), the attention and the loss in float32."""
     torch.manual_seed(0)
     config = ModelConfig(vocab_size=len(vocab), sos_id=vocab.sos_id, eos_id=vocab.eos_id, hidden_size=16,
                          layer_size=2, use_attention=True, conv_channels=4)
@@ -300,19 +300,20 @@ def test_bf16_autocast_on_cpu_runs_convolutions_linears_and_grus_in_bfloat16(voc
     with DtypeTrace() as trace, autocast("cpu", "bf16"):
         step = SpeechObjective(vocab)(model, batch, 1.0)
     assert step.loss.dtype == torch.float32
-    for op in ("convolution", "addmm", "mm", "bmm"):
+    for op in ("convolution", "mm"):
         assert trace.seen[op] == {torch.bfloat16}, (op, trace.seen[op])
+    assert torch.bfloat16 in trace.seen["addmm"]  # the output layer; the attention's linear_out is float32
+    assert trace.seen["bmm"] == {torch.float32}  # attention scores and mix
     assert torch.bfloat16 in trace.seen["sigmoid_"]  # the GRU gates
     assert torch.float32 in trace.seen["nll_loss_forward"]
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="measured 2026-11-25: the attention Seq2seq memorised to CRR 100 in float32 but 0 under bf16 "
-                          "autocast (GRUs in bfloat16); open in the performance issue", strict=False)
 def test_bf16_trains_to_the_crr_of_float32_and_decodes_the_same(vocab):
     """Six sample_dataset utterances memorised in bf16 as in float32 (CRR within 1 point once trained), and the
     bf16-trained model's greedy transcripts mostly the same decoded in bf16 or float32. Eight convolution
-    channels keep it short; the operations are those of the seed's settings."""
+    channels keep it short; the operations are those of the seed's settings. With the attention in bfloat16 too,
+    this run stays on the language-model plateau (CRR 0): see speech_kit.precision."""
     train = read_train_list(str(SAMPLE), vocab)
     shortest = sorted(range(len(train.wav_paths)), key=lambda i: feature_frames([train.wav_paths[i]])[0])[:6]
     dataset = BaseDataset([train.wav_paths[i] for i in shortest], [train.script_paths[i] for i in shortest],
@@ -330,7 +331,7 @@ def test_bf16_trains_to_the_crr_of_float32_and_decodes_the_same(vocab):
         optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
         objective = SpeechObjective(vocab)
         crr = -math.inf
-        for step in range(1, 801):
+        for step in range(1, 1201):
             with autocast("cpu", precision):
                 result = objective(model.train(), batch, 1.0)
             optimizer.zero_grad()
