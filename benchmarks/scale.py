@@ -5,8 +5,8 @@ the data, by replicating the file list; epoch time should grow linearly and peak
                                [--batch_frames N] [--feature_cache]
 
 Each factor runs in a fresh process (its peak RSS is the epoch's), factors in turn, ``--repeats`` times. Batches
-are length-bucketed (``--batch_frames``, default 32 x the mean utterance's frames) at the seed's model settings,
-with the loader threads main.py starts by default (``--workers``).
+are length-bucketed (``--batch_frames``, default 8 x the mean utterance's frames: the 1x data fills its batches) at
+the seed's model settings, with the loader threads main.py starts by default (``--workers``).
 """
 
 from __future__ import annotations
@@ -64,7 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--factors", type=int, nargs="+", default=[1, 4, 16], help="replications of the file list")
     parser.add_argument("--hidden_size", type=int, default=512)
     parser.add_argument("--precision", default="bf16", choices=("fp32", "bf16"))
-    parser.add_argument("--batch_frames", type=int, default=0, help="default: 32 x the mean utterance's frames")
+    parser.add_argument("--batch_frames", type=int, default=0,
+                        help="default: 8 x the mean utterance's frames, so that the 1x data already fills its "
+                             "batches and a larger epoch has more batches, not fuller ones")
     parser.add_argument("--workers", type=int, default=4, help="loader threads (main.py's default)")
     parser.add_argument("--feature_cache", action="store_true", help="read features through a (pre-filled) cache")
     parser.add_argument("--replicate", choices=("files", "batches"), default="files",
@@ -79,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     paths = train.wav_paths[: args.utterances]
     audio = sum(durations(paths))
     frames = feature_frames(paths)
-    budget = args.batch_frames or -(-32 * sum(frames) // len(frames) // 1000) * 1000
+    budget = args.batch_frames or -(-8 * sum(frames) // len(frames) // 1000) * 1000
     cache = tempfile.mkdtemp(prefix="feature_cache_bench_") if args.feature_cache else None
     try:
         if cache:

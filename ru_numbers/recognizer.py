@@ -19,6 +19,7 @@ import torch
 from label_loader import Vocab
 from models import DecodingOptions, ModelConfig, Seq2seq, load_checkpoint, save_checkpoint
 from models.transcribe import recognize
+from ru_numbers.gender import PitchGender, utterance_f0
 from ru_numbers.manifest import GENDERS
 from ru_numbers.units import UnitTable, table
 from speech_kit.atomic import atomic_write
@@ -47,24 +48,33 @@ def to_digits(units: UnitTable, text: str) -> str:
 
 def save(directory: str | os.PathLike, model: torch.nn.Module, config: ModelConfig, vocab: Vocab,
          features: FeatureConfig, units: UnitTable, optimizer: torch.optim.Optimizer | None = None,
-         train_state: dict | None = None) -> None:
-    """The kit's checkpoint plus ``task.json``; a model with NaN or Inf weights is refused, never saved."""
+         train_state: dict | None = None, pitch: PitchGender | None = None) -> None:
+    """The kit's checkpoint plus ``task.json`` (units, and the pitch rule of the gender decision when there is
+    one); a model with NaN or Inf weights is refused, never saved."""
     check_finite_model(model, optimizer)
     save_checkpoint(directory, model, config, vocab, optimizer, train_state, features)
+    task = {"task": "ru_numbers", "units": units.kind}
+    if pitch is not None:
+        task["gender"] = pitch.to_dict()
     with atomic_write(Path(directory) / TASK_FILE) as f:
-        json.dump({"task": "ru_numbers", "units": units.kind}, f)
+        json.dump(task, f)
 
 
 @dataclass(frozen=True)
 class Result:
     transcription: str  # digits, "" when the units spelled no number
     gender: str
-    gender_prob: float
+    gender_prob: float  # the gender head's probability of its own choice
+    f0: float | None = None  # median pitch in Hz, when the checkpoint decides gender by pitch and one was found
 
 
 class Recognizer:
-    def __init__(self, model: Seq2seq, vocab: Vocab, units: UnitTable, features: FeatureConfig):
-        self.model, self.vocab, self.units = model, vocab, units
+    """Paths -> digits and gender. With a ``pitch`` rule (``ru_numbers.gender``) the gender is the pitch's where
+    the voice has one, the head's elsewhere; without, the head's."""
+
+    def __init__(self, model: Seq2seq, vocab: Vocab, units: UnitTable, features: FeatureConfig,
+                 pitch: PitchGender | None = None):
+        self.model, self.vocab, self.units, self.pitch = model, vocab, units, pitch
         self.featurizer = Featurizer(features)
 
     @classmethod
@@ -73,15 +83,20 @@ class Recognizer:
         task_path = Path(directory) / TASK_FILE
         if not task_path.is_file():
             raise FileNotFoundError(f"{directory}: no {TASK_FILE} (not a ru_numbers checkpoint)")
-        units = table(json.loads(task_path.read_text(encoding="utf-8"))["units"])
+        task = json.loads(task_path.read_text(encoding="utf-8"))
+        units = table(task["units"])
         units.check(checkpoint.vocab)
-        return cls(checkpoint.build(device), checkpoint.vocab, units, checkpoint.features)
+        return cls(checkpoint.build(device), checkpoint.vocab, units, checkpoint.features,
+                   PitchGender.from_dict(task.get("gender")))
 
     def __call__(self, paths: Sequence[str], batch_size: int = 32, precision: str = "fp32",
                  on_progress: Callable[[int], None] | None = None) -> list[Result]:
         results = recognize(self.model, self.vocab, paths, DecodingOptions(max_len=40), self.featurizer,
                             batch_size, precision, on_progress)
         out = []
-        for r in results:
-            out.append(Result(to_digits(self.units, r.text), GENDERS[r.class_id], r.class_prob))
+        for path, r in zip(paths, results):
+            head = GENDERS[r.class_id]
+            f0 = utterance_f0(path) if self.pitch is not None else None
+            gender = self.pitch(f0) if self.pitch is not None else None
+            out.append(Result(to_digits(self.units, r.text), gender or head, r.class_prob, f0))
         return out

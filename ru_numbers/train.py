@@ -11,6 +11,7 @@ writes each new best model to ``DIR`` without optimizer state (the shipped ``ru_
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import random
 import sys
@@ -21,10 +22,12 @@ import torch
 import nsml
 from loader import FrameBudgetBatches, feature_frames, split_dataset
 from ru_numbers.data import read_numbers
+from ru_numbers.gender import FIT_UTTERANCES, PitchGender, fit_manifest
 from ru_numbers.manifest import ManifestError
-from ru_numbers.recognizer import Recognizer, model_config, save, to_digits
+from ru_numbers.recognizer import TASK_FILE, Recognizer, model_config, save, to_digits
 from ru_numbers.units import KINDS, table
 from models import build_model, check_compatible, load_checkpoint
+from speech_kit.audio import AudioError
 from speech_kit.augment import SpecAugment
 from speech_kit.cli import fail
 from speech_kit.distributed import cleanup, setup_distributed
@@ -52,6 +55,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="channels of the two front-end convolutions (the Korean seed's 32 cost 4x the GRUs here)")
     p.add_argument("--dropout", type=float, default=0.1)
     p.add_argument("--gender_weight", type=float, default=0.5, help="weight of the gender loss")
+    p.add_argument("--gender_by", choices=("pitch", "head"), default="pitch",
+                   help="gender decision: median pitch with a threshold fitted on the training data (the head "
+                        "where no pitch is found), or the gender head alone")
     p.add_argument("--batch_frames", type=int, default=20000, help="padded frames per batch (10 ms each)")
     p.add_argument("--workers", type=int, default=2, help="loader threads")
     p.add_argument("--max_epochs", type=int, default=8)
@@ -88,8 +94,10 @@ def main(argv: list[str] | None = None) -> int:
         logger.info("device %s, %d threads; %d parameters; units %s (%d labels)", ctx.device,
                     torch.get_num_threads(), sum(p.numel() for p in model.parameters()), units.kind, len(vocab))
 
+    pitch: PitchGender | None = None  # the gender rule: fitted before training, or read with a checkpoint
+
     def save_fn(path: str, **kwargs) -> None:
-        save(path, model, config, vocab, features, units, optimizer, state.to_dict())
+        save(path, model, config, vocab, features, units, optimizer, state.to_dict(), pitch)
 
     def load_fn(path: str, **kwargs) -> None:
         checkpoint = load_checkpoint(path, map_location=ctx.device)
@@ -98,10 +106,14 @@ def main(argv: list[str] | None = None) -> int:
         if checkpoint.optimizer_state:
             optimizer.load_state_dict(checkpoint.optimizer_state)
         state.update(checkpoint.train_state)
+        nonlocal pitch
+        task_file = Path(path) / TASK_FILE
+        if task_file.is_file():
+            pitch = PitchGender.from_dict(json.loads(task_file.read_text(encoding="utf-8")).get("gender"))
 
     def infer_fn(path: str) -> str:
         """``digits gender`` of one file, what the ``numbers`` scorer of the board compares."""
-        result = Recognizer(model, vocab, units, features)([path])[0]
+        result = Recognizer(model, vocab, units, features, pitch)([path])[0]
         return f"{result.transcription} {result.gender}"
 
     nsml.bind(save=save_fn, load=load_fn, infer=infer_fn)
@@ -127,6 +139,14 @@ def main(argv: list[str] | None = None) -> int:
                                 to_text=lambda ids: to_digits(units, vocab.decode(ids)))
     if ctx.is_main:
         logger.info("%s: %d utterances (%d validate)", manifest, len(train_list.wav_paths), data.valid.count())
+    if args.gender_by == "pitch":
+        try:
+            pitch, accuracy = fit_manifest(manifest, progress=False)
+        except (ManifestError, AudioError, ValueError) as err:
+            return fail(PROG, err)
+        if ctx.is_main:
+            logger.info("gender by pitch: threshold %.1f Hz (%.2f %% of %d training utterances)",
+                        pitch.threshold_hz, 100 * accuracy, min(FIT_UTTERANCES, len(train_list.wav_paths)))
 
     def end_epoch(report: EpochReport) -> None:
         t, v = report.train, report.valid
@@ -141,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
             nsml.save("best")
             if args.export:  # the shipping copy: weights without the optimizer state
                 Path(args.export).mkdir(parents=True, exist_ok=True)
-                save(args.export, model, config, vocab, features, units, None, state.to_dict())
+                save(args.export, model, config, vocab, features, units, None, state.to_dict(), pitch)
 
     def report_batch(epoch: int, step: int, metrics: dict[str, float]) -> None:
         nsml.report(False, step=step, train_step__loss=metrics["loss"], train_step__cer=metrics["cer"])
