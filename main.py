@@ -24,6 +24,7 @@ from models import (DecodingOptions, ModelConfig, build_model, check_compatible,
 from models.transcribe import transcribe
 from speech_kit.audio import AudioError
 from speech_kit.distributed import DistributedContext, cleanup, setup_distributed
+from models.attention import KINDS as ATTENTION_KINDS
 from models.lm import LM_FILE, NgramLM
 from speech_kit.augment import SpecAugment
 from speech_kit.feature_cache import CachedFeaturizer
@@ -58,6 +59,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--dropout", type=float, default=0.2, help="dropout rate in the encoder and decoder")
     parser.add_argument("--bidirectional", action="store_true", help="use a bidirectional encoder GRU")
     parser.add_argument("--use_attention", action="store_true", help="use attention between encoder and decoder")
+    parser.add_argument("--attention", choices=ATTENTION_KINDS, default="dot",
+                        help="with --use_attention: the seed's dot-product attention, or location-aware attention "
+                             "(it also sees where it looked at the previous step)")
     parser.add_argument("--batch_size", type=int, default=32, help="utterances per batch (per process under DDP)")
     parser.add_argument("--batch_frames", type=int, default=0,
                         help="if set: length-bucketed batches of at most this many padded feature frames (10 ms "
@@ -287,6 +291,7 @@ def main(argv: list[str] | None = None) -> int:
         config = ModelConfig(vocab_size=len(vocab), sos_id=vocab.sos_id, eos_id=vocab.eos_id,
                              feature_size=featurizer.size, hidden_size=args.hidden_size, layer_size=args.layer_size,
                              bidirectional=args.bidirectional, use_attention=args.use_attention,
+                             attention=args.attention,
                              decoder=args.ctc_weight < 1.0, ctc=args.ctc_weight > 0,
                              conv_channels=args.conv_channels)
         model = build_model(config, dropout=args.dropout).to(ctx.device)

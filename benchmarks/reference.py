@@ -29,6 +29,7 @@ from torch.nn import functional as F
 
 from label_loader import Vocab
 from models import Seq2seq
+from models.decoder import DecoderState
 from speech_kit.features import HOP_LENGTH, N_FFT, WIN_LENGTH
 from speech_kit.objectives import character_errors
 
@@ -97,9 +98,9 @@ def seed_infer(model: Seq2seq, vocab: Vocab, path: str, max_len: int = 80) -> st
     outputs, hidden = seed_encode(model, feats)
     decoder = model.decoder
     token = torch.full((1, 1), decoder.sos_id, dtype=torch.long)
-    steps = []
+    steps, state = [], DecoderState(hidden)
     for _ in range(max_len):
-        logits, hidden = decoder.forward_step(token, hidden, outputs, None)
+        logits, state = decoder.forward_step(token, state, outputs, None)
         step = F.log_softmax(logits, dim=-1)
         token = step.topk(1)[1].squeeze(-1)
         steps.append(token)

@@ -22,6 +22,7 @@ class ModelConfig:
     layer_size: int = 3
     bidirectional: bool = False
     use_attention: bool = False
+    attention: str = "dot"  # with use_attention: "dot" (the seed's) or "location" (location-aware)
     decoder: bool = True  # the attention/GRU decoder (False: a CTC-only model)
     ctc: bool = False  # a CTC output layer over the encoder (label 0, the padding "_", is the blank)
     classes: int = 0  # an utterance-level classifier over the pooled encoder (e.g. speaker gender)

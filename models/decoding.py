@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from models.decoder import DecoderState
 from models.lm import NgramLM
 from models.seq2seq import EncoderOutput, Seq2seq
 
@@ -64,9 +65,9 @@ class GreedyDecoder:
         device = enc.outputs.device
         token = torch.full((batch, 1), decoder.sos_id, dtype=torch.long, device=device)
         finished = torch.zeros(batch, dtype=torch.bool, device=device)
-        hidden, steps = enc.hidden, []
+        state, steps = DecoderState(enc.hidden), []
         for _ in range(self.options.max_len):
-            logits, hidden = decoder.forward_step(token, hidden, enc.outputs, enc.mask)
+            logits, state = decoder.forward_step(token, state, enc.outputs, enc.mask)
             token = logits.argmax(-1)
             steps.append(token)
             finished |= token.squeeze(1) == decoder.eos_id
@@ -121,14 +122,14 @@ class BeamSearchDecoder:
         device = enc.outputs.device
         prefixes: list[list[int]] = [[]]
         scores = torch.zeros(1, device=device)
-        hidden = enc.hidden
+        state = DecoderState(enc.hidden)
         finished: list[tuple[float, list[int]]] = []
         for _ in range(self.options.max_len):
             n = len(prefixes)
             last = [p[-1] if p else decoder.sos_id for p in prefixes]
             token = torch.tensor(last, dtype=torch.long, device=device).unsqueeze(1)
-            logits, hidden = decoder.forward_step(token, hidden, enc.outputs.expand(n, -1, -1),
-                                                  enc.mask.expand(n, -1))
+            logits, state = decoder.forward_step(token, state, enc.outputs.expand(n, -1, -1),
+                                                 enc.mask.expand(n, -1))
             candidates = (scores.unsqueeze(1) + torch.log_softmax(logits[:, 0].float(), dim=-1)).flatten()
             top_scores, top_index = candidates.topk(min(k, candidates.numel()))
             vocab = logits.size(-1)
@@ -144,7 +145,7 @@ class BeamSearchDecoder:
             if len(finished) >= k or not keep_rows:
                 break
             rows = torch.tensor(keep_rows, dtype=torch.long, device=device)
-            prefixes, scores, hidden = keep_prefixes, torch.tensor(keep_scores, device=device), hidden[:, rows]
+            prefixes, scores, state = keep_prefixes, torch.tensor(keep_scores, device=device), state.select(rows)
         else:  # max_len reached: the unfinished prefixes compete too
             finished.extend((self._rank(s, len(p)), p) for s, p in zip(scores.tolist(), prefixes))
         return finished

@@ -102,7 +102,7 @@ def build_model(config: ModelConfig, dropout: float = 0.0) -> Seq2seq:
     encoder_size = config.hidden_size * (2 if config.bidirectional else 1)
     decoder = DecoderRNN(config.vocab_size, encoder_size, config.sos_id, config.eos_id,
                          n_layers=config.layer_size, input_dropout_p=dropout, dropout_p=dropout,
-                         use_attention=config.use_attention) if config.decoder else None
+                         use_attention=config.use_attention, attention=config.attention) if config.decoder else None
     ctc = nn.Linear(encoder_size, config.vocab_size) if config.ctc else None
     classifier = nn.Linear(encoder_size, config.classes) if config.classes else None
     model = Seq2seq(encoder, decoder, ctc, classifier)

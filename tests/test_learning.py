@@ -18,7 +18,8 @@ from models.transcribe import transcribe
 
 
 @pytest.mark.slow
-def test_overfits_three_utterances_to_crr_90(vocab):
+@pytest.mark.parametrize("attention", ["dot", "location"])
+def test_overfits_three_utterances_to_crr_90(vocab, attention):
     torch.manual_seed(0)
     train = read_train_list(str(ROOT / "sample_dataset"), vocab)
     shortest = sorted(range(len(train.wav_paths)), key=lambda i: sf.info(train.wav_paths[i]).frames)[:3]
@@ -30,7 +31,7 @@ def test_overfits_three_utterances_to_crr_90(vocab):
     assert len(set(references.values())) == 3
 
     config = ModelConfig(vocab_size=len(vocab), sos_id=vocab.sos_id, eos_id=vocab.eos_id, hidden_size=64,
-                         layer_size=1, use_attention=True)
+                         layer_size=1, use_attention=True, attention=attention)
     model = build_model(config)
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
     criterion = torch.nn.CrossEntropyLoss(ignore_index=vocab.pad_id)

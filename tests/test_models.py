@@ -3,8 +3,8 @@ import torch
 from label_loader import Vocab
 import pytest
 
-from models import (CheckpointError, DecodingOptions, ModelConfig, build_model, check_compatible, decode,
-                    load_checkpoint, save_checkpoint)
+from models import (CheckpointError, DecoderState, DecodingOptions, ModelConfig, build_model, check_compatible,
+                    decode, load_checkpoint, save_checkpoint)
 from models.config import RUNTIME_KEYS
 from speech_kit.features import FeatureConfig
 
@@ -122,7 +122,7 @@ def test_beam_of_one_is_greedy_and_wider_beams_score_at_least_as_well():
     def log_prob(i: int, ids: list[int]) -> float:
         enc = model.encode(feats[i: i + 1], lengths[i: i + 1])
         inputs = torch.tensor([[10, *ids]])
-        logits, _ = model.decoder.forward_step(inputs, enc.hidden, enc.outputs, enc.mask)
+        logits, _ = model.decoder.forward_step(inputs, DecoderState(enc.hidden), enc.outputs, enc.mask)
         steps = torch.log_softmax(logits[0], -1)
         return float(sum(steps[t, tok] for t, tok in enumerate([*ids, 11])))
 
@@ -131,3 +131,42 @@ def test_beam_of_one_is_greedy_and_wider_beams_score_at_least_as_well():
         for i in range(4):
             if len(greedy[i]) < 15 and len(beam[i]) < 15:  # both ended with </s>: comparable sequence scores
                 assert log_prob(i, beam[i]) >= log_prob(i, greedy[i]) - 1e-4
+
+
+def test_location_attention_teacher_forced_equals_step_by_step_and_follows_the_previous_weights():
+    """The whole-prefix pass (training) and one step at a time (decoding) are the same computation; the weights
+    depend on where the previous step looked, and padded frames get none."""
+    torch.manual_seed(0)
+    model = build_model(seed_config(hidden_size=32, layer_size=2, vocab_size=12, sos_id=10, eos_id=11,
+                                    attention="location")).eval()
+    feats, lengths = torch.randn(2, 120, 257), torch.tensor([120, 70])
+    targets = torch.tensor([[10, 1, 2, 3, 4, 11], [10, 5, 6, 11, 0, 0]])
+    with torch.no_grad():
+        enc = model.encode(feats, lengths)
+        whole, state = model.decoder.forward_step(targets[:, :-1], DecoderState(enc.hidden), enc.outputs, enc.mask)
+        state, steps = DecoderState(enc.hidden), []
+        for t in range(targets.size(1) - 1):
+            logits, state = model.decoder.forward_step(targets[:, t: t + 1], state, enc.outputs, enc.mask)
+            steps.append(logits)
+        assert torch.allclose(whole, torch.cat(steps, dim=1), atol=1e-5)
+        assert state.attention.shape == (2, enc.outputs.size(1)) and not state.attention[1, int(enc.lengths[1]):].any()
+        attention = model.decoder.attention
+        output = torch.randn(2, 1, 32)
+        start = attention(output, enc.outputs, enc.mask)[1]
+        shifted = attention(output, enc.outputs, enc.mask, previous=torch.eye(enc.outputs.size(1))[[0, 5]])[1]
+        assert not torch.allclose(start, shifted)
+
+
+def test_location_attention_round_trips_a_checkpoint_and_its_beam_of_one_is_greedy(tmp_path, vocab):
+    torch.manual_seed(0)
+    config = ModelConfig(vocab_size=len(vocab), sos_id=vocab.sos_id, eos_id=vocab.eos_id, hidden_size=16,
+                         layer_size=1, use_attention=True, attention="location", conv_channels=4)
+    model = build_model(config).eval()
+    save_checkpoint(tmp_path, model, config, vocab)
+    loaded = load_checkpoint(tmp_path).build().eval()
+    feats, lengths = torch.randn(3, 90, 257), torch.tensor([90, 60, 40])
+    greedy = decode(loaded, feats, lengths, DecodingOptions(max_len=12))
+    assert greedy == decode(model, feats, lengths, DecodingOptions(max_len=12))
+    assert decode(loaded, feats, lengths, DecodingOptions(max_len=12, beam_size=1)) == greedy
+    with pytest.raises(ValueError, match="attention must be one of"):
+        build_model(ModelConfig(vocab_size=5, sos_id=3, eos_id=4, use_attention=True, attention="cosine"))
