@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/install.sh
+source recipes/session.sh
 py() { "$PYTHON" "$@"; }
 DATA=${DATA:-data/ko_synth}
 OUT=${OUT:-pretrained/korean}
@@ -18,15 +19,7 @@ started=$(date +%s)
 py -m corpus.make_dataset --out "$DATA" --train 10000 --test 400 --seed 1 --labels hackathon.labels \
   --train_noise_fraction 0.3 --overwrite
 py -m nsml dataset add ko_synth "$DATA" --force
-SESSION=$(py -m nsml run -d ko_synth -e main.py -a "$ARGS" --detach)
-trap 'echo; py -m nsml stop "$SESSION"; exit 130' INT TERM
-py -m nsml logs -f "$SESSION"
-trap - INT TERM
-
-rm -rf "$OUT.tmp" && py -m nsml model pull "$SESSION" best "$OUT.tmp"
-py -m models.export "$OUT.tmp" "$OUT" && rm -rf "$OUT.tmp"
-py -m nsml logs "$SESSION" > "$OUT/training.log"
-py -m nsml plot "$SESSION" --out "$OUT/training.png"
+train_and_export ko_synth main.py "$ARGS" "$OUT"
 for decoding in "--beam_size 1" "--beam_size 8 --lm_weight 0.5 --length_bonus 1.0"; do
   echo "== $decoding"
   py -m evaluation.transcribe --checkpoint "$OUT" $decoding --output "$OUT/predictions.csv" \
