@@ -7,6 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/install.sh
+source recipes/session.sh
 py() { "$PYTHON" "$@"; }
 DATA=${DATA:-data/ru}
 OUT=${OUT:-ru_numbers/states/words}
@@ -19,15 +20,8 @@ started=$(date +%s)
 [ -f "$DATA/test.csv" ] || py -m ru_numbers.generate --out "$DATA" --split test --count 1200 --seed 2
 py -m ru_numbers.nsml_dataset "$DATA"
 py -m nsml dataset add ru_numbers "$DATA" --scorer exact --force
-SESSION=$(py -m nsml run -d ru_numbers -e ru_numbers/train.py -a "$ARGS" --detach)
-trap 'echo; py -m nsml stop "$SESSION"; exit 130' INT TERM
-py -m nsml logs -f "$SESSION"
-trap - INT TERM
-
-rm -rf "$OUT.tmp" && py -m nsml model pull "$SESSION" best "$OUT.tmp"
-py -m models.export "$OUT.tmp" "$OUT" && rm -rf "$OUT.tmp"
-py -m nsml logs "$SESSION" > "$OUT/training.log"
-py -m nsml plot "$SESSION" --out "$OUT/training.png"
+train_and_export ru_numbers ru_numbers/train.py "$ARGS" "$OUT"
 echo "training wall time: $(( $(date +%s) - started )) s; session $SESSION; arguments: $ARGS"
-py -m ru_numbers.evaluate "$DATA/test.csv" "$OUT/test_predictions.csv"
-py -m ru_numbers.report "$DATA/test.csv" "$OUT/test_predictions.csv"
+predictions=$(mktemp --suffix .csv)
+py -m ru_numbers.evaluate --states "$OUT" "$DATA/test.csv" "$predictions"
+py -m ru_numbers.report "$DATA/test.csv" "$predictions"

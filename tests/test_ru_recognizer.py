@@ -57,10 +57,11 @@ def test_the_shipped_checkpoint_reads_fresh_numbers_and_genders(fresh):
     results = recognizer([str(fresh.parent / r["filename"]) for r in rows])
     right = sum(res.transcription == r["transcription"] for res, r in zip(results, rows))
     genders = sum(res.gender == r["gender"] for res, r in zip(results, rows))
-    # The shipped model measured 72 % exact and 91 % gender on 1,200 held-out utterances (README); chance is ~0 %
-    # and 50 %. These bounds fail for a broken or untrained checkpoint, not for the model's known error rate.
-    assert right >= len(rows) // 2 and genders >= 0.75 * len(rows), [(r["transcription"], x) for r, x in
-                                                                        zip(rows, results)]
+    # The shipped model measured 98.9 % exact and 99.4 % gender on 1,200 held-out utterances (README); these 27 are
+    # mostly the one- and two-word boundary numbers, where its gender errors concentrate (94 % on one digit).
+    assert right >= 0.9 * len(rows) and genders >= 0.9 * len(rows), [(r["transcription"], r["gender"], x)
+                                                                      for r, x in zip(rows, results)]
+    assert all(res.f0 is None or 50 < res.f0 < 500 for res in results)  # the gender decision heard a pitch
 
 
 @pytest.mark.skipif(not (SHIPPED / "model.pt").is_file(), reason="no shipped ru_numbers/states/words checkpoint")
@@ -100,7 +101,7 @@ def test_evaluate_keeps_order_reads_flac_and_44k_stereo_and_survives_bad_rows(fr
     expected = {name: row for name, row in zip(names, rows)}
     correct = sum(g["transcription"] == expected[g["filename"]]["transcription"]
                   for g in got if g["filename"] in expected)
-    assert correct >= 2  # of 5, through FLAC, 44.1 kHz stereo 24-bit and plain wav alike
+    assert correct >= 4  # of 5, through FLAC, 44.1 kHz stereo 24-bit and plain wav alike
     assert evaluate_main([str(tmp_path / "none.csv"), str(out)]) == 2
     assert "none.csv" in capsys.readouterr().err
 
