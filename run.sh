@@ -27,7 +27,7 @@ DATA=${DATA:-data/run_sh}
 TRAIN_UTTERANCES=${TRAIN_UTTERANCES:-2000}
 TEST_UTTERANCES=${TEST_UTTERANCES:-100}
 ARGS=${ARGS:-"--feature logmel --units jamo --ctc_weight 1 --bidirectional --hidden_size 256 --layer_size 3
- --conv_channels 16 --batch_frames 12000 --workers 2 --max_epochs 5 --lr 2e-3 --warmup_steps 100 --lr_decay cosine
+ --conv_channels 16 --batch_frames 12000 --workers 2 --max_epochs 8 --lr 2e-3 --warmup_steps 100 --lr_decay cosine
  --clip_norm 5 --precision bf16 --max_len 200"}
 ARGS=$(echo $ARGS)
 started=$(date +%s)
