@@ -5,9 +5,8 @@ project's, in float32 and bfloat16, with batches of 32 in file order and length-
 
 Every path trains the same utterances (the first ``--utterances`` of the training list) from the same initial
 weights, batches prepared beforehand (the data path is ``benchmarks.data_path``'s business): forward, backward
-and optimizer step are timed, after one untimed step on the longest batch (kernel and allocator warm-up). Each
-measurement runs in a fresh process (its peak RSS is that path's), paths in turn, ``--repeats`` times; the table
-shows medians. The baseline's step is ``benchmarks.reference.seed_train_step``
+and optimizer step are timed. Each measurement runs in a fresh process (its peak RSS is that path's), paths in
+turn, ``--repeats`` times; the table shows medians. The baseline's step is ``benchmarks.reference.seed_train_step``
 (no masks, no packing, batches of 32 in file order, teacher forcing 0.5, float32, the seed's loss); the project's
 is ``speech_kit.train``'s (``SpeechObjective`` under ``speech_kit.precision.autocast``), teacher forcing 0.5.
 """
@@ -27,7 +26,7 @@ import torch
 from benchmarks.common import (add_common_args, alternate, durations, ensure_dataset, isolated, load_train, median,
                                print_header, print_table, ratio, run_main, thread_plan)
 from benchmarks.reference import seed_collate, seed_train_step
-from loader import Batch, FrameBudgetBatches, _collate_fn, get_script
+from loader import FrameBudgetBatches, _collate_fn, get_script
 from models import ModelConfig, build_model
 from speech_kit.feature_cache import CachedFeaturizer
 from speech_kit.features import Featurizer
@@ -64,26 +63,21 @@ def train_run(root: str, cache: str, count: int, hidden: int, path: str, precisi
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
     objective = SpeechObjective(vocab)
     rng = random.Random(1)
-
-    def step(batch: Batch | tuple) -> float:
-        if path == "seed":
-            return seed_train_step(model, optimizer, vocab, batch[0], batch[1], TEACHER_FORCING, rng)
-        with autocast("cpu", precision):
-            result = objective(model, batch, TEACHER_FORCING)
-        optimizer.zero_grad(set_to_none=True)
-        result.loss.backward()
-        optimizer.step()
-        return result.loss.item()
-
-    # One untimed step on the longest batch first: oneDNN builds its kernels and the allocator grows its pools
-    # once per process, which an epoch of hundreds of batches does not notice and two or three timed ones would.
-    first_loss = step(max(collated, key=lambda b: b[0].numel()))
+    losses = []
     start, cpu_start = time.perf_counter(), time.process_time()
     for batch in collated:
-        step(batch)
+        if path == "seed":
+            losses.append(seed_train_step(model, optimizer, vocab, batch[0], batch[1], TEACHER_FORCING, rng))
+            continue
+        with autocast("cpu", precision):
+            step = objective(model, batch, TEACHER_FORCING)
+        optimizer.zero_grad(set_to_none=True)
+        step.loss.backward()
+        optimizer.step()
+        losses.append(step.loss.item())
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     return {"seconds": seconds, "cpu_seconds": cpu, "batches": len(collated), "padding": 1 - valid / padded,
-            "loss": first_loss, "parameters": sum(p.numel() for p in model.parameters())}
+            "loss": losses[0], "parameters": sum(p.numel() for p in model.parameters())}
 
 
 def profile_step(root: str, cache: str, count: int, hidden: int, precision: str, rows: int = 12) -> None:
