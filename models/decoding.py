@@ -190,8 +190,9 @@ class CTCPrefixBeamDecoder:
         # prefix -> [log P(ends in blank), log P(ends in a label), sum of LM/bonus terms]
         beams: dict[tuple[int, ...], list[float]] = {(): [0.0, -math.inf, 0.0]}
         top = min(k + 1, log_probs.size(1))
-        for frame in log_probs:
+        for frame in log_probs.detach():
             candidates = frame.topk(top).indices.tolist()
+            scores = frame.tolist()
             if BLANK_ID not in candidates:
                 candidates.append(BLANK_ID)
             grown: dict[tuple[int, ...], list[float]] = {}
@@ -202,7 +203,7 @@ class CTCPrefixBeamDecoder:
             for prefix, (blank, label, extra) in beams.items():
                 total = _logaddexp(blank, label)
                 for c in candidates:
-                    p = float(frame[c])
+                    p = scores[c]
                     if c == BLANK_ID:
                         e = entry(prefix, extra)
                         e[0] = _logaddexp(e[0], total + p)

@@ -100,7 +100,7 @@ def test_ctc_prefix_beam_finds_a_labelling_at_least_as_probable_as_the_best_path
     enc = model.encode(feats, lengths)
     assert greedy == CTCGreedyDecoder(DecodingOptions(max_len=50))(model, enc)
     beam = CTCPrefixBeamDecoder(DecodingOptions(max_len=50, beam_size=8), None, ())(model, enc)
-    log_probs = torch.log_softmax(model.ctc(enc.outputs), -1)
+    log_probs = torch.log_softmax(model.ctc(enc.outputs), -1).detach()
     for i, frames in enumerate(lengths // 4):
         def prob(ids: list[int], i: int = i, frames: torch.Tensor = frames) -> float:
             if not ids:
