@@ -26,8 +26,9 @@ import torch
 from benchmarks.common import (add_common_args, alternate, durations, ensure_dataset, isolated, load_train, median,
                                print_header, print_table, ratio, run_main, thread_plan)
 from benchmarks.reference import seed_collate, seed_train_step
+from label_loader import Vocab
 from loader import FrameBudgetBatches, _collate_fn, get_script
-from models import ModelConfig, build_model
+from models import ModelConfig, Seq2seq, build_model
 from speech_kit.feature_cache import CachedFeaturizer
 from speech_kit.features import Featurizer
 from speech_kit.objectives import SpeechObjective
@@ -44,6 +45,15 @@ def plan_batches(frames: list[int], budget: int) -> list[list[int]]:
     return FrameBudgetBatches(budget, frames).plan([list(range(len(frames)))], random.Random(0))[0]
 
 
+def seed_model(vocab: Vocab, hidden: int) -> tuple[Seq2seq, torch.optim.Optimizer, SpeechObjective]:
+    """The model at the seed's settings (3 layers, attention, dropout 0.2) from seed 1, its Adam and its loss."""
+    torch.manual_seed(1)
+    config = ModelConfig(vocab_size=len(vocab), sos_id=vocab.sos_id, eos_id=vocab.eos_id, hidden_size=hidden,
+                         layer_size=3, use_attention=True)
+    model = build_model(config, dropout=0.2).train()
+    return model, torch.optim.Adam(model.parameters(), lr=1e-4), SpeechObjective(vocab)
+
+
 def train_run(root: str, cache: str, count: int, hidden: int, path: str, precision: str, budget: int) -> dict:
     """In a fresh process: time one pass over ``count`` utterances; ``path`` is ``seed`` or ``project``."""
     vocab, train = load_train(Path(root))
@@ -56,12 +66,7 @@ def train_run(root: str, cache: str, count: int, hidden: int, path: str, precisi
     padded = sum(c[0].shape[0] * c[0].shape[1] for c in collated)
     valid = sum(f.size(0) for f in feats)
     del feats
-    torch.manual_seed(1)
-    config = ModelConfig(vocab_size=len(vocab), sos_id=vocab.sos_id, eos_id=vocab.eos_id, hidden_size=hidden,
-                         layer_size=3, use_attention=True)
-    model = build_model(config, dropout=0.2).train()
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
-    objective = SpeechObjective(vocab)
+    model, optimizer, objective = seed_model(vocab, hidden)
     rng = random.Random(1)
     losses = []
     start, cpu_start = time.perf_counter(), time.process_time()
@@ -90,12 +95,7 @@ def profile_step(root: str, cache: str, count: int, hidden: int, precision: str,
     items = [(featurize(p), get_script(s, train.targets, vocab.sos_id, vocab.eos_id))
              for p, s in zip(train.wav_paths[:count], train.script_paths[:count])]
     batch = _collate_fn(items, vocab.pad_id)
-    torch.manual_seed(1)
-    config = ModelConfig(vocab_size=len(vocab), sos_id=vocab.sos_id, eos_id=vocab.eos_id, hidden_size=hidden,
-                         layer_size=3, use_attention=True)
-    model = build_model(config, dropout=0.2).train()
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
-    objective = SpeechObjective(vocab)
+    model, optimizer, objective = seed_model(vocab, hidden)
 
     def step() -> None:
         with autocast("cpu", precision):

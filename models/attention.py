@@ -58,12 +58,11 @@ class LocationAttention(Attention):
             output, context = output.float(), context.float()
             if mask is None:
                 mask = torch.ones(context.shape[:2], dtype=torch.bool, device=context.device)
-            if previous is None:
-                previous = mask.float() / mask.sum(1, keepdim=True).clamp(min=1)
+            previous = (mask.float() / mask.sum(1, keepdim=True).clamp(min=1)) if previous is None else previous.float()
             keys, queries = self.key(context), self.query(output)  # (B, T, A), (B, L, A)
             steps = []
             for step in range(output.size(1)):
-                where = self.location(self.location_conv(previous.float().unsqueeze(1)).transpose(1, 2))
+                where = self.location(self.location_conv(previous.unsqueeze(1)).transpose(1, 2))
                 energy = self.energy(torch.tanh(queries[:, step: step + 1] + keys + where)).squeeze(2)  # (B, T)
                 previous = torch.softmax(_masked(energy, mask), dim=-1)
                 steps.append(previous)
