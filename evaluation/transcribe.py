@@ -72,6 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--length_penalty", type=float, default=0.0,
                         help="beam scores are divided by length**length_penalty")
     parser.add_argument("--precision", choices=PRECISIONS, default="fp32", help="bf16: autocast to bfloat16")
+    parser.add_argument("--ctc_weight", type=float, default=0.0,
+                        help="joint CTC-attention models: weight of the CTC score when the attention beam's finished "
+                             "hypotheses are rescored (0: attention score alone)")
     parser.add_argument("--lm_weight", type=float, default=0.0,
                         help="weight of the checkpoint's n-gram LM (its lm.json) in CTC beam search")
     parser.add_argument("--length_bonus", type=float, default=0.0, help="per-unit bonus in CTC beam search")
@@ -79,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.batch_size < 1:
         parser.error(f"--batch_size must be at least 1, got {args.batch_size}")
     try:
-        options = DecodingOptions(args.max_len, args.beam_size, args.length_penalty,
+        options = DecodingOptions(args.max_len, args.beam_size, args.length_penalty, args.ctc_weight,
                                   lm_weight=args.lm_weight, length_bonus=args.length_bonus)
     except ValueError as err:
         parser.error(str(err))

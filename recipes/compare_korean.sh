@@ -4,7 +4,8 @@
 # starts after it) in its own local NSML session; the best checkpoint (eval loss) is then pulled and transcribed
 # greedily and with a beam on the held-out split (sentences and voices never heard in training). Prints one
 # Markdown row per configuration; the training seconds come from the session's log.
-#   recipes/compare_korean.sh     (DATA=..., TRAIN=..., MINUTES=..., THREADS=... to change corpus, budget, threads)
+#   recipes/compare_korean.sh     (DATA=..., TRAIN=..., MINUTES=..., THREADS=... to change corpus, budget, threads;
+#                                  FROM=N to start at the N-th configuration, e.g. to finish an interrupted table)
 # Twelve configurations take about 12 x (MINUTES + 1) minutes; run nothing else meanwhile, or the budgets buy
 # different amounts of work.
 set -euo pipefail
@@ -15,6 +16,7 @@ DATA=${DATA:-data/ko_compare}
 TRAIN=${TRAIN:-1500}
 MINUTES=${MINUTES:-6}
 THREADS=${THREADS:-2}
+FROM=${FROM:-1}
 # No cosine decay: with a time budget the last step is not known in advance; the schedule row warms up instead.
 COMMON="--hidden_size 256 --layer_size 3 --batch_frames 12000 --workers 1 --lr 1.5e-3 --precision bf16
  --max_epochs 1000 --max_minutes $MINUTES --max_len 120"
@@ -43,7 +45,7 @@ ROWS=(
 )
 echo "| configuration | flags | training s | CRR greedy | CRR beam | session |"
 echo "|---|---|---|---|---|---|"
-for row in "${ROWS[@]}"; do
+for row in "${ROWS[@]:$((FROM - 1))}"; do
   IFS='|' read -r name flags beam <<< "$row"
   session=$(py -m nsml run -d ko_compare -e main.py -c "$THREADS" -a "$(echo $COMMON $flags)" -m "$name" --detach)
   py -m nsml logs -f "$session" >/dev/null

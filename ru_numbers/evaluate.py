@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from models import CheckpointError
+from models import CheckpointError, DecodingOptions
 from ru_numbers.recognizer import Recognizer
 from speech_kit.atomic import atomic_write
 from speech_kit.audio import AudioError, probe
@@ -51,8 +51,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="checkpoint folder (model.pt + task.json); default: the shipped words model")
     parser.add_argument("--batch_size", type=int, default=32, help="files recognised together")
     parser.add_argument("--precision", choices=PRECISIONS, default="fp32")
+    parser.add_argument("--beam_size", type=int, default=1,
+                        help="1: greedy CTC (default); more: CTC prefix beam search of that width")
+    parser.add_argument("--length_bonus", type=float, default=0.0,
+                        help="with --beam_size > 1: log-score bonus per emitted word (default 0)")
     args = parser.parse_args(argv)
     try:
+        decoding = DecodingOptions(max_len=40, beam_size=args.beam_size, length_bonus=args.length_bonus)
         names = read_filenames(args.input)
         recognizer = Recognizer.load(args.states)
     except (DatasetError, CheckpointError, FileNotFoundError, ValueError) as err:
@@ -70,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{PROG}: warning: {args.input}:{i + 2}: {err}; its prediction is left empty", file=sys.stderr)
     predictions = [("", "")] * len(names)
     with tqdm(total=len(readable), desc="recognise", unit="file", disable=not sys.stderr.isatty()) as bar:
-        results = recognizer([str(base / names[i]) for i in readable], args.batch_size, args.precision, bar.update)
+        results = recognizer([str(base / names[i]) for i in readable], args.batch_size, args.precision, bar.update,
+                             decoding)
     for i, result in zip(readable, results):
         predictions[i] = (result.transcription, result.gender)
     with atomic_write(output, newline="") as f:

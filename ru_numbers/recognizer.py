@@ -90,9 +90,12 @@ class Recognizer:
                    PitchGender.from_dict(task.get("gender")))
 
     def __call__(self, paths: Sequence[str], batch_size: int = 32, precision: str = "fp32",
-                 on_progress: Callable[[int], None] | None = None) -> list[Result]:
-        results = recognize(self.model, self.vocab, paths, DecodingOptions(max_len=40), self.featurizer,
-                            batch_size, precision, on_progress)
+                 on_progress: Callable[[int], None] | None = None,
+                 decoding: DecodingOptions = DecodingOptions(max_len=40)) -> list[Result]:
+        """``decoding``: greedy CTC by default; ``beam_size`` > 1 is CTC prefix beam search, where
+        ``length_bonus`` rewards each emitted word (a counterweight to dropped words)."""
+        results = recognize(self.model, self.vocab, paths, decoding, self.featurizer, batch_size, precision,
+                            on_progress)
         out = []
         for path, r in zip(paths, results):
             head = GENDERS[r.class_id]

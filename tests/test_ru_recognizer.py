@@ -102,6 +102,13 @@ def test_evaluate_keeps_order_reads_flac_and_44k_stereo_and_survives_bad_rows(fr
     correct = sum(g["transcription"] == expected[g["filename"]]["transcription"]
                   for g in got if g["filename"] in expected)
     assert correct >= 4  # of 5, through FLAC, 44.1 kHz stereo 24-bit and plain wav alike
+    beam_out = tmp_path / "beam.csv"
+    assert evaluate_main([str(table), str(beam_out), "--beam_size", "4"]) == 0
+    with open(beam_out, encoding="utf-8", newline="") as f:
+        beam = list(csv.DictReader(f))
+    assert [b["filename"] for b in beam] == listed and beam[1]["transcription"] == ""
+    assert sum(b["transcription"] == expected[b["filename"]]["transcription"]
+               for b in beam if b["filename"] in expected) >= 4  # CTC prefix beam search reads them as well
     assert evaluate_main([str(tmp_path / "none.csv"), str(out)]) == 2
     assert "none.csv" in capsys.readouterr().err
 

@@ -70,3 +70,28 @@ def test_a_list_naming_a_missing_wav_names_it(tmp_path, checkpoint, capsys):
     listing.write_text("missing.wav\n", encoding="utf-8")
     assert transcribe_main(["--checkpoint", str(checkpoint), str(listing)]) == 2
     assert f"{tmp_path / 'missing.wav'}: audio file not found" in capsys.readouterr().err
+
+
+def test_ctc_weight_rescores_a_joint_models_beam_as_the_library_does(tmp_path, vocab, dataset, capsys):
+    """``--ctc_weight`` reaches the attention beam's CTC rescoring: the CLI writes what ``transcribe`` gives with
+    the same options, and a weight outside [0, 1] is refused before any decoding."""
+    from models import DecodingOptions
+    from models.transcribe import transcribe
+    from speech_kit.features import Featurizer
+
+    config = ModelConfig(vocab_size=len(vocab), sos_id=vocab.sos_id, eos_id=vocab.eos_id, hidden_size=16,
+                         layer_size=1, ctc=True)
+    model = build_model(config)
+    folder = tmp_path / "joint"
+    folder.mkdir()
+    save_checkpoint(folder, model, config, vocab)
+    wavs = [str(dataset / "test" / "test_data" / f"test_000{i}.wav") for i in (1, 2)]
+    out = tmp_path / "pred.csv"
+    flags = ["--beam_size", "3", "--ctc_weight", "0.5", "--max_len", "6"]
+    assert transcribe_main(["--checkpoint", str(folder), *flags, "--output", str(out), *wavs]) == 0
+    expected = transcribe(model.eval(), vocab, wavs, DecodingOptions(max_len=6, beam_size=3, ctc_weight=0.5),
+                          Featurizer())
+    assert list(read_predictions(out).values()) == expected
+    with pytest.raises(SystemExit):
+        transcribe_main(["--checkpoint", str(folder), "--ctc_weight", "2", *wavs])
+    assert "ctc_weight must be within [0, 1]" in capsys.readouterr().err
