@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The shipped Russian numbers recogniser, reproduced: generates its data (10,000 training utterances, 1,200 held-out
+# The shipped Russian numbers recogniser, reproduced: generates its data (20,000 training utterances, 1,200 held-out
 # ones with unseen voices and numbers) unless present, trains in a local NSML session, exports the best checkpoint
 # (without optimizer state) to ru_numbers/states/words with its training log and plot, and measures it on the
 # held-out split. About 60 minutes on a 2-core CPU. Run from the repository root:
@@ -12,11 +12,11 @@ py() { "$PYTHON" "$@"; }
 DATA=${DATA:-data/ru}
 OUT=${OUT:-ru_numbers/states/words}
 ARGS=${ARGS:-"--units words --hidden_size 192 --layer_size 3 --conv_channels 8 --batch_frames 10000 --workers 1
- --max_epochs 16 --lr 2.5e-3 --warmup_steps 200 --lr_decay cosine --clip_norm 5 --precision bf16"}
+ --max_epochs 7 --lr 2.5e-3 --warmup_steps 200 --lr_decay cosine --clip_norm 5 --precision bf16"}
 ARGS=$(echo $ARGS)
 started=$(date +%s)
 
-[ -f "$DATA/train.csv" ] || py -m ru_numbers.generate --out "$DATA" --split train --count 10000 --seed 1
+[ -f "$DATA/train.csv" ] || py -m ru_numbers.generate --out "$DATA" --split train --count 20000 --seed 1
 [ -f "$DATA/test.csv" ] || py -m ru_numbers.generate --out "$DATA" --split test --count 1200 --seed 2
 py -m ru_numbers.nsml_dataset "$DATA"
 py -m nsml dataset add ru_numbers "$DATA" --scorer exact --force
