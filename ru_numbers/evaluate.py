@@ -11,12 +11,13 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from tqdm import tqdm
 
-from models import CheckpointError, DecodingOptions
-from ru_numbers.recognizer import Recognizer
+from models import CheckpointError
+from ru_numbers.recognizer import GREEDY, Recognizer
 from speech_kit.atomic import atomic_write
 from speech_kit.audio import AudioError, probe
 from speech_kit.cli import fail
@@ -57,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="with --beam_size > 1: log-score bonus per emitted word (default 0)")
     args = parser.parse_args(argv)
     try:
-        decoding = DecodingOptions(max_len=40, beam_size=args.beam_size, length_bonus=args.length_bonus)
+        decoding = replace(GREEDY, beam_size=args.beam_size, length_bonus=args.length_bonus)
         names = read_filenames(args.input)
         recognizer = Recognizer.load(args.states)
     except (DatasetError, CheckpointError, FileNotFoundError, ValueError) as err:

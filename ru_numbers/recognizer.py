@@ -27,6 +27,7 @@ from speech_kit.features import FeatureConfig, Featurizer
 from speech_kit.finite import check_finite_model
 
 TASK_FILE = "task.json"
+GREEDY = DecodingOptions(max_len=40)  # at most 40 number words; the longest number has 7
 
 
 def model_config(vocab: Vocab, features: FeatureConfig, hidden_size: int, layer_size: int,
@@ -91,7 +92,7 @@ class Recognizer:
 
     def __call__(self, paths: Sequence[str], batch_size: int = 32, precision: str = "fp32",
                  on_progress: Callable[[int], None] | None = None,
-                 decoding: DecodingOptions = DecodingOptions(max_len=40)) -> list[Result]:
+                 decoding: DecodingOptions = GREEDY) -> list[Result]:
         """``decoding``: greedy CTC by default; ``beam_size`` > 1 is CTC prefix beam search, where
         ``length_bonus`` rewards each emitted word (a counterweight to dropped words)."""
         results = recognize(self.model, self.vocab, paths, decoding, self.featurizer, batch_size, precision,

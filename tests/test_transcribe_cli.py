@@ -10,7 +10,9 @@ import pytest
 from format_support import ROOT, make_2019_dataset
 
 from evaluation.transcribe import main as transcribe_main
-from models import ModelConfig, build_model, save_checkpoint
+from models import DecodingOptions, ModelConfig, build_model, save_checkpoint
+from models.transcribe import transcribe
+from speech_kit.features import Featurizer
 from speech_kit.scoring import read_predictions
 
 
@@ -75,10 +77,6 @@ def test_a_list_naming_a_missing_wav_names_it(tmp_path, checkpoint, capsys):
 def test_ctc_weight_rescores_a_joint_models_beam_as_the_library_does(tmp_path, vocab, dataset, capsys):
     """``--ctc_weight`` reaches the attention beam's CTC rescoring: the CLI writes what ``transcribe`` gives with
     the same options, and a weight outside [0, 1] is refused before any decoding."""
-    from models import DecodingOptions
-    from models.transcribe import transcribe
-    from speech_kit.features import Featurizer
-
     config = ModelConfig(vocab_size=len(vocab), sos_id=vocab.sos_id, eos_id=vocab.eos_id, hidden_size=16,
                          layer_size=1, ctc=True)
     model = build_model(config)
