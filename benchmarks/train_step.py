@@ -9,22 +9,28 @@ and optimizer step are timed. Each measurement runs in a fresh process (its peak
 turn, ``--repeats`` times; the table shows medians. The baseline's step is ``benchmarks.reference.seed_train_step``
 (no masks, no packing, batches of 32 in file order, teacher forcing 0.5, float32, the seed's loss); the project's
 is ``speech_kit.train``'s (``SpeechObjective`` under ``speech_kit.precision.autocast``), teacher forcing 0.5.
+Two more rows (``--processes 2``) train the bucketed batches as a DDP job (gloo, ``nsml run --nproc 2``): the
+same frames per optimizer step, split between processes that share the machine's compute threads.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import shutil
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
 
 from benchmarks.common import (add_common_args, alternate, durations, ensure_dataset, isolated, load_train, median,
-                               print_header, print_table, ratio, run_main, thread_plan)
+                               peak_rss_mib, print_header, print_table, ratio, run_main, thread_plan)
 from benchmarks.reference import seed_collate, seed_train_step
 from label_loader import Vocab
 from loader import FrameBudgetBatches, _collate_fn, get_script
@@ -54,35 +60,73 @@ def seed_model(vocab: Vocab, hidden: int) -> tuple[Seq2seq, torch.optim.Optimize
     return model, torch.optim.Adam(model.parameters(), lr=1e-4), SpeechObjective(vocab)
 
 
-def train_run(root: str, cache: str, count: int, hidden: int, path: str, precision: str, budget: int) -> dict:
-    """In a fresh process: time one pass over ``count`` utterances; ``path`` is ``seed`` or ``project``."""
+def train_run(root: str, cache: str, count: int, hidden: int, path: str, precision: str, budget: int,
+              rank: int = 0, world: int = 1) -> dict:
+    """In a fresh process: time one pass over ``count`` utterances; ``path`` is ``seed`` or ``project``.
+
+    With ``world`` > 1 this is rank ``rank`` of a DDP job (the process group is up): each rank trains every
+    ``world``-th batch of ``budget // world`` frames, so a step covers ``budget`` frames as one process's does.
+    """
     vocab, train = load_train(Path(root))
     featurize = CachedFeaturizer(Featurizer(), cache)
     feats = [featurize(p) for p in train.wav_paths[:count]]
     scripts = [get_script(s, train.targets, vocab.sos_id, vocab.eos_id) for s in train.script_paths[:count]]
-    batches = plan_batches([f.size(0) for f in feats], budget)
+    batches = plan_batches([f.size(0) for f in feats], budget // world)
+    batches = batches[rank: len(batches) // world * world: world]
     collate = seed_collate if path == "seed" else _collate_fn
     collated = [collate([(feats[i], scripts[i]) for i in b], vocab.pad_id) for b in batches]
     padded = sum(c[0].shape[0] * c[0].shape[1] for c in collated)
-    valid = sum(f.size(0) for f in feats)
+    valid = sum(int(n) for c in collated for n in c[2])
     del feats
     model, optimizer, objective = seed_model(vocab, hidden)
+    trained = DistributedDataParallel(model) if world > 1 else model
     rng = random.Random(1)
     losses = []
+    if world > 1:
+        dist.barrier()  # every rank starts the clock together
     start, cpu_start = time.perf_counter(), time.process_time()
     for batch in collated:
         if path == "seed":
             losses.append(seed_train_step(model, optimizer, vocab, batch[0], batch[1], TEACHER_FORCING, rng))
             continue
         with autocast("cpu", precision):
-            step = objective(model, batch, TEACHER_FORCING)
+            step = objective(trained, batch, TEACHER_FORCING)
         optimizer.zero_grad(set_to_none=True)
         step.loss.backward()
         optimizer.step()
         losses.append(step.loss.item())
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
-    return {"seconds": seconds, "cpu_seconds": cpu, "batches": len(collated), "padding": 1 - valid / padded,
-            "loss": losses[0], "parameters": sum(p.numel() for p in model.parameters())}
+    return {"seconds": seconds, "cpu_seconds": cpu, "batches": len(collated), "padded": padded, "valid": valid,
+            "padding": 1 - valid / padded, "loss": losses[0],
+            "parameters": sum(p.numel() for p in model.parameters())}
+
+
+def _ddp_rank(rank: int, world: int, threads: int, folder: str, args: tuple) -> None:
+    """One process of ``ddp_run``: join the gloo group, train its share, write its figures to ``folder``."""
+    torch.set_num_threads(threads)
+    dist.init_process_group("gloo", init_method=f"file://{folder}/rendezvous", rank=rank, world_size=world)
+    try:
+        result = train_run(*args, rank=rank, world=world)
+    finally:
+        dist.destroy_process_group()
+    result["peak_rss_mib"] = peak_rss_mib()
+    (Path(folder) / f"{rank}.json").write_text(json.dumps(result))
+
+
+def ddp_run(world: int, threads: int, *args: Any) -> dict:
+    """``train_run(*args)`` as a DDP job of ``world`` processes of ``threads`` compute threads each (gloo, the
+    engine ``nsml run --nproc`` uses on a CPU): the job's seconds are its slowest rank's (they start together),
+    its CPU time, batches and peak memory the sums over ranks."""
+    folder = tempfile.mkdtemp(prefix="ddp_bench_")
+    try:
+        torch.multiprocessing.spawn(_ddp_rank, args=(world, threads, folder, args), nprocs=world, join=True)
+        ranks = [json.loads((Path(folder) / f"{r}.json").read_text()) for r in range(world)]
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    padded, valid = sum(r["padded"] for r in ranks), sum(r["valid"] for r in ranks)
+    return {"seconds": max(r["seconds"] for r in ranks), "cpu_seconds": sum(r["cpu_seconds"] for r in ranks),
+            "batches": f"{ranks[0]['batches']} x {world}", "padding": 1 - valid / padded, "loss": ranks[0]["loss"],
+            "parameters": ranks[0]["parameters"], "peak_rss_mib": sum(r["peak_rss_mib"] for r in ranks)}
 
 
 def profile_step(root: str, cache: str, count: int, hidden: int, precision: str, rows: int = 12) -> None:
@@ -169,6 +213,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch_frames", type=int, default=0,
                         help="frame budget of the bucketed paths (default: 32 x the mean utterance's frames, the "
                              "seed's batch size on average)")
+    parser.add_argument("--processes", type=int, default=2,
+                        help="also train the bucketed paths as a DDP job of this many processes, the compute "
+                             "threads divided between them (nsml run --nproc); 1: skip")
     parser.add_argument("--skip_steps", action="store_true", help="only the --gru and --profile parts")
     parser.add_argument("--gru", action="store_true",
                         help="then time the encoder GRU alone, packed against speech_kit.rnn.run_gru")
@@ -188,17 +235,22 @@ def main(argv: list[str] | None = None) -> int:
         budget = args.batch_frames or -(-SEED_BATCH * sum(frames) // len(frames) // 1000) * 1000
         print(f"data: {root}: first {len(paths)} training utterances, {audio:.1f} s of audio; "
               f"--batch_frames {budget}; teacher forcing {TEACHER_FORCING}")
-        cases = {"2019 baseline: fp32, 32 in file order": ("seed", "fp32", 0),
-                 "project: fp32, 32 in file order": ("project", "fp32", 0),
-                 "project: bf16, 32 in file order": ("project", "bf16", 0),
-                 f"project: fp32, --batch_frames {budget}": ("project", "fp32", budget),
-                 f"project: bf16, --batch_frames {budget}": ("project", "bf16", budget)}
+        cases = {"2019 baseline: fp32, 32 in file order": ("seed", "fp32", 0, 1),
+                 "project: fp32, 32 in file order": ("project", "fp32", 0, 1),
+                 "project: bf16, 32 in file order": ("project", "bf16", 0, 1),
+                 f"project: fp32, --batch_frames {budget}": ("project", "fp32", budget, 1),
+                 f"project: bf16, --batch_frames {budget}": ("project", "bf16", budget, 1)}
+        if args.processes > 1:  # the same frames per step, shared by processes of fewer threads each
+            for precision in ("fp32", "bf16"):
+                cases[f"project: {precision}, --batch_frames {budget}, {args.processes} processes (DDP)"] = (
+                    "project", precision, budget, args.processes)
         for hidden in [] if args.skip_steps else args.hidden_size:
             results: dict[str, list[dict]] = {name: [] for name in cases}
             for _ in range(args.repeats):
-                for name, (path, precision, batches) in cases.items():
-                    results[name].append(isolated(plan, train_run, str(root), cache, len(paths), hidden, path,
-                                                  precision, batches))
+                for name, (path, precision, batches, world) in cases.items():
+                    run_args = (str(root), cache, len(paths), hidden, path, precision, batches)
+                    results[name].append(isolated(plan, train_run, *run_args) if world == 1 else
+                                         ddp_run(world, max(1, plan.compute // world), *run_args))
             first = results[next(iter(cases))]
             reference = median([r["seconds"] for r in first])
             cpu_reference = median([r["cpu_seconds"] for r in first])

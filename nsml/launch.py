@@ -35,6 +35,9 @@ from nsml.store import Store
 
 STOP_GRACE_S = 10.0  # SIGTERM first; SIGKILL after this long
 _CHUNK = 65536
+# How often torchrun's agent looks at its processes. Its default, 0.1 s, cost about 3 % of a core (7.5 s of CPU in
+# 4.5 min of a 2-process CPU run); a crashed process is still noticed within a second.
+MONITOR_INTERVAL_S = 1
 
 
 def command(session: Session, extra: list[str] | None = None) -> list[str]:
@@ -45,8 +48,8 @@ def command(session: Session, extra: list[str] | None = None) -> list[str]:
     user_args = entry_args.split(session.args) + (session.extra_args if extra is None else extra)
     launched = entry.command(session.entry, user_args)
     if session.nproc > 1 and extra is None:
-        return [sys.executable, "-m", "torch.distributed.run", "--standalone",
-                f"--nproc_per_node={session.nproc}", "--no-python", *launched]
+        return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={session.nproc}",
+                f"--monitor-interval={MONITOR_INTERVAL_S}", "--no-python", *launched]
     return launched
 
 

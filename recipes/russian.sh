@@ -4,6 +4,9 @@
 # (without optimizer state) to ru_numbers/states/words with its training log and plot, and measures it on the
 # held-out split. Measured: 62 min 16 s on a 2-core CPU (data 2.7 min, 7 epochs of 7-10 min). Run from the repository root:
 #   recipes/russian.sh           (DATA=... for the data folder, OUT=... for the export folder, ARGS=... to override)
+# NPROC=2 trains as a DDP job of two one-thread processes (nsml run --nproc 2), faster on two cores; give each half
+# the frames, e.g. NPROC=2 ARGS="... --batch_frames 5000 --max_epochs 6 ...": measured 50 min 36 s without the data,
+# 98.83 % exact on the held-out split (docs/ru_numbers.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/install.sh

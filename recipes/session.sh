@@ -4,7 +4,7 @@
 # name is left in SESSION. Needs py() (the recipe's interpreter).
 train_and_export() {
   local dataset=$1 entry=$2 args=$3 out=$4
-  SESSION=$(py -m nsml run -d "$dataset" -e "$entry" -a "$args" --detach)
+  SESSION=$(py -m nsml run -d "$dataset" -e "$entry" -a "$args" --nproc "${NPROC:-1}" --detach)
   trap 'echo; py -m nsml stop "$SESSION"; exit 130' INT TERM
   py -m nsml logs -f "$SESSION"
   trap - INT TERM

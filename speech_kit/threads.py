@@ -13,6 +13,12 @@ inter-op thread (the model runs no inter-op parallel work; a second pool only ad
 OpenMP's passive waiting. OpenMP reads its wait policy once, when torch is imported, so launchers set it in the
 environment of the process they start (``launch_environment``); ``apply_threads`` sets the rest at run time.
 The loader's threads are not counted: they spend an epoch waiting on a full queue.
+
+Threads are not the fastest way to use several cores for training: torch's intra-op threads split each operation,
+and a speech model's per-frame GRU products are too small to split well. Two one-thread processes training as one
+DDP job (``nsml run --nproc 2``; ``LOCAL_WORLD_SIZE`` then gives each process half the cores) were 1.7 times as
+fast as one two-thread process at the seed's settings and 2.4 times on the Russian numbers model
+(``docs/performance.md``).
 """
 
 from __future__ import annotations
