@@ -31,6 +31,7 @@ from speech_kit.audio import AudioError
 from speech_kit.augment import SpecAugment
 from speech_kit.cli import fail
 from speech_kit.distributed import cleanup, setup_distributed
+from speech_kit.feature_cache import CachedFeaturizer
 from speech_kit.features import NORMALIZATIONS, FeatureConfig, Featurizer
 from speech_kit.objectives import SpeechObjective
 from speech_kit.precision import PRECISIONS
@@ -51,6 +52,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--feature_norm", choices=NORMALIZATIONS, default="utterance",
                    help="utterance: keeps the average spectral shape, which carries the speaker's gender (per-band "
                         "normalisation removes it: a linear probe on its mean features tells gender at chance)")
+    p.add_argument("--feature_cache", default="",
+                   help="folder that keeps each utterance's features once computed (speech_kit.feature_cache), "
+                        "so later epochs read them instead of computing them again")
     p.add_argument("--conv_channels", type=int, default=8,
                    help="channels of the two front-end convolutions (the Korean seed's 32 cost 4x the GRUs here)")
     p.add_argument("--dropout", type=float, default=0.1)
@@ -86,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     vocab = units.vocab()
     features = FeatureConfig("logmel", args.n_mels, args.feature_norm)
     featurizer = Featurizer(features)
+    featurize = CachedFeaturizer(featurizer, args.feature_cache) if args.feature_cache else featurizer
     config = model_config(vocab, features, args.hidden_size, args.layer_size, args.conv_channels)
     model = build_model(config, dropout=args.dropout).to(ctx.device)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
@@ -132,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
                                teacher_forcing=0.0, dropout=args.dropout, seed=args.seed, precision=args.precision,
                                warmup_steps=args.warmup_steps, decay=args.lr_decay, clip_norm=args.clip_norm)
     data = split_dataset(train_list, vocab, 32, args.workers, valid_ratio=0.03, rank=ctx.rank,
-                         world_size=ctx.world_size, seed=args.seed, featurize=featurizer,
+                         world_size=ctx.world_size, seed=args.seed, featurize=featurize,
                          augment=SpecAugment(seed=args.seed) if args.spec_augment else None)
     sampler = FrameBudgetBatches(args.batch_frames, feature_frames(data.train.wav_paths))
     objective = SpeechObjective(vocab, ctc_weight=1.0, class_weight=args.gender_weight,

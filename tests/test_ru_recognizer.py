@@ -125,7 +125,9 @@ def test_the_numbers_entry_trains_and_submits_through_nsml(tmp_path, env):
                    capture_output=True)
     nsml_cli(env, "dataset", "add", "ru", str(data), "--scorer", "exact")
     nsml_cli(env, "run", "-d", "ru", "-e", "ru_numbers/train.py", "-a",
-             "--max_epochs 1 --hidden_size 32 --layer_size 1 --batch_frames 6000 --workers 1", cwd=ROOT, timeout=300)
+             f"--max_epochs 1 --hidden_size 32 --layer_size 1 --batch_frames 6000 --workers 1 "
+             f"--feature_cache {tmp_path / 'cache'}", cwd=ROOT, timeout=300)
+    assert len(list((tmp_path / "cache").glob("*/*/*.npy"))) == 40  # each utterance's features, computed once
     session = nsml_cli(env, "ps").stdout.splitlines()[1].split()[0]
     submitted = nsml_cli(env, "submit", session, "best", cwd=ROOT, timeout=300)
     assert "accuracy" in submitted.stdout
