@@ -2,11 +2,11 @@
 # The shipped Russian numbers recogniser, reproduced: generates its data (20,000 training utterances, 1,200 held-out
 # ones with unseen voices and numbers) unless present, trains in a local NSML session, exports the best checkpoint
 # (without optimizer state) to ru_numbers/states/words with its training log and plot, and measures it on the
-# held-out split. Measured: 62 min 16 s on a 2-core CPU (data 2.7 min, 7 epochs of 7-10 min). Run from the repository root:
+# held-out split, as a DDP job of two one-thread processes (nsml run --nproc 2; 5,000 frames per process per step).
+# Measured: 45 min 15 s on a 2-core CPU (data 2.7 min, 7 epochs of 325-382 s). Run from the repository root:
 #   recipes/russian.sh           (DATA=... for the data folder, OUT=... for the export folder, ARGS=... to override)
-# NPROC=2 trains as a DDP job of two one-thread processes (nsml run --nproc 2), faster on two cores; give each half
-# the frames, e.g. NPROC=2 ARGS="... --batch_frames 5000 --max_epochs 6 ...": measured 50 min 36 s without the data,
-# 98.83 % exact on the held-out split (docs/ru_numbers.md).
+# NPROC=1 trains in one process of two threads (then give it --batch_frames 10000): 62 min 16 s for the previous
+# model, 99.17 % exact; two processes are faster on two cores (docs/performance.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/install.sh
@@ -14,7 +14,7 @@ source recipes/session.sh
 py() { "$PYTHON" "$@"; }
 DATA=${DATA:-data/ru}
 OUT=${OUT:-ru_numbers/states/words}
-ARGS=${ARGS:-"--units words --hidden_size 192 --layer_size 3 --conv_channels 8 --batch_frames 10000 --workers 1
+ARGS=${ARGS:-"--units words --hidden_size 192 --layer_size 3 --conv_channels 8 --batch_frames 5000 --workers 1
  --max_epochs 7 --lr 2.5e-3 --warmup_steps 200 --lr_decay cosine --clip_norm 5 --precision bf16"}
 ARGS=$(echo $ARGS)
 started=$(date +%s)
@@ -23,7 +23,7 @@ started=$(date +%s)
 [ -f "$DATA/test.csv" ] || py -m ru_numbers.generate --out "$DATA" --split test --count 1200 --seed 2
 py -m ru_numbers.nsml_dataset "$DATA"
 py -m nsml dataset add ru_numbers "$DATA" --scorer exact --force
-train_and_export ru_numbers ru_numbers/train.py "$ARGS" "$OUT"
+NPROC=${NPROC:-2} train_and_export ru_numbers ru_numbers/train.py "$ARGS" "$OUT"
 echo "training wall time: $(( $(date +%s) - started )) s; session $SESSION; arguments: $ARGS"
 predictions=$(mktemp --suffix .csv)
 py -m ru_numbers.evaluate --states "$OUT" "$DATA/test.csv" "$predictions"
