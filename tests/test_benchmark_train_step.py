@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.slow
-def test_train_step_benchmark_times_every_path_and_the_ddp_job_trains_the_same_frames_in_two_processes():
+def test_train_step_benchmark_times_every_path_including_a_two_process_ddp_job():
     command = [sys.executable, "-m", "benchmarks.train_step", "--data", str(ROOT / "sample_dataset"),
                "--hidden_size", "32", "--utterances", "8", "--repeats", "1", "--batch_frames", "1500",
                "--threads", "2", "--processes", "2"]
