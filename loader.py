@@ -155,10 +155,11 @@ class Batch:
 
 
 def _collate_fn(batch: Sequence[tuple], pad_id: int) -> Batch:
-    """Zero-pad features and pad targets with ``pad_id``."""
+    """Zero-pad features (in their dtype: float32, or bfloat16 from a bfloat16 feature cache) and pad targets with
+    ``pad_id``."""
     seq_lengths = torch.tensor([item[0].size(0) for item in batch], dtype=torch.long)
     target_lengths = torch.tensor([len(item[1]) for item in batch], dtype=torch.long)
-    seqs = torch.zeros(len(batch), int(seq_lengths.max()), batch[0][0].size(1))
+    seqs = torch.zeros(len(batch), int(seq_lengths.max()), batch[0][0].size(1), dtype=batch[0][0].dtype)
     targets = torch.full((len(batch), int(target_lengths.max())), pad_id, dtype=torch.long)
     for i, item in enumerate(batch):
         feat, script = item[0], item[1]
@@ -315,29 +316,32 @@ class FrameBudgetBatches:
                                f"{frames[longest]} frames: raise it")
         self.batch_frames, self.frames, self.max_batch, self.pool = batch_frames, list(frames), max_batch, pool
 
-    def _cut(self, indices: list[int]) -> list[list[int]]:
-        batches: list[list[int]] = []
-        current: list[int] = []
-        longest = 0
-        for i in sorted(indices, key=self.frames.__getitem__):
-            frames = self.frames[i]
-            if current and (max(longest, frames) * (len(current) + 1) > self.batch_frames
-                            or len(current) == self.max_batch):
-                batches.append(current)
-                current, longest = [], 0
-            current.append(i)
-            longest = max(longest, frames)
-        return batches + ([current] if current else [])
-
     def plan(self, shards: list[list[int]], rng: random.Random) -> list[list[list[int]]]:
         plans = []
         for shard in shards:
             rng.shuffle(shard)
             batches = [batch for start in range(0, len(shard), self.pool)
-                       for batch in self._cut(shard[start: start + self.pool])]
+                       for batch in cut_by_frames(shard[start: start + self.pool], self.frames,
+                                                        self.batch_frames, self.max_batch)]
             rng.shuffle(batches)
             plans.append(batches)
         return plans
+
+
+def cut_by_frames(indices: Sequence[int], frames: Sequence[int], batch_frames: int, max_batch: int = 256
+                  ) -> list[list[int]]:
+    """``indices`` sorted by ``frames[i]`` and cut greedily into batches of at most ``batch_frames`` padded frames
+    (``longest x utterances``) and ``max_batch`` utterances; an utterance longer than the budget is a batch alone."""
+    batches: list[list[int]] = []
+    current: list[int] = []
+    longest = 0
+    for i in sorted(indices, key=frames.__getitem__):
+        if current and (max(longest, frames[i]) * (len(current) + 1) > batch_frames or len(current) == max_batch):
+            batches.append(current)
+            current, longest = [], 0
+        current.append(i)
+        longest = max(longest, frames[i])
+    return batches + ([current] if current else [])
 
 
 def feature_frames(paths: Sequence[str]) -> list[int]:

@@ -31,7 +31,7 @@ from speech_kit.feature_cache import CachedFeaturizer
 from speech_kit.features import FEATURE_KINDS, NORMALIZATIONS, FeatureConfig, Featurizer
 from speech_kit.layout import DatasetError
 from speech_kit.objectives import SpeechObjective
-from speech_kit.precision import PRECISIONS
+from speech_kit.precision import PRECISIONS, feature_dtype
 from speech_kit.threads import apply_threads, recommended_threads
 from speech_kit.train import BAD_SAMPLE_POLICIES, DECAYS, EpochReport, TrainConfig, TrainState, fit
 from speech_kit.finite import NonFiniteLoss, NonFiniteModel, check_finite_model
@@ -85,7 +85,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                          help="log-mel normalisation per utterance: each band, or one for all bands")
     improve.add_argument("--feature_cache", default="",
                          help="folder that keeps each utterance's features once computed (keyed by file and "
-                              "feature settings), so later epochs and runs read them instead of recomputing")
+                              "feature settings), so later epochs and runs read them instead of recomputing; "
+                              "in bfloat16 under --precision bf16 (the same training, half the bytes)")
     improve.add_argument("--conv_channels", type=int, default=32,
                          help="channels of the two front-end convolutions (most of the seed's compute)")
     improve.add_argument("--units", choices=UNIT_KINDS, default="char",
@@ -230,7 +231,8 @@ def train(args: argparse.Namespace, ctx: DistributedContext, model: nn.Module, o
         lm.lm = NgramLM.train((vocab.decode(ids) for ids in train_list.targets.values()), args.lm_order)
         logger.info("trained a %d-gram LM on %d training transcripts", args.lm_order, len(train_list.targets))
     augment = SpecAugment(seed=args.seed) if args.spec_augment else None
-    featurize = CachedFeaturizer(featurizer, args.feature_cache) if args.feature_cache else featurizer
+    featurize = (CachedFeaturizer(featurizer, args.feature_cache, feature_dtype(args.precision))
+                 if args.feature_cache else featurizer)
     data = split_dataset(train_list, vocab, args.batch_size, args.workers, rank=ctx.rank,
                          world_size=ctx.world_size, seed=args.seed, featurize=featurize, augment=augment)
     if ctx.is_main:

@@ -11,6 +11,9 @@ Paths, each over the whole training list in file-order batches of 32:
 - ``+ feature cache``: the same loader with ``CachedFeaturizer``: ``fill`` starts from an empty cache, the other
   passes read a full one; the last row adds length-bucketed batches (``--batch_frames``, 32 x the mean
   utterance's frames), which collate less padding.
+- ``+ bfloat16 cache``: the entries ``main.py --precision bf16 --feature_cache DIR`` keeps (the model's first
+  convolution rounds its input to bfloat16 anyway, so training is the same), read by two loader threads and by
+  one.
 
 ``cold`` passes first drop the files they read (wavs, and cache entries) from the operating system's page cache
 (``posix_fadvise(DONTNEED)``), as after a reboot or when the data set outgrows memory; ``warm`` passes follow a
@@ -29,6 +32,8 @@ import shutil
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
+
+import torch
 
 from benchmarks.common import (add_common_args, alternate, durations, ensure_dataset, load_train, median,
                                print_header, print_table, ratio, run_main, thread_plan)
@@ -100,8 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     featurizer = Featurizer()
     cache_root = Path(tempfile.mkdtemp(prefix="feature_cache_bench_"))
     try:
-        def cached() -> CachedFeaturizer:
-            return CachedFeaturizer(featurizer, cache_root)
+        def cached(dtype: torch.dtype = torch.float32) -> CachedFeaturizer:
+            return CachedFeaturizer(featurizer, cache_root, dtype)
 
         def entries() -> list[Path]:
             return sorted(cache_root.glob("*/*/*.npy"))
@@ -125,6 +130,12 @@ def main(argv: list[str] | None = None) -> int:
         budget = -(-BATCH * sum(frames) // len(frames) // 1000) * 1000
         bucketed = FrameBudgetBatches(budget, frames).plan([list(range(count))], random.Random(0))[0]
 
+        def hit_bf16() -> None:
+            loader_pass(train, vocab, cached(torch.bfloat16), args.workers)
+
+        def hit_bf16_one_thread() -> None:
+            loader_pass(train, vocab, cached(torch.bfloat16), 1)
+
         def hit_bucketed() -> None:
             loader_pass(train, vocab, cached(), args.workers, bucketed)
 
@@ -138,9 +149,12 @@ def main(argv: list[str] | None = None) -> int:
                  "project loader, cold": (evict_wavs, plain), "project loader, warm": plain,
                  "+ feature cache, fill": (empty, hit), "+ feature cache, cold": (evict_all, hit),
                  "+ feature cache, warm": hit, "+ cache keyed by content hash, warm": content_key,
-                 f"+ cache + --batch_frames {budget}, warm": hit_bucketed}
+                 f"+ cache + --batch_frames {budget}, warm": hit_bucketed,
+                 "+ bfloat16 cache (--precision bf16), warm": hit_bf16,
+                 "+ bfloat16 cache, 1 loader thread, warm": hit_bf16_one_thread}
         times = alternate(cases, args.repeats, warmup=True)
-        size = sum(p.stat().st_size for p in entries())
+        sizes = {name: sum(p.stat().st_size for p in cached(dtype).cache.folder.glob("*/*.npy"))
+                 for name, dtype in (("float32", torch.float32), ("bfloat16", torch.bfloat16))}
     finally:
         shutil.rmtree(cache_root, ignore_errors=True)
     rows = []
@@ -150,8 +164,10 @@ def main(argv: list[str] | None = None) -> int:
         rows.append([name, f"{count / seconds:.0f}", f"{audio / seconds:.0f}", f"{1000 * seconds / count:.3f}",
                      ratio(reference, seconds)])
     print_table(["path", "utt/s", "s of audio/s", "ms/utt", "vs 2019 (same temperature)"], rows)
-    print(f"cache size: {size / 2**20:.1f} MiB for {audio:.0f} s of audio "
-          f"({size / sum(os.path.getsize(p) for p in train.wav_paths):.1f}x the wav files)")
+    wav_bytes = sum(os.path.getsize(p) for p in train.wav_paths)
+    for name, size in sizes.items():
+        print(f"{name} cache size: {size / 2**20:.1f} MiB for {audio:.0f} s of audio ({size / wav_bytes:.1f}x the "
+              f"wav files)")
     return 0
 
 

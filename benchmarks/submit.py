@@ -1,7 +1,12 @@
 """Submit: real-time factor of transcribing wav files, the 2019 baseline's per-file ``infer`` against the
 project's ``transcribe`` per file and in batches, greedy and beam, float32 and bfloat16.
 
-    python -m benchmarks.submit [--data DIR] [--files 48] [--batch_size 16] [--beam_size 5] [--checkpoint DIR]
+    python -m benchmarks.submit [--data DIR] [--files 48] [--batch_size 32] [--beam_size 5] [--checkpoint DIR]
+
+The batched paths are ``models.transcribe`` as submit runs it: batches as even as the processes need, each
+encoded in chunks of ``ENCODER_FRAMES`` and decoded whole, shared among one one-thread process per compute thread
+(``speech_kit.forked``); the "1 process" rows decode in this process with its threads, the "encoded whole" row as
+the project did before chunking (a batch of 16 encoded as one).
 
 RTF is seconds of work per second of audio, features included (both paths start from the wav file). Without
 ``--checkpoint`` the model has the seed's settings and untrained weights, which never say ``</s>``: every path
@@ -40,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.submit", description=__doc__.split("\n\n")[0])
     add_common_args(parser)
     parser.add_argument("--files", type=int, default=48, help="wav files transcribed (the first of the train list)")
-    parser.add_argument("--batch_size", type=int, default=16, help="files per batch of the batched paths")
+    parser.add_argument("--batch_size", type=int, default=32, help="most files per batch of the batched paths")
     parser.add_argument("--beam_size", type=int, default=5, help="beam width of the beam paths")
     parser.add_argument("--max_len", type=int, default=80, help="longest transcript")
     parser.add_argument("--checkpoint", type=Path, default=None, help="a trained checkpoint folder (model.pt)")
@@ -60,13 +65,19 @@ def main(argv: list[str] | None = None) -> int:
     beam = DecodingOptions(max_len=args.max_len, beam_size=args.beam_size)
     b = args.batch_size
     cases = {"2019 baseline: per-file greedy, fp32": lambda: [seed_infer(model, vocab, p, args.max_len) for p in paths]}
-    for name, options, batch_size, precision in [
-            ("per-file greedy, fp32", greedy, 1, "fp32"), ("per-file greedy, bf16", greedy, 1, "bf16"),
-            (f"batched greedy ({b}), fp32", greedy, b, "fp32"), (f"batched greedy ({b}), bf16", greedy, b, "bf16"),
-            (f"per-file beam {args.beam_size}, fp32", beam, 1, "fp32"),
-            (f"batched beam {args.beam_size} ({b}), bf16", beam, b, "bf16")]:
-        cases[f"project: {name}"] = (lambda options=options, batch_size=batch_size, precision=precision:
-                                     transcribe(model, vocab, paths, options, featurizer, batch_size, precision))
+    whole = {"processes": 1, "encoder_frames": 10**9}  # one process, each batch encoded whole
+    one = {"processes": 1}
+    for name, options, batch_size, precision, how in [
+            ("per-file greedy, fp32", greedy, 1, "fp32", one), ("per-file greedy, bf16", greedy, 1, "bf16", one),
+            ("batched greedy (16), bf16, 1 process, batches encoded whole", greedy, 16, "bf16", whole),
+            (f"batched greedy ({b}), bf16, 1 process", greedy, b, "bf16", one),
+            (f"batched greedy ({b}), fp32", greedy, b, "fp32", {}),
+            (f"batched greedy ({b}), bf16", greedy, b, "bf16", {}),
+            (f"per-file beam {args.beam_size}, fp32", beam, 1, "fp32", one),
+            (f"batched beam {args.beam_size} ({b}), bf16", beam, b, "bf16", {})]:
+        cases[f"project: {name}"] = (lambda options=options, batch_size=batch_size, precision=precision, how=how:
+                                     transcribe(model, vocab, paths, options, featurizer, batch_size, precision,
+                                                **how))
     texts = {name: run() for name, run in cases.items()}  # also the warm-up round
     times = alternate(cases, args.repeats)
     reference = median(times[next(iter(cases))])

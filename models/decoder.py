@@ -65,8 +65,9 @@ class DecoderRNN(nn.Module):
             logits, _ = self.forward_step(inputs[:, :-1], state, encoder_outputs, encoder_mask)
             return logits
         token, outputs = inputs[:, :1], []
+        context = encoder_outputs.float()  # the attention reads it in float32: cast once, not at every step
         for _ in range(inputs.size(1) - 1):
-            logits, state = self.forward_step(token, state, encoder_outputs, encoder_mask)
+            logits, state = self.forward_step(token, state, context, encoder_mask)
             outputs.append(logits)
             token = logits.argmax(-1)
         return torch.cat(outputs, dim=1)

@@ -66,8 +66,9 @@ class GreedyDecoder:
         token = torch.full((batch, 1), decoder.sos_id, dtype=torch.long, device=device)
         finished = torch.zeros(batch, dtype=torch.bool, device=device)
         state, steps = DecoderState(enc.hidden), []
+        context = enc.outputs.float()  # the attention reads it in float32: cast once, not at every step
         for _ in range(self.options.max_len):
-            logits, state = decoder.forward_step(token, state, enc.outputs, enc.mask)
+            logits, state = decoder.forward_step(token, state, context, enc.mask)
             token = logits.argmax(-1)
             steps.append(token)
             finished |= token.squeeze(1) == decoder.eos_id
@@ -124,11 +125,12 @@ class BeamSearchDecoder:
         scores = torch.zeros(1, device=device)
         state = DecoderState(enc.hidden)
         finished: list[tuple[float, list[int]]] = []
+        context = enc.outputs.float()  # the attention reads it in float32: cast once, not at every step
         for _ in range(self.options.max_len):
             n = len(prefixes)
             last = [p[-1] if p else decoder.sos_id for p in prefixes]
             token = torch.tensor(last, dtype=torch.long, device=device).unsqueeze(1)
-            logits, state = decoder.forward_step(token, state, enc.outputs.expand(n, -1, -1),
+            logits, state = decoder.forward_step(token, state, context.expand(n, -1, -1),
                                                  enc.mask.expand(n, -1))
             candidates = (scores.unsqueeze(1) + torch.log_softmax(logits[:, 0].float(), dim=-1)).flatten()
             top_scores, top_index = candidates.topk(min(k, candidates.numel()))

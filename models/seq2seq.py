@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from models.config import ModelConfig
@@ -23,6 +25,19 @@ class EncoderOutput(NamedTuple):
     lengths: torch.Tensor
     mask: torch.Tensor
     hidden: torch.Tensor
+
+    @staticmethod
+    def join(parts: Sequence[EncoderOutput]) -> EncoderOutput:
+        """One batch of the utterances of ``parts`` (in order), their outputs zero-padded to the longest ``T'``
+        and masked there: decoding it gives each utterance what decoding its own part gives."""
+        if len(parts) == 1:
+            return parts[0]
+        frames = max(part.outputs.size(1) for part in parts)
+        return EncoderOutput(
+            torch.cat([F.pad(part.outputs, (0, 0, 0, frames - part.outputs.size(1))) for part in parts]),
+            torch.cat([part.lengths for part in parts]),
+            torch.cat([F.pad(part.mask, (0, frames - part.mask.size(1))) for part in parts]),
+            torch.cat([part.hidden for part in parts], dim=1))
 
 
 class ModelOutput(NamedTuple):

@@ -1,8 +1,12 @@
 """One batched ``transcribe`` under every way of turning audio into text: ``main.py``'s ``infer``, the
 ``evaluation.transcribe`` command and ``nsml submit``.
 
-Files are read in order of duration (from their headers) so each batch holds utterances of similar length and
-little padding; results come back in the caller's order.
+Files are read in order of duration (from their headers), so each batch holds utterances of similar length;
+results come back in the caller's order. Two costs shape the batches, measured at the seed's settings on a CPU
+(``docs/performance.md``): the encoder's convolutions cost what their padded frames cost, so a batch is encoded in
+length-sorted chunks of at most ``ENCODER_FRAMES`` padded frames; every decoder step reads all the GRU weights
+whatever the batch, so the chunks' outputs are joined and decoded as one batch. On a CPU the batches are shared
+among forked one-thread processes (``speech_kit.forked``).
 """
 
 from __future__ import annotations
@@ -13,14 +17,19 @@ from dataclasses import dataclass
 import torch
 
 from label_loader import Vocab
-from loader import _collate_fn
+from loader import _collate_fn, cut_by_frames
 from models.decoding import DecodingOptions, decoder_for, evaluating
 from models.lm import NgramLM
-from models.seq2seq import Seq2seq
+from models.seq2seq import EncoderOutput, Seq2seq
 from speech_kit.audio import probe
 from speech_kit.features import Featurizer
+from speech_kit.forked import forked_map
 from speech_kit.precision import autocast
+from speech_kit.threads import recommended_threads
 from speech_kit.units import TextUnits
+
+ENCODER_FRAMES = 8000  # padded feature frames per encoder chunk: 4,000 and 8,000 measured alike, 2,000 and
+# a whole batch of 48 (about 35,000) slower
 
 
 @dataclass(frozen=True)
@@ -33,13 +42,18 @@ class Recognition:
 
 
 def recognize(model: Seq2seq, vocab: Vocab, paths: Sequence[str], options: DecodingOptions = DecodingOptions(),
-              featurize: Callable[[str], torch.Tensor] | None = None, batch_size: int = 16,
+              featurize: Callable[[str], torch.Tensor] | None = None, batch_size: int = 32,
               precision: str = "fp32", on_progress: Callable[[int], None] | None = None,
-              units: TextUnits | None = None, lm: NgramLM | None = None) -> list[Recognition]:
+              units: TextUnits | None = None, lm: NgramLM | None = None,
+              processes: int | None = None, encoder_frames: int = ENCODER_FRAMES) -> list[Recognition]:
     """Transcripts (and classes) of ``paths`` (wav files), in order; ``on_progress(n)`` after each batch of ``n``.
 
     ``units`` turns the label table's text back into a transcript (e.g. composes jamo); ``lm`` joins CTC beam
     search when ``options.lm_weight`` > 0. Each batch is encoded once for both the transcript and the class.
+    On a CPU the batches are shared among ``processes`` forked one-thread processes (``speech_kit.forked``;
+    default: one per compute thread this process would use, ``speech_kit.threads.recommended_threads``), which
+    decode about twice as fast on two cores as one process with two threads; 1 decodes here, with this
+    process's threads.
     """
     featurize = featurize or Featurizer()
     units = units or TextUnits()
@@ -49,31 +63,61 @@ def recognize(model: Seq2seq, vocab: Vocab, paths: Sequence[str], options: Decod
         seconds = [info.frames / info.rate for info in map(probe, paths)]
         order.sort(key=seconds.__getitem__)
     strategy = decoder_for(model, options, lm, vocab.chars)
-    results: list[Recognition] = [Recognition("")] * len(paths)
-    for start in range(0, len(order), batch_size):
-        chosen = order[start: start + batch_size]
-        batch = _collate_fn([(featurize(paths[i]), []) for i in chosen], vocab.pad_id)
+
+    def recognize_batch(chosen: list[int]) -> list[Recognition]:
+        feats = [featurize(paths[i]) for i in chosen]
+        chunks = cut_by_frames(range(len(feats)), [f.size(0) for f in feats], encoder_frames, len(feats))
         with evaluating(model), autocast(device, precision):
-            enc = model.encode(batch.feats.to(device), batch.feat_lengths if len(chosen) > 1 else None)
+            enc = EncoderOutput.join([_encode(model, [feats[k] for k in chunk], vocab.pad_id, device)
+                                      for chunk in chunks])
             ids = strategy(model, enc)
             probs = (torch.softmax(model.classifier(model.pooled(enc)).float(), -1)
                      if model.classifier is not None else None)
-        for row, (i, label_ids) in enumerate(zip(chosen, ids)):
+        recognitions: list[Recognition] = [Recognition("")] * len(chosen)
+        for row, (k, label_ids) in enumerate(zip((k for chunk in chunks for k in chunk), ids)):
             text = units.decode(vocab.decode(label_ids))
             if probs is None:
-                results[i] = Recognition(text)
+                recognitions[k] = Recognition(text)
             else:
                 best = int(probs[row].argmax())
-                results[i] = Recognition(text, best, float(probs[row, best]))
+                recognitions[k] = Recognition(text, best, float(probs[row, best]))
+        return recognitions
+
+    if processes is None:
+        processes = recommended_threads().compute
+    processes = processes if device.type == "cpu" else 1
+    batches = _even_batches(order, batch_size, processes)
+    results: list[Recognition] = [Recognition("")] * len(paths)
+    for index, recognitions in forked_map(recognize_batch, batches, processes):
+        for i, recognition in zip(batches[index], recognitions):
+            results[i] = recognition
         if on_progress is not None:
-            on_progress(len(chosen))
+            on_progress(len(batches[index]))
     return results
 
 
+def _even_batches(order: list[int], batch_size: int, processes: int) -> list[list[int]]:
+    """``order`` cut into consecutive batches of at most ``batch_size``, as equal as possible and as many as a
+    multiple of ``processes`` where there are enough utterances, so that every process gets as much work."""
+    if not order:
+        return []
+    count = -(-len(order) // batch_size)
+    if processes > 1 and len(order) >= processes:
+        count = -(-count // processes) * processes
+    size = -(-len(order) // count)
+    return [order[start: start + size] for start in range(0, len(order), size)]
+
+
+def _encode(model: Seq2seq, feats: list[torch.Tensor], pad_id: int, device: torch.device) -> EncoderOutput:
+    batch = _collate_fn([(feat, []) for feat in feats], pad_id)
+    return model.encode(batch.feats.to(device), batch.feat_lengths if len(feats) > 1 else None)
+
+
 def transcribe(model: Seq2seq, vocab: Vocab, paths: Sequence[str], options: DecodingOptions = DecodingOptions(),
-               featurize: Callable[[str], torch.Tensor] | None = None, batch_size: int = 16,
+               featurize: Callable[[str], torch.Tensor] | None = None, batch_size: int = 32,
                precision: str = "fp32", on_progress: Callable[[int], None] | None = None,
-               units: TextUnits | None = None, lm: NgramLM | None = None) -> list[str]:
+               units: TextUnits | None = None, lm: NgramLM | None = None, processes: int | None = None,
+               encoder_frames: int = ENCODER_FRAMES) -> list[str]:
     """The transcripts alone of ``recognize`` (same arguments)."""
     return [r.text for r in recognize(model, vocab, paths, options, featurize, batch_size, precision, on_progress,
-                                      units, lm)]
+                                      units, lm, processes, encoder_frames)]

@@ -40,6 +40,12 @@ def check_precision(precision: str) -> str:
     return precision
 
 
+def feature_dtype(precision: str) -> torch.dtype:
+    """The dtype features may be kept in (the feature cache's entries) for a model computing in ``precision``:
+    under bf16 the model's first operation, a convolution, rounds its input to bfloat16 anyway."""
+    return torch.bfloat16 if check_precision(precision) == "bf16" else torch.float32
+
+
 def autocast(device: torch.device | str, precision: str) -> AbstractContextManager:
     """The context every forward pass runs in: bf16 autocast, or nothing for fp32."""
     if check_precision(precision) == "fp32":

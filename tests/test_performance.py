@@ -22,10 +22,12 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 from support import ROOT
 from evaluation.metrics import score
-from loader import BaseDataset, FrameBudgetBatches, _collate_fn, feature_frames, read_train_list
+from loader import BaseDataset, FrameBudgetBatches, _collate_fn, cut_by_frames, feature_frames, read_train_list
 from models import DecodingOptions, ModelConfig, build_model, decode
+from models.transcribe import _even_batches, recognize
 from speech_kit.feature_cache import CachedFeaturizer, FeatureCache
 from speech_kit.features import FeatureConfig, Featurizer
+from speech_kit.forked import WorkerError, forked_map
 from speech_kit.objectives import SpeechObjective
 from speech_kit.precision import autocast
 from speech_kit.rnn import reverse_within_lengths, run_gru
@@ -162,6 +164,53 @@ def test_cached_features_equal_fresh_ones_bit_for_bit(tmp_path):
     assert torch.equal(cached(torch.ones(1000)), featurizer(torch.ones(1000)))
 
 
+def test_bfloat16_entries_are_the_fresh_features_rounded_and_kept_apart_from_float32_ones(tmp_path):
+    featurizer = Featurizer()
+    wavs = sample_wavs(4)
+    half = CachedFeaturizer(featurizer, tmp_path / "cache", torch.bfloat16)
+    full = CachedFeaturizer(featurizer, tmp_path / "cache")
+    first = [half(p) for p in wavs]
+    again = [half(p) for p in wavs]
+    assert (half.misses, half.hits) == (4, 4)
+    for path, a, b in zip(wavs, first, again):
+        rounded = featurizer(path).to(torch.bfloat16)
+        assert a.dtype == b.dtype == torch.bfloat16
+        assert torch.equal(a.view(torch.int16), rounded.view(torch.int16)) and torch.equal(b.view(torch.int16),
+                                                                                            rounded.view(torch.int16))
+        # a plain .npy of the bit patterns
+        stored = np.load(half.cache.entry(path, os.stat(path)))
+        assert stored.dtype == np.int16 and torch.equal(torch.from_numpy(stored).view(torch.bfloat16), rounded)
+        assert full(path).dtype == torch.float32  # another folder: float32 entries are not bfloat16 ones
+    assert full.misses == 4 and half.cache.folder != full.cache.folder
+    assert len(entries(tmp_path / "cache")) == 8
+    with pytest.raises(ValueError, match="float32 or bfloat16"):
+        FeatureCache(tmp_path / "cache", featurizer.config, torch.float16)
+
+
+def test_bf16_training_on_bfloat16_cached_features_gives_the_same_bits(tmp_path, vocab):
+    """The model's first convolution rounds float32 input to bfloat16 under bf16 autocast: a batch collated from
+    bfloat16 entries gives the same loss and gradients, bit for bit, as one from float32 features."""
+    train = read_train_list(str(SAMPLE), vocab)
+    wavs, scripts = train.wav_paths[:6], train.script_paths[:6]
+    config = ModelConfig(vocab_size=len(vocab), sos_id=vocab.sos_id, eos_id=vocab.eos_id, hidden_size=64,
+                         layer_size=2, use_attention=True, conv_channels=8)
+    results = []
+    for featurize in (Featurizer(), CachedFeaturizer(Featurizer(), tmp_path / "cache", torch.bfloat16)):
+        featurize(wavs[0])  # a hit and misses in the same batch
+        dataset = BaseDataset(wavs, scripts, train.targets, vocab.sos_id, vocab.eos_id, featurize)
+        batch = _collate_fn([dataset.getitem(i) for i in range(len(wavs))], vocab.pad_id)
+        torch.manual_seed(5)
+        model = build_model(config).train()
+        with autocast("cpu", "bf16"):
+            step = SpeechObjective(vocab)(model, batch, 0.5)
+        step.loss.backward()
+        results.append((batch.feats.dtype, step.loss.detach(), [p.grad.clone() for p in model.parameters()]))
+    (dtype_a, loss_a, grads_a), (dtype_b, loss_b, grads_b) = results
+    assert (dtype_a, dtype_b) == (torch.float32, torch.bfloat16)
+    assert torch.equal(loss_a, loss_b)
+    assert all(torch.equal(a, b) for a, b in zip(grads_a, grads_b))
+
+
 def test_a_changed_file_or_changed_settings_is_computed_again(tmp_path):
     a, b = sample_wavs(2)
     wav = tmp_path / "utt.wav"
@@ -233,6 +282,55 @@ def test_main_trains_through_the_feature_cache_and_fills_it(tmp_path):
     assert done.returncode == 0, done.stderr
     listed = len((SAMPLE / "train" / "train_data" / "data_list.csv").read_text().split())
     assert len(entries(cache)) == listed  # every training and validation utterance, once
+
+
+# --- batched decoding ------------------------------------------------------------------------------------------
+
+def test_chunked_encoder_joined_decoder_and_worker_processes_give_each_file_its_text_alone(vocab):
+    """Encoding a batch in frame-budget chunks, decoding the joined chunks as one batch, in two forked processes:
+    every file gets the transcript, class and class probability it gets decoded alone (float32)."""
+    torch.manual_seed(3)
+    config = ModelConfig(vocab_size=len(vocab), sos_id=vocab.sos_id, eos_id=vocab.eos_id, hidden_size=64,
+                         layer_size=2, use_attention=True, ctc=True, classes=2, conv_channels=8)
+    model = build_model(config).eval()
+    wavs = sample_wavs(13)
+    options = DecodingOptions(max_len=15)
+    alone = recognize(model, vocab, wavs, options, batch_size=1, processes=1)
+    assert len({r.text for r in alone}) > 1  # an untrained model, but not one that says the same to every file
+    frames = feature_frames(wavs)
+    assert len(cut_by_frames(range(len(wavs)), frames, 2 * max(frames), len(wavs))) >= 4  # several chunks
+    for processes in (1, 2):
+        together = recognize(model, vocab, wavs, options, batch_size=7, processes=processes,
+                             encoder_frames=2 * max(frames))
+        assert [r.text for r in together] == [r.text for r in alone]
+        assert [r.class_id for r in together] == [r.class_id for r in alone]
+        assert [r.class_prob for r in together] == pytest.approx([r.class_prob for r in alone], abs=1e-5)
+
+
+def test_batches_are_even_and_a_multiple_of_the_processes():
+    batches = _even_batches(list(range(48)), 32, 2)
+    assert [len(b) for b in batches] == [24, 24] and sum(batches, []) == list(range(48))
+    assert [len(b) for b in _even_batches(list(range(100)), 32, 2)] == [25] * 4
+    assert [len(b) for b in _even_batches(list(range(5)), 32, 1)] == [5]
+    assert _even_batches([], 32, 2) == []
+
+
+def _square_or_fail(x: int) -> int:
+    if x == 7:
+        raise ValueError("seven is refused")
+    return x * x
+
+
+def test_forked_map_returns_every_result_and_reraises_a_workers_error():
+    assert sorted(forked_map(lambda x: (x * x, torch.get_num_threads()), list(range(10)), 2)) == [
+        (i, (i * i, 1)) for i in range(10)]  # each worker computes with one thread
+    with pytest.raises(WorkerError, match="seven is refused"):
+        list(forked_map(_square_or_fail, list(range(10)), 2))
+
+
+def test_forked_map_reports_a_worker_that_dies_instead_of_waiting_for_it():
+    with pytest.raises(WorkerError, match="exit code 9"):
+        list(forked_map(lambda x: os._exit(9) if x == 3 else x, list(range(6)), 2))
 
 
 # --- threads ---------------------------------------------------------------------------------------------------

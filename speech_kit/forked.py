@@ -1,0 +1,89 @@
+"""Run a function over a list of items in forked one-thread processes, the way decoding uses several cores.
+
+A batch of greedy decoding is a few hundred small sequential products (``(16, 512) x (512, 1536)`` per GRU layer
+and step): too small for torch's intra-op threads to split well, so a second thread adds almost nothing, while a
+second process decoding other batches doubles the work done. Measured at the seed's settings (48 files, bf16,
+batches of 16; ``docs/performance.md``): one process took as long with two threads as with one; two one-thread
+processes took about half as long.
+
+The processes are forked (Linux), as torch's ``DataLoader`` forks its workers: they inherit the model, its weights
+and the caller's closures without pickling or importing anything, and start in milliseconds. Each child sets one
+compute thread before it runs anything (as ``DataLoader`` workers do, so the OpenMP pool the parent used is never
+entered), computes its share of the items (every ``processes``-th, so that length-sorted batches split evenly)
+and sends each result back as soon as it has it. Where ``fork`` is not available, or for one process, the items
+run here, in order.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from typing import TypeVar
+
+import torch
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+POLL_SECONDS = 1.0  # how often the parent checks that no worker died without a word (killed, crashed)
+
+
+class WorkerError(RuntimeError):
+    """A forked worker raised, or died: the message carries its traceback or exit code."""
+
+
+def forked_map(function: Callable[[Item], Result], items: Sequence[Item], processes: int
+               ) -> Iterator[tuple[int, Result]]:
+    """``(index, function(items[index]))`` for every item, in the order they finish, computed by ``processes``
+    forked one-thread processes (here, in order, for one process or where fork is unavailable). Results are
+    pickled back, so they must be picklable; a worker's exception is re-raised here as ``WorkerError``."""
+    processes = min(processes, len(items))
+    if processes <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        for index, item in enumerate(items):
+            yield index, function(item)
+        return
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    workers = [context.Process(target=_serve, args=(function, items, range(first, len(items), processes), results),
+                               daemon=True, name=f"forked_map-{first}") for first in range(processes)]
+    for worker in workers:
+        worker.start()
+    try:
+        for _ in range(len(items)):
+            index, value = _next_result(results, workers)
+            yield index, value
+    finally:
+        for worker in workers:
+            if worker.is_alive():
+                worker.terminate()
+            worker.join()
+        results.close()
+
+
+def _serve(function: Callable, items: Sequence, share: range, results: multiprocessing.Queue) -> None:
+    """A worker: one compute thread, then its share of the items, each result sent as soon as it is done."""
+    torch.set_num_threads(1)
+    try:
+        for index in share:
+            results.put((index, function(items[index])))
+    except BaseException as error:  # noqa: BLE001 - every failure must reach the parent, which re-raises it
+        results.put((-1, f"{type(error).__name__}: {error}\n{traceback.format_exc()}"))
+    results.close()
+    results.join_thread()
+
+
+def _next_result(results: multiprocessing.Queue, workers: list) -> tuple[int, object]:
+    while True:
+        try:
+            index, value = results.get(timeout=POLL_SECONDS)
+        except queue.Empty:
+            dead = [w for w in workers if w.exitcode not in (None, 0)]
+            if dead:
+                raise WorkerError(f"decoding worker {dead[0].name} died with exit code {dead[0].exitcode} "
+                                  f"(killed for memory, or crashed)") from None
+            continue
+        if index < 0:
+            raise WorkerError(f"a decoding worker failed:\n{value}")
+        return index, value
