@@ -13,7 +13,7 @@ Paths, each over the whole training list in file-order batches of 32:
   utterance's frames), which collate less padding.
 - ``+ bfloat16 cache``: the entries ``main.py --precision bf16 --feature_cache DIR`` keeps (the model's first
   convolution rounds its input to bfloat16 anyway, so training is the same), read by two loader threads and by
-  one.
+  one (``--workers 1``), the last with length-bucketed batches too.
 
 ``cold`` passes first drop the files they read (wavs, and cache entries) from the operating system's page cache
 (``posix_fadvise(DONTNEED)``), as after a reboot or when the data set outgrows memory; ``warm`` passes follow a
@@ -108,8 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         def cached(dtype: torch.dtype = torch.float32) -> CachedFeaturizer:
             return CachedFeaturizer(featurizer, cache_root, dtype)
 
-        def entries() -> list[Path]:
-            return sorted(cache_root.glob("*/*/*.npy"))
+        def entries() -> list[Path]:  # the float32 entries (cold passes leave the bfloat16 ones warm)
+            return sorted(cached().cache.folder.glob("*/*.npy"))
 
         def evict_wavs() -> None:
             evict(train.wav_paths)
@@ -136,11 +136,14 @@ def main(argv: list[str] | None = None) -> int:
         def hit_bf16_one_thread() -> None:
             loader_pass(train, vocab, cached(torch.bfloat16), 1)
 
+        def hit_bf16_bucketed_one_thread() -> None:
+            loader_pass(train, vocab, cached(torch.bfloat16), 1, bucketed)
+
         def hit_bucketed() -> None:
             loader_pass(train, vocab, cached(), args.workers, bucketed)
 
-        def empty() -> None:
-            shutil.rmtree(cache_root, ignore_errors=True)
+        def empty() -> None:  # the float32 entries
+            shutil.rmtree(cached().cache.folder, ignore_errors=True)
 
         def content_key() -> None:
             content_key_pass(train, cached())
@@ -151,7 +154,8 @@ def main(argv: list[str] | None = None) -> int:
                  "+ feature cache, warm": hit, "+ cache keyed by content hash, warm": content_key,
                  f"+ cache + --batch_frames {budget}, warm": hit_bucketed,
                  "+ bfloat16 cache (--precision bf16), warm": hit_bf16,
-                 "+ bfloat16 cache, 1 loader thread, warm": hit_bf16_one_thread}
+                 "+ bfloat16 cache, 1 loader thread, warm": hit_bf16_one_thread,
+                 f"+ bfloat16 cache + --batch_frames {budget}, 1 loader thread, warm": hit_bf16_bucketed_one_thread}
         times = alternate(cases, args.repeats, warmup=True)
         sizes = {name: sum(p.stat().st_size for p in cached(dtype).cache.folder.glob("*/*.npy"))
                  for name, dtype in (("float32", torch.float32), ("bfloat16", torch.bfloat16))}

@@ -91,17 +91,19 @@ class FeatureCache:
         self.config, self.dtype = config, dtype
         self.folder = Path(root) / settings_digest(config, dtype)
         self.folder.mkdir(parents=True, exist_ok=True)
-        self._names: dict[str | os.PathLike, str] = {}
+        self._entries: dict[tuple[str | os.PathLike, int, int], Path] = {}
         described = self.folder / "settings.json"
         if not described.exists():
             atomic_write_text(described, json.dumps(_settings(config, dtype), indent=1, sort_keys=True) + "\n")
 
     def entry(self, path: str | os.PathLike, stat: os.stat_result) -> Path:
         """Where the features of ``path`` (whose ``os.stat`` is ``stat``) are kept."""
-        name = self._names.get(path)
-        if name is None:  # resolving the path costs more than the rest of a hit: once per path
-            name = self._names[path] = hashlib.sha256(os.path.realpath(path).encode()).hexdigest()[:32]
-        return self.folder / name[:2] / f"{name}-{stat.st_size}-{stat.st_mtime_ns}.npy"
+        key = (path, stat.st_size, stat.st_mtime_ns)
+        entry = self._entries.get(key)
+        if entry is None:  # resolving the path and joining the name cost more than the rest of a hit: once
+            name = hashlib.sha256(os.path.realpath(path).encode()).hexdigest()[:32]
+            entry = self._entries[key] = self.folder / name[:2] / f"{name}-{stat.st_size}-{stat.st_mtime_ns}.npy"
+        return entry
 
     def lookup(self, entry: Path) -> torch.Tensor | None:
         """The cached ``(frames, bins)`` tensor in this cache's dtype, or None when absent or unreadable."""

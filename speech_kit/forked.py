@@ -17,6 +17,7 @@ run here, in order.
 from __future__ import annotations
 
 import multiprocessing
+import pickle
 import queue
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -31,14 +32,15 @@ POLL_SECONDS = 1.0  # how often the parent checks that no worker died without a 
 
 
 class WorkerError(RuntimeError):
-    """A forked worker raised, or died: the message carries its traceback or exit code."""
+    """A forked worker died, or raised an exception that cannot be sent back: the message says which and why."""
 
 
 def forked_map(function: Callable[[Item], Result], items: Sequence[Item], processes: int
                ) -> Iterator[tuple[int, Result]]:
     """``(index, function(items[index]))`` for every item, in the order they finish, computed by ``processes``
     forked one-thread processes (here, in order, for one process or where fork is unavailable). Results are
-    pickled back, so they must be picklable; a worker's exception is re-raised here as ``WorkerError``."""
+    pickled back, so they must be picklable; a worker's exception is raised here (as ``WorkerError`` if it cannot be
+    pickled), and so is a worker's death."""
     processes = min(processes, len(items))
     if processes <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         for index, item in enumerate(items):
@@ -69,9 +71,20 @@ def _serve(function: Callable, items: Sequence, share: range, results: multiproc
         for index in share:
             results.put((index, function(items[index])))
     except BaseException as error:  # noqa: BLE001 - every failure must reach the parent, which re-raises it
-        results.put((-1, f"{type(error).__name__}: {error}\n{traceback.format_exc()}"))
+        results.put((-1, _portable(error, traceback.format_exc())))
     results.close()
     results.join_thread()
+
+
+def _portable(error: BaseException, trace: str) -> BaseException:
+    """``error`` itself if it survives pickling (so the caller can catch what the function raised, e.g. an
+    ``AudioError`` naming a bad file), with the worker's traceback as a note; else a ``WorkerError`` that says it."""
+    error.add_note(f"raised in a forked worker:\n{trace}")
+    try:
+        pickle.loads(pickle.dumps(error))
+        return error
+    except Exception:  # noqa: BLE001 - any unpicklable exception becomes a WorkerError with its text
+        return WorkerError(f"a worker failed: {type(error).__name__}: {error}\n{trace}")
 
 
 def _next_result(results: multiprocessing.Queue, workers: list) -> tuple[int, object]:
@@ -81,9 +94,9 @@ def _next_result(results: multiprocessing.Queue, workers: list) -> tuple[int, ob
         except queue.Empty:
             dead = [w for w in workers if w.exitcode not in (None, 0)]
             if dead:
-                raise WorkerError(f"decoding worker {dead[0].name} died with exit code {dead[0].exitcode} "
-                                  f"(killed for memory, or crashed)") from None
+                raise WorkerError(f"worker {dead[0].name} died with exit code {dead[0].exitcode} (killed for "
+                                  f"memory, or crashed)") from None
             continue
         if index < 0:
-            raise WorkerError(f"a decoding worker failed:\n{value}")
+            raise value
         return index, value
