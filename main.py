@@ -32,6 +32,7 @@ from speech_kit.features import FEATURE_KINDS, NORMALIZATIONS, FeatureConfig, Fe
 from speech_kit.layout import DatasetError
 from speech_kit.objectives import SpeechObjective
 from speech_kit.precision import PRECISIONS, feature_dtype
+from speech_kit.steady_memory import cap_kernel_caches
 from speech_kit.threads import apply_threads, recommended_threads
 from speech_kit.train import BAD_SAMPLE_POLICIES, DECAYS, EpochReport, TrainConfig, TrainState, fit
 from speech_kit.finite import NonFiniteLoss, NonFiniteModel, check_finite_model
@@ -100,6 +101,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     improve.add_argument("--clip_norm", type=float, default=0.0, help="clip the gradient norm (0: off)")
     improve.add_argument("--max_minutes", type=float, default=0.0,
                          help="start no new epoch after this many minutes of training (0: no limit)")
+    improve.add_argument("--steady_memory", action="store_true",
+                         help="keep peak memory near the first epoch's with many batch shapes (--batch_frames): "
+                              "oneDNN's kernel caches capped, freed memory returned after every step")
     improve.add_argument("--lm_order", type=int, default=0,
                          help="train an n-gram LM of this order on the training transcripts; saved with checkpoints")
     improve.add_argument("--lm_weight", type=float, default=0.0, help="LM weight in CTC beam search")
@@ -209,7 +213,8 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(batch_size=args.batch_size, workers=args.workers, max_epochs=args.max_epochs, lr=args.lr,
                        teacher_forcing=args.teacher_forcing, dropout=args.dropout, seed=args.seed,
                        precision=args.precision, warmup_steps=args.warmup_steps, decay=args.lr_decay,
-                       clip_norm=args.clip_norm, max_minutes=args.max_minutes, on_bad_sample=args.on_bad_sample)
+                       clip_norm=args.clip_norm, max_minutes=args.max_minutes, on_bad_sample=args.on_bad_sample,
+                       steady_memory=args.steady_memory)
 
 
 def train(args: argparse.Namespace, ctx: DistributedContext, model: nn.Module, optimizer: torch.optim.Optimizer,
@@ -283,6 +288,10 @@ def main(argv: list[str] | None = None) -> int:
     ctx = setup_distributed(use_cuda)
     if ctx.is_main:
         logger.info(describe_device(ctx, args))
+    if args.steady_memory:  # before the first convolution: the caches read their capacity then
+        caches = cap_kernel_caches()
+        if ctx.is_main:
+            logger.info("steady memory: kernel caches %s; freed memory returned after every step", caches)
     random.seed(args.seed)
     torch.manual_seed(args.seed)
     try:

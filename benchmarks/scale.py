@@ -2,16 +2,24 @@
 the data, by replicating the file list; epoch time should grow linearly and peak memory not at all.
 
     python -m benchmarks.scale [--data DIR] [--utterances 32] [--factors 1 4 16] [--precision bf16]
-                               [--batch_frames N] [--feature_cache]
+                               [--batch_frames N] [--feature_cache] [--replicate files|batches]
+                               [--steady_memory [CAPACITY]]
 
 Each factor runs in a fresh process (its peak RSS is the epoch's), factors in turn, ``--repeats`` times. Batches
-are length-bucketed (``--batch_frames``, default 8 x the mean utterance's frames: the 1x data fills its batches) at
-the seed's model settings, with the loader threads main.py starts by default (``--workers``).
+are length-bucketed (``--batch_frames``, default 8 x the mean utterance's frames) at the seed's model settings.
+One loader thread by default: each loader thread cuts its own share of the data into batches, so with main.py's
+four the 1x data (8 utterances a thread) makes smaller batches than the 16x data, whose largest step then has
+14 % more padded frames: a larger step, not more data. With one thread both epochs have the same largest batch
+(the last column says). ``--steady_memory`` trains as ``main.py --steady_memory`` does (``speech_kit.steady_memory``);
+the "malloc in use after" column is what the epoch left allocated.
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
+import ctypes.util
+import math
 import random
 import shutil
 import tempfile
@@ -27,13 +35,17 @@ from models import ModelConfig, build_model
 from speech_kit.feature_cache import CachedFeaturizer
 from speech_kit.features import Featurizer
 from speech_kit.objectives import SpeechObjective
+from speech_kit.steady_memory import KERNEL_CACHE_CAPACITY, cap_kernel_caches
 from speech_kit.train import TrainConfig, train_epoch
 
 
 def epoch_run(root: str, count: int, factor: int, hidden: int, precision: str, budget: int, workers: int,
-              cache: str | None, replicate: str = "files") -> dict:
+              cache: str | None, replicate: str = "files", steady: int = 0) -> dict:
     """In a fresh process: one epoch over the first ``count`` utterances, ``factor`` times as much data: the file
-    list replicated (``files``, batched afresh) or the 1x epoch's batches repeated (``batches``)."""
+    list replicated (``files``, batched afresh) or the 1x epoch's batches repeated (``batches``); ``steady`` > 0:
+    ``--steady_memory`` with kernel caches of that capacity."""
+    if steady:
+        cap_kernel_caches(steady)
     vocab, train = load_train(Path(root))
     copies = factor if replicate == "files" else 1
     wavs = train.wav_paths[:count] * copies
@@ -42,7 +54,8 @@ def epoch_run(root: str, count: int, factor: int, hidden: int, precision: str, b
     dataset = BaseDataset(wavs, scripts, train.targets, vocab.sos_id, vocab.eos_id, featurize)
     indices = list(range(len(wavs)))
     shards = [indices[w::workers] for w in range(workers)]
-    plans = FrameBudgetBatches(budget, feature_frames(wavs)).plan(shards, random.Random(1))
+    frames = feature_frames(wavs)
+    plans = FrameBudgetBatches(budget, frames).plan(shards, random.Random(1))
     if replicate == "batches":
         plans = [plan * factor for plan in plans]
     torch.manual_seed(1)
@@ -50,11 +63,32 @@ def epoch_run(root: str, count: int, factor: int, hidden: int, precision: str, b
                          layer_size=3, use_attention=True)
     model = build_model(config, dropout=0.2)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
-    train_config = TrainConfig(workers=workers, precision=precision)
+    train_config = TrainConfig(workers=workers, precision=precision, steady_memory=bool(steady))
     start = time.perf_counter()
     metrics, _ = train_epoch(model, SpeechObjective(vocab), dataset, plans, optimizer, train_config,
                              torch.device("cpu"), show_progress=False, log_progress=False)
-    return {"seconds": time.perf_counter() - start, "batches": sum(len(p) for p in plans), "loss": metrics["loss"]}
+    seconds = time.perf_counter() - start
+    largest = max(len(batch) * max(frames[i] for i in batch) for plan in plans for batch in plan)
+    return {"seconds": seconds, "batches": sum(len(p) for p in plans), "loss": metrics["loss"],
+            "in_use_mib": malloc_in_use() / 2**20, "largest_batch": largest}
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in
+                ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks",
+                 "keepcost")]
+
+
+def malloc_in_use() -> float:
+    """Bytes malloc has handed out and not had back (glibc's ``mallinfo2``: heap blocks in use plus mmapped
+    ones); NaN where the C library has no ``mallinfo2``. Read after the epoch, it is what outlives the steps."""
+    try:
+        mallinfo2 = ctypes.CDLL(ctypes.util.find_library("c")).mallinfo2
+    except (OSError, AttributeError, TypeError):
+        return math.nan
+    mallinfo2.restype = _MallInfo2
+    info = mallinfo2()
+    return float(info.uordblks + info.hblkhd)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,12 +101,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch_frames", type=int, default=0,
                         help="default: 8 x the mean utterance's frames, so that the 1x data already fills its "
                              "batches and a larger epoch has more batches, not fuller ones")
-    parser.add_argument("--workers", type=int, default=4, help="loader threads (main.py's default)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="loader threads (main.py starts 4; each cuts its own share of the data into batches)")
     parser.add_argument("--feature_cache", action="store_true", help="read features through a (pre-filled) cache")
     parser.add_argument("--replicate", choices=("files", "batches"), default="files",
                         help="files: the file list replicated and batched afresh (bigger data also fills batches "
                              "closer to --batch_frames); batches: the 1x epoch's batches repeated, so only the "
                              "amount of data changes")
+    parser.add_argument("--steady_memory", type=int, nargs="?", const=KERNEL_CACHE_CAPACITY, default=0,
+                        metavar="CAPACITY",
+                        help="train as --steady_memory does: kernel caches capped (at CAPACITY primitives, default "
+                             f"{KERNEL_CACHE_CAPACITY}), freed memory returned after every step")
     args = parser.parse_args(argv)
     plan = thread_plan(args)
     root = ensure_dataset(args.data)
@@ -90,12 +129,14 @@ def main(argv: list[str] | None = None) -> int:
                 featurize(path)
         print(f"data: {root}: first {len(paths)} training utterances ({audio:.1f} s of audio) x {args.factors}; "
               f"hidden {args.hidden_size}, {args.precision}, --batch_frames {budget}, {args.workers} loader "
-              f"thread(s), feature cache {'on' if cache else 'off'}; replicated: {args.replicate}")
+              f"thread(s), feature cache {'on' if cache else 'off'}; replicated: {args.replicate}; steady memory: "
+              f"{f'kernel caches of {args.steady_memory}' if args.steady_memory else 'off'}")
         results: dict[int, list[dict]] = {f: [] for f in args.factors}
         for _ in range(args.repeats):
             for factor in args.factors:
                 results[factor].append(isolated(plan, epoch_run, str(root), len(paths), factor, args.hidden_size,
-                                                args.precision, budget, args.workers, cache, args.replicate))
+                                                args.precision, budget, args.workers, cache, args.replicate,
+                                                args.steady_memory))
     finally:
         if cache:
             shutil.rmtree(cache, ignore_errors=True)
@@ -106,11 +147,12 @@ def main(argv: list[str] | None = None) -> int:
     for factor, runs in results.items():
         seconds = median([r["seconds"] for r in runs])
         rss = median([r["peak_rss_mib"] for r in runs])
+        in_use = median([r["in_use_mib"] for r in runs])
         rows.append([f"{factor}x", len(paths) * factor, runs[0]["batches"], f"{seconds:.1f}",
                      f"{seconds / (factor * base_seconds):.2f}", f"{audio * factor / seconds:.1f}", f"{rss:.0f}",
-                     f"{100 * (rss / base_rss - 1):+.1f} %"])
+                     f"{100 * (rss / base_rss - 1):+.1f} %", f"{in_use:.0f}", runs[0]["largest_batch"]])
     print_table(["data", "utterances", "batches", "epoch s", "epoch s / linear", "s of audio/s", "peak RSS MiB",
-                 f"RSS vs {base}x"], rows)
+                 f"RSS vs {base}x", "malloc in use after MiB", "largest batch (padded frames)"], rows)
     return 0
 
 

@@ -65,8 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", default=STDOUT,
                         help="CSV file to write ('<path>,<text>' lines); '-' (the default) prints them")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu", help="torch device")
-    parser.add_argument("--batch_size", type=int, default=16,
-                        help="files decoded together (sorted by duration); 1 decodes file by file")
+    parser.add_argument("--batch_size", type=int, default=32,
+                        help="most files decoded together (sorted by duration; on a CPU the batches are shared "
+                             "among one one-thread process per core); 1 decodes file by file")
     parser.add_argument("--max_len", type=int, default=80, help="longest transcript, in labels")
     parser.add_argument("--beam_size", type=int, default=1, help="beam width (1: greedy)")
     parser.add_argument("--length_penalty", type=float, default=0.0,

@@ -35,6 +35,7 @@ from speech_kit.feature_cache import CachedFeaturizer
 from speech_kit.features import NORMALIZATIONS, FeatureConfig, Featurizer
 from speech_kit.objectives import SpeechObjective
 from speech_kit.precision import PRECISIONS, feature_dtype
+from speech_kit.steady_memory import cap_kernel_caches
 from speech_kit.train import DECAYS, EpochReport, TrainConfig, TrainState, fit
 
 PROG = "python -m ru_numbers.train"
@@ -71,6 +72,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--clip_norm", type=float, default=5.0)
     p.add_argument("--spec_augment", action="store_true", help="frequency and time masks on training features")
     p.add_argument("--precision", choices=PRECISIONS, default="bf16")
+    p.add_argument("--steady_memory", action="store_true",
+                   help="keep peak memory near the first epoch's: oneDNN's kernel caches capped, freed memory "
+                        "returned after every step (speech_kit.steady_memory)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--save_name", default="model", help="checkpoint saved every epoch ('best' on eval loss)")
     p.add_argument("--export", help="also write each new best checkpoint here, without optimizer state "
@@ -84,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     ctx = setup_distributed(torch.cuda.is_available())
+    if args.steady_memory:  # before the first convolution: the caches read their capacity then
+        logger.info("steady memory: kernel caches %s", cap_kernel_caches())
     random.seed(args.seed)
     torch.manual_seed(args.seed)
     units = table(args.units)
@@ -136,7 +142,8 @@ def main(argv: list[str] | None = None) -> int:
         return fail(PROG, err)
     train_config = TrainConfig(batch_size=32, workers=args.workers, max_epochs=args.max_epochs, lr=args.lr,
                                teacher_forcing=0.0, dropout=args.dropout, seed=args.seed, precision=args.precision,
-                               warmup_steps=args.warmup_steps, decay=args.lr_decay, clip_norm=args.clip_norm)
+                               warmup_steps=args.warmup_steps, decay=args.lr_decay, clip_norm=args.clip_norm,
+                               steady_memory=args.steady_memory)
     data = split_dataset(train_list, vocab, 32, args.workers, valid_ratio=0.03, rank=ctx.rank,
                          world_size=ctx.world_size, seed=args.seed, featurize=featurize,
                          augment=SpecAugment(seed=args.seed) if args.spec_augment else None)

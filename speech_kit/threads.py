@@ -18,7 +18,8 @@ Threads are not the fastest way to use several cores for training: torch's intra
 and a speech model's per-frame GRU products are too small to split well. Two one-thread processes training as one
 DDP job (``nsml run --nproc 2``; ``LOCAL_WORLD_SIZE`` then gives each process half the cores) were 1.7 times as
 fast as one two-thread process at the seed's settings and 2.4 times on the Russian numbers model
-(``docs/performance.md``).
+(``docs/performance.md``). Decoding does the same by itself: ``models.transcribe`` turns this plan's compute
+threads into as many forked one-thread processes (``speech_kit.forked``).
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ from speech_kit.distributed import DistributedContext, min_across_ranks, wrap_mo
 from speech_kit.finite import NonFiniteLoss, describe_batch, is_finite, restore_buffers, snapshot_buffers
 from speech_kit.objectives import Objective, Tally
 from speech_kit.precision import autocast
+from speech_kit.steady_memory import release_free_memory
 
 logger = logging.getLogger("train")
 
@@ -54,6 +55,7 @@ class TrainConfig:
     report_every: int = 10  # batches between per-step reports
     progress_seconds: float = 30.0  # longest silence in the log during an epoch
     on_bad_sample: str = "fail"  # a non-finite loss or gradient: "fail" stops the run, "skip" skips the batch
+    steady_memory: bool = False  # return freed memory to the system after every step (speech_kit.steady_memory)
 
 
 def learning_rate(config: TrainConfig, step: int, total_steps: int) -> float:
@@ -178,6 +180,9 @@ def train_epoch(model: nn.Module, objective: Objective, dataset: BaseDataset, wo
             if on_report is not None and index % config.report_every == 0:
                 on_report(index, objective.summarize(window))
                 window = Tally()
+            if config.steady_memory:
+                del batch, step  # this step's tensors go first, so that their memory is returned too
+                release_free_memory()
     loader.join()
     totals["skipped_batches"] = skipped
     return objective.summarize(totals), totals

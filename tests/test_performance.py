@@ -31,6 +31,8 @@ from speech_kit.forked import WorkerError, forked_map
 from speech_kit.objectives import SpeechObjective
 from speech_kit.precision import autocast
 from speech_kit.rnn import reverse_within_lengths, run_gru
+from speech_kit.steady_memory import (KERNEL_CACHE_CAPACITY, KERNEL_CACHE_VARIABLES, cap_kernel_caches,
+                                     release_free_memory)
 from speech_kit.threads import apply_threads, launch_environment, recommended_threads
 
 SAMPLE = ROOT / "sample_dataset"
@@ -282,6 +284,50 @@ def test_main_trains_through_the_feature_cache_and_fills_it(tmp_path):
     assert done.returncode == 0, done.stderr
     listed = len((SAMPLE / "train" / "train_data" / "data_list.csv").read_text().split())
     assert len(entries(cache)) == listed  # every training and validation utterance, once
+
+
+def test_main_in_bf16_keeps_bfloat16_entries_and_steady_memory_caps_the_kernel_caches(tmp_path):
+    env = launch_environment({k: v for k, v in os.environ.items()
+                              if not k.startswith("NSML_") and k not in KERNEL_CACHE_VARIABLES})
+    env["NSML_CHECKPOINT_DIR"] = str(tmp_path / "checkpoints")
+    cache = tmp_path / "features"
+    args = ["--hidden_size", "16", "--layer_size", "1", "--conv_channels", "4", "--batch_frames", "4000",
+            "--workers", "1", "--max_epochs", "1", "--precision", "bf16", "--feature_cache", str(cache),
+            "--steady_memory"]
+    done = subprocess.run([sys.executable, str(ROOT / "main.py"), *args], env=env, capture_output=True, text=True,
+                          timeout=900)
+    assert done.returncode == 0, done.stderr
+    capacity = str(KERNEL_CACHE_CAPACITY)
+    assert (f"steady memory: kernel caches {{'ONEDNN_PRIMITIVE_CACHE_CAPACITY': '{capacity}', "
+            f"'LRU_CACHE_CAPACITY': '{capacity}'}}") in done.stderr
+    stored = [np.load(entry) for entry in entries(cache)]
+    assert stored and all(array.dtype == np.int16 for array in stored)  # bfloat16 bit patterns
+
+
+def test_kernel_cache_caps_leave_a_users_setting_alone(monkeypatch):
+    for name in KERNEL_CACHE_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    assert cap_kernel_caches(8) == {name: "8" for name in KERNEL_CACHE_VARIABLES}
+    monkeypatch.setenv("LRU_CACHE_CAPACITY", "100")
+    monkeypatch.delenv("ONEDNN_PRIMITIVE_CACHE_CAPACITY")
+    assert cap_kernel_caches(8) == {"ONEDNN_PRIMITIVE_CACHE_CAPACITY": "8", "LRU_CACHE_CAPACITY": "100"}
+
+
+def _resident_mib() -> float:
+    return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+@pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="reads resident memory from /proc")
+def test_release_free_memory_hands_freed_blocks_back_to_the_system():
+    """Blocks freed below a live one stay in the process (free() can give back only the top of the heap), until
+    ``release_free_memory``."""
+    blocks = [bytearray(64 << 10) for _ in range(3200)]  # 200 MiB in malloc's heap (below its mmap threshold)
+    keep = bytearray(64 << 10)  # above them: the heap's top stays in use
+    del blocks
+    held = _resident_mib()
+    assert release_free_memory()
+    assert held - _resident_mib() > 150, "malloc_trim gave back less than 150 of the 200 MiB freed"
+    assert len(keep) == 64 << 10
 
 
 # --- batched decoding ------------------------------------------------------------------------------------------

@@ -1,0 +1,57 @@
+"""Steady memory for long CPU training runs with many batch shapes (``--steady_memory``).
+
+Length-bucketed batches (``--batch_frames``) give almost every batch its own shape, and two things then keep
+memory that no later step needs (``python -m benchmarks.scale``; the seed's settings in bf16, one epoch of 66
+batches; ``docs/performance.md``):
+
+- **Kernel caches.** oneDNN, which runs the convolutions and bf16 matrix products on a CPU, keeps every primitive
+  it creates (a JIT-compiled kernel per operation and input shape, with its buffers) in a cache of 1,024 entries,
+  and ideep, torch's wrapper around it, keeps another of its own. What malloc still has handed out after the
+  epoch: 730 MiB at 16x the data against 472 MiB at 1x by default, 426 against 402 with both caches capped at
+  ``KERNEL_CACHE_CAPACITY`` (``ONEDNN_PRIMITIVE_CACHE_CAPACITY``, ``LRU_CACHE_CAPACITY``). Capacities of 64 and
+  256 held more (peak +17 % and +29 % at 16x, against +14-19 % at 8).
+- **Freed memory kept by malloc.** glibc keeps freed blocks for reuse; with activations of another size at every
+  step, the holes between live blocks add up. ``malloc_trim(0)`` after each step hands them back.
+
+Together the 16x epoch's peak fell from 1,714-1,758 MiB to 933-957 MiB, at 3-9 % more epoch time (kernels of a
+shape seen before are compiled again). Both caches read their capacity from the environment when they are first
+used, so ``cap_kernel_caches`` works if it runs before the model's first convolution or matrix product; a
+capacity set by the user wins.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import functools
+import os
+
+KERNEL_CACHE_VARIABLES = ("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "LRU_CACHE_CAPACITY")
+KERNEL_CACHE_CAPACITY = 8  # primitives per cache under --steady_memory: 8, 64, 256 measured (docs/performance.md)
+
+
+def cap_kernel_caches(capacity: int = KERNEL_CACHE_CAPACITY) -> dict[str, str]:
+    """Cap oneDNN's and ideep's primitive caches at ``capacity`` entries (each unless already set in the
+    environment); returns the settings in effect, for the log."""
+    for name in KERNEL_CACHE_VARIABLES:
+        os.environ.setdefault(name, str(capacity))
+    return {name: os.environ[name] for name in KERNEL_CACHE_VARIABLES}
+
+
+@functools.cache
+def _malloc_trim() -> ctypes._CFuncPtr | None:
+    name = ctypes.util.find_library("c")
+    try:
+        return ctypes.CDLL(name).malloc_trim if name else None
+    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to trim with
+        return None
+
+
+def release_free_memory() -> bool:
+    """Return the memory malloc holds free to the operating system (glibc's ``malloc_trim(0)``); False where
+    the C library has no such call."""
+    trim = _malloc_trim()
+    if trim is None:
+        return False
+    trim(0)
+    return True
