@@ -10,15 +10,19 @@ The processes are forked (Linux), as torch's ``DataLoader`` forks its workers: t
 and the caller's closures without pickling or importing anything, and start in milliseconds. Each child sets one
 compute thread before it runs anything (as ``DataLoader`` workers do, so the OpenMP pool the parent used is never
 entered), computes its share of the items (every ``processes``-th, so that length-sorted batches split evenly)
-and sends each result back as soon as it has it. Where ``fork`` is not available, or for one process, the items
-run here, in order.
+and sends each result back as soon as it has it. A worker's exception is raised in the caller as itself; a
+worker that dies raises ``WorkerError``; workers die with their parent, even one killed with SIGKILL. Where
+``fork`` is not available, or for one process, the items run here, in order.
 """
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
+import os
 import pickle
 import queue
+import signal
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from typing import TypeVar
@@ -28,6 +32,7 @@ import torch
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 
+PR_SET_PDEATHSIG = 1  # prctl option: the signal this process gets when its parent dies
 POLL_SECONDS = 1.0  # how often the parent checks that no worker died without a word (killed, crashed)
 
 
@@ -48,7 +53,8 @@ def forked_map(function: Callable[[Item], Result], items: Sequence[Item], proces
         return
     context = multiprocessing.get_context("fork")
     results = context.Queue()
-    workers = [context.Process(target=_serve, args=(function, items, range(first, len(items), processes), results),
+    workers = [context.Process(target=_serve, args=(function, items, range(first, len(items), processes), results,
+                                                    os.getpid()),
                                daemon=True, name=f"forked_map-{first}") for first in range(processes)]
     for worker in workers:
         worker.start()
@@ -64,8 +70,10 @@ def forked_map(function: Callable[[Item], Result], items: Sequence[Item], proces
         results.close()
 
 
-def _serve(function: Callable, items: Sequence, share: range, results: multiprocessing.Queue) -> None:
+def _serve(function: Callable, items: Sequence, share: range, results: multiprocessing.Queue, parent: int
+           ) -> None:
     """A worker: one compute thread, then its share of the items, each result sent as soon as it is done."""
+    _die_with(parent)
     torch.set_num_threads(1)
     try:
         for index in share:
@@ -74,6 +82,17 @@ def _serve(function: Callable, items: Sequence, share: range, results: multiproc
         results.put((-1, _portable(error, traceback.format_exc())))
     results.close()
     results.join_thread()
+
+
+def _die_with(parent: int) -> None:
+    """Have the kernel kill this worker when its parent dies (Linux ``PR_SET_PDEATHSIG``): a parent killed with
+    SIGKILL runs no clean-up, and its workers would decode on for nobody."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: daemon workers still end with a parent that exits normally
+        return
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
 
 
 def _portable(error: BaseException, trace: str) -> BaseException:

@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import numpy as np
@@ -378,6 +379,40 @@ def test_forked_map_returns_every_result_and_reraises_a_workers_error():
 def test_forked_map_reports_a_worker_that_dies_instead_of_waiting_for_it():
     with pytest.raises(WorkerError, match="exit code 9"):
         list(forked_map(lambda x: os._exit(9) if x == 3 else x, list(range(6)), 2))
+
+
+def _alive(pid: int) -> bool:
+    """Running, not exited (a zombie waiting for its reaper counts as exited)."""
+    try:
+        return Path(f"/proc/{pid}/status").read_text().split("State:")[1].split()[0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_forked_workers_die_with_a_parent_killed_by_sigkill(tmp_path):
+    script = textwrap.dedent(f"""
+        import os, time
+        from speech_kit.forked import forked_map
+        def work(x):
+            (__import__("pathlib").Path({str(tmp_path)!r}) / f"worker-{{os.getpid()}}").touch()
+            time.sleep(120)
+        list(forked_map(work, [0, 1], 2))
+    """)
+    parent = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 60
+        while len(list(tmp_path.glob("worker-*"))) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        workers = [int(p.name.split("-")[1]) for p in tmp_path.glob("worker-*")]
+        assert len(workers) == 2 and all(_alive(pid) for pid in workers)
+    finally:
+        parent.kill()
+        parent.wait()
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in workers), "a worker outlived its killed parent"
 
 
 # --- threads ---------------------------------------------------------------------------------------------------
