@@ -17,6 +17,17 @@ def test_collate_pads_features_and_targets(vocab):
     assert seq_lengths.tolist() == [5, 8] and target_lengths.tolist() == [3, 2]
     assert seqs[0, 5:].abs().sum() == 0 and seqs[1, 7, 0] == 2
     assert targets[1].tolist() == [4, 5, vocab.pad_id]
+    assert seqs.dtype == torch.float32 and targets.dtype == seq_lengths.dtype == torch.long
+
+
+def test_collate_keeps_bfloat16_features_bit_for_bit_and_refuses_mixed_dtypes(vocab):
+    rows = [torch.randn(5, 257).to(torch.bfloat16), torch.randn(8, 257).to(torch.bfloat16)]
+    seqs = _collate_fn([(rows[0], [1]), (rows[1], [2])], vocab.pad_id).feats
+    assert seqs.dtype == torch.bfloat16 and seqs.shape == (2, 8, 257)
+    assert torch.equal(seqs[0, :5], rows[0]) and torch.equal(seqs[1], rows[1])
+    assert torch.equal(seqs[0, 5:], torch.zeros(3, 257, dtype=torch.bfloat16))  # padding zeroed, not left as found
+    with pytest.raises(ValueError, match="mixes feature dtypes"):
+        _collate_fn([(rows[0], [1]), (rows[1].float(), [2])], vocab.pad_id)
 
 
 def test_threaded_loaders_stream_every_utterance_then_stop(tiny_dataset, vocab):
