@@ -17,9 +17,6 @@ the "malloc in use after" column is what the epoch left allocated.
 from __future__ import annotations
 
 import argparse
-import ctypes
-import ctypes.util
-import math
 import random
 import shutil
 import tempfile
@@ -35,7 +32,7 @@ from models import ModelConfig, build_model
 from speech_kit.feature_cache import CachedFeaturizer
 from speech_kit.features import Featurizer
 from speech_kit.objectives import SpeechObjective
-from speech_kit.steady_memory import KERNEL_CACHE_CAPACITY, cap_kernel_caches
+from speech_kit.steady_memory import KERNEL_CACHE_CAPACITY, cap_kernel_caches, malloc_in_use
 from speech_kit.train import TrainConfig, train_epoch
 
 
@@ -73,24 +70,6 @@ def epoch_run(root: str, count: int, factor: int, hidden: int, precision: str, b
             "in_use_mib": malloc_in_use() / 2**20, "largest_batch": largest}
 
 
-class _MallInfo2(ctypes.Structure):
-    _fields_ = [(name, ctypes.c_size_t) for name in
-                ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks",
-                 "keepcost")]
-
-
-def malloc_in_use() -> float:
-    """Bytes malloc has handed out and not had back (glibc's ``mallinfo2``: heap blocks in use plus mmapped
-    ones); NaN where the C library has no ``mallinfo2``. Read after the epoch, it is what outlives the steps."""
-    try:
-        mallinfo2 = ctypes.CDLL(ctypes.util.find_library("c")).mallinfo2
-    except (OSError, AttributeError, TypeError):
-        return math.nan
-    mallinfo2.restype = _MallInfo2
-    info = mallinfo2()
-    return float(info.uordblks + info.hblkhd)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.scale", description=__doc__.split("\n\n")[0])
     add_common_args(parser)
@@ -113,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="train as --steady_memory does: kernel caches capped (at CAPACITY primitives, default "
                              f"{KERNEL_CACHE_CAPACITY}), freed memory returned after every step")
     args = parser.parse_args(argv)
+    if args.steady_memory < 0:
+        parser.error(f"--steady_memory: a kernel cache capacity must be at least 1, got {args.steady_memory}")
     plan = thread_plan(args)
     root = ensure_dataset(args.data)
     print_header("scale: one epoch at several data sizes", plan)

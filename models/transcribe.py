@@ -28,8 +28,9 @@ from speech_kit.precision import autocast
 from speech_kit.threads import recommended_threads
 from speech_kit.units import TextUnits
 
-ENCODER_FRAMES = 8000  # padded feature frames per encoder chunk: 4,000 and 8,000 measured alike, 2,000 and
-# a whole batch of 48 (about 35,000) slower
+# Padded feature frames per encoder chunk: 4,000 and 8,000 measured alike; 2,000, and a whole batch of 48
+# (about 35,000), slower.
+ENCODER_FRAMES = 8000
 
 
 @dataclass(frozen=True)

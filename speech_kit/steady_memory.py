@@ -24,6 +24,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import functools
+import math
 import os
 
 KERNEL_CACHE_VARIABLES = ("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "LRU_CACHE_CAPACITY")
@@ -33,25 +34,46 @@ KERNEL_CACHE_CAPACITY = 8  # primitives per cache under --steady_memory: 8, 64, 
 def cap_kernel_caches(capacity: int = KERNEL_CACHE_CAPACITY) -> dict[str, str]:
     """Cap oneDNN's and ideep's primitive caches at ``capacity`` entries (each unless already set in the
     environment); returns the settings in effect, for the log."""
+    if capacity < 1:
+        raise ValueError(f"a kernel cache capacity must be at least 1, got {capacity} (0 would compile every "
+                         f"kernel anew at every use)")
     for name in KERNEL_CACHE_VARIABLES:
         os.environ.setdefault(name, str(capacity))
     return {name: os.environ[name] for name in KERNEL_CACHE_VARIABLES}
 
 
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in
+                ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks",
+                 "keepcost")]
+
+
 @functools.cache
-def _malloc_trim() -> ctypes._CFuncPtr | None:
-    name = ctypes.util.find_library("c")
+def _glibc_call(name: str) -> ctypes._CFuncPtr | None:
+    """The C library's function ``name``, or None where the library lacks it (musl, macOS)."""
+    library = ctypes.util.find_library("c")
     try:
-        return ctypes.CDLL(name).malloc_trim if name else None
-    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to trim with
+        return getattr(ctypes.CDLL(library), name) if library else None
+    except (OSError, AttributeError):
         return None
 
 
 def release_free_memory() -> bool:
     """Return the memory malloc holds free to the operating system (glibc's ``malloc_trim(0)``); False where
     the C library has no such call."""
-    trim = _malloc_trim()
+    trim = _glibc_call("malloc_trim")
     if trim is None:
         return False
     trim(0)
     return True
+
+
+def malloc_in_use() -> float:
+    """Bytes malloc has handed out and not had back (glibc's ``mallinfo2``: heap blocks in use plus mapped ones);
+    NaN where the C library has no ``mallinfo2``. Read after an epoch, it is what outlived the steps."""
+    mallinfo2 = _glibc_call("mallinfo2")
+    if mallinfo2 is None:
+        return math.nan
+    mallinfo2.restype = _MallInfo2
+    info = mallinfo2()
+    return float(info.uordblks + info.hblkhd)

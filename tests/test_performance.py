@@ -33,7 +33,7 @@ from speech_kit.objectives import SpeechObjective
 from speech_kit.precision import autocast
 from speech_kit.rnn import reverse_within_lengths, run_gru
 from speech_kit.steady_memory import (KERNEL_CACHE_CAPACITY, KERNEL_CACHE_VARIABLES, cap_kernel_caches,
-                                     release_free_memory)
+                                     malloc_in_use, release_free_memory)
 from speech_kit.threads import apply_threads, launch_environment, recommended_threads
 
 SAMPLE = ROOT / "sample_dataset"
@@ -312,6 +312,8 @@ def test_kernel_cache_caps_leave_a_users_setting_alone(monkeypatch):
     monkeypatch.setenv("LRU_CACHE_CAPACITY", "100")
     monkeypatch.delenv("ONEDNN_PRIMITIVE_CACHE_CAPACITY")
     assert cap_kernel_caches(8) == {"ONEDNN_PRIMITIVE_CACHE_CAPACITY": "8", "LRU_CACHE_CAPACITY": "100"}
+    with pytest.raises(ValueError, match="at least 1"):
+        cap_kernel_caches(0)
 
 
 def _resident_mib() -> float:
@@ -324,8 +326,10 @@ def test_release_free_memory_hands_freed_blocks_back_to_the_system():
     ``release_free_memory``."""
     blocks = [bytearray(64 << 10) for _ in range(3200)]  # 200 MiB in malloc's heap (below its mmap threshold)
     keep = blocks[99::100]  # every hundredth stays, the last one too: the freed ones are holes between live blocks
+    in_use = malloc_in_use()
     del blocks
-    held = _resident_mib()
+    assert in_use - malloc_in_use() > 190 * 2**20  # malloc has them back...
+    held = _resident_mib()  # ...but the process still holds their pages
     assert release_free_memory()
     assert held - _resident_mib() > 150, "malloc_trim gave back less than 150 of the 198 MiB freed"
     assert len(keep) == 32
