@@ -17,30 +17,30 @@ import torch
 from torch import nn
 
 import nsml
-from label_loader import LabelTableError, Vocab
-from loader import FrameBudgetBatches, feature_frames, read_train_list, split_dataset
-from models import (DecodingOptions, ModelConfig, build_model, check_compatible, load_checkpoint,
-                    save_checkpoint)
-from models.transcribe import transcribe
-from speech_kit.audio import AudioError
-from speech_kit.distributed import DistributedContext, cleanup, setup_distributed
+from models import DecodingOptions, ModelConfig, build_model, check_compatible, load_checkpoint, save_checkpoint
 from models.attention import KINDS as ATTENTION_KINDS
 from models.lm import LM_FILE, NgramLM
+from models.transcribe import transcribe
+from nsml.records import write_run_file
+from speech_kit.audio import AudioError
 from speech_kit.augment import SpecAugment
+from speech_kit.batching import FrameBudgetBatches
+from speech_kit.dataset import read_train_list, split_dataset
+from speech_kit.distributed import DistributedContext, cleanup, setup_distributed
 from speech_kit.feature_cache import CachedFeaturizer
-from speech_kit.features import FEATURE_KINDS, NORMALIZATIONS, FeatureConfig, Featurizer
+from speech_kit.features import FEATURE_KINDS, NORMALIZATIONS, FeatureConfig, Featurizer, feature_frames
+from speech_kit.findings import exclusion_table
+from speech_kit.finite import NonFiniteLoss, NonFiniteModel, check_finite_model
 from speech_kit.layout import DatasetError
+from speech_kit.memory import default_max_duration, device_memory
 from speech_kit.objectives import SpeechObjective
 from speech_kit.precision import PRECISIONS, feature_dtype
+from speech_kit.screen import EXCLUSIONS_FILE, screen_training_data
 from speech_kit.steady_memory import cap_kernel_caches
 from speech_kit.threads import apply_threads, recommended_threads
 from speech_kit.train import BAD_SAMPLE_POLICIES, DECAYS, EpochReport, TrainConfig, TrainState, fit
-from speech_kit.finite import NonFiniteLoss, NonFiniteModel, check_finite_model
-from speech_kit.findings import exclusion_table
-from speech_kit.memory import default_max_duration, device_memory
-from speech_kit.screen import EXCLUSIONS_FILE, screen_training_data
-from nsml.records import write_run_file
 from speech_kit.units import UNIT_KINDS, TextUnits, retarget
+from speech_kit.vocab import LabelTableError, Vocab
 
 HERE = Path(__file__).resolve().parent
 logger = logging.getLogger("main")

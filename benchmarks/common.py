@@ -26,9 +26,9 @@ from typing import Any
 import soundfile as sf
 import torch
 
-from label_loader import Vocab
-from loader import TrainList, read_train_list
+from speech_kit.dataset import TrainList, read_train_list
 from speech_kit.threads import ThreadPlan, apply_threads, launch_environment, recommended_threads
+from speech_kit.vocab import Vocab
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_TRAIN, DATA_TEST, DATA_SEED = 100, 20, 1

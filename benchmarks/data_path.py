@@ -35,14 +35,15 @@ from pathlib import Path
 
 import torch
 
-from benchmarks.common import (add_common_args, alternate, durations, ensure_dataset, load_train, median,
-                               print_header, print_table, ratio, run_main, thread_plan)
+from benchmarks.common import (add_common_args, alternate, durations, ensure_dataset, load_train, median, print_header,
+                                print_table, ratio, run_main, thread_plan)
 from benchmarks.reference import seed_collate, seed_feature
-from label_loader import Vocab
-from loader import BaseDataset, FrameBudgetBatches, MultiLoader, TrainList, feature_frames, get_script, iterate_batches
+from speech_kit.batching import FrameBudgetBatches, MultiLoader, iterate_batches
+from speech_kit.dataset import BaseDataset, TrainList, get_script
 from speech_kit.feature_cache import CachedFeaturizer
-from speech_kit.features import Featurizer
+from speech_kit.features import Featurizer, feature_frames
 from speech_kit.threads import apply_threads
+from speech_kit.vocab import Vocab
 
 BATCH = 32
 

@@ -27,11 +27,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from label_loader import Vocab
 from models import Seq2seq
 from models.decoder import DecoderState
 from speech_kit.features import HOP_LENGTH, N_FFT, WIN_LENGTH
 from speech_kit.objectives import character_errors
+from speech_kit.vocab import Vocab
 
 
 def seed_feature(path: str) -> torch.Tensor:

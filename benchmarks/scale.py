@@ -25,12 +25,13 @@ from pathlib import Path
 
 import torch
 
-from benchmarks.common import (add_common_args, durations, ensure_dataset, isolated, load_train, median,
-                               print_header, print_table, run_main, thread_plan)
-from loader import BaseDataset, FrameBudgetBatches, feature_frames
+from benchmarks.common import (add_common_args, durations, ensure_dataset, isolated, load_train, median, print_header,
+                                print_table, run_main, thread_plan)
 from models import ModelConfig, build_model
+from speech_kit.batching import FrameBudgetBatches
+from speech_kit.dataset import BaseDataset
 from speech_kit.feature_cache import CachedFeaturizer
-from speech_kit.features import Featurizer
+from speech_kit.features import Featurizer, feature_frames
 from speech_kit.objectives import SpeechObjective
 from speech_kit.steady_memory import KERNEL_CACHE_CAPACITY, cap_kernel_caches, malloc_in_use
 from speech_kit.train import TrainConfig, train_epoch

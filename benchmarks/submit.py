@@ -21,15 +21,14 @@ from pathlib import Path
 
 import torch
 
-from benchmarks.common import (add_common_args, alternate, durations, ensure_dataset, load_train, median,
-                               print_header, print_table, ratio, run_main, thread_plan)
+from benchmarks.common import (add_common_args, alternate, durations, ensure_dataset, load_train, median, print_header,
+                                print_table, ratio, run_main, thread_plan)
 from benchmarks.reference import seed_infer
-from label_loader import Vocab
 from models import DecodingOptions, ModelConfig, Seq2seq, build_model, load_checkpoint
 from models.transcribe import transcribe
 from speech_kit.features import Featurizer
 from speech_kit.threads import apply_threads
-
+from speech_kit.vocab import Vocab
 
 SEED_ROW = "2019 baseline: per-file greedy, fp32"
 

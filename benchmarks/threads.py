@@ -19,11 +19,10 @@ from pathlib import Path
 
 import torch
 
-from benchmarks.common import (add_common_args, durations, ensure_dataset, isolated, load_train, median,
-                               print_header, print_table, ratio, run_main, thread_plan)
+from benchmarks.common import (add_common_args, durations, ensure_dataset, isolated, load_train, median, print_header,
+                                print_table, ratio, run_main, thread_plan)
 from benchmarks.scale import epoch_run
-from loader import feature_frames
-from speech_kit.features import Featurizer
+from speech_kit.features import Featurizer, feature_frames
 from speech_kit.threads import ThreadPlan
 
 

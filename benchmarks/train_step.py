@@ -30,15 +30,16 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
 from benchmarks.common import (add_common_args, alternate, durations, ensure_dataset, isolated, load_train, median,
-                               peak_rss_mib, print_header, print_table, ratio, run_main, thread_plan)
+                                peak_rss_mib, print_header, print_table, ratio, run_main, thread_plan)
 from benchmarks.reference import seed_collate, seed_train_step
-from label_loader import Vocab
-from loader import FrameBudgetBatches, _collate_fn, get_script
 from models import ModelConfig, Seq2seq, build_model
+from speech_kit.batching import FrameBudgetBatches, collate
+from speech_kit.dataset import get_script
 from speech_kit.feature_cache import CachedFeaturizer
 from speech_kit.features import Featurizer
 from speech_kit.objectives import SpeechObjective
 from speech_kit.precision import autocast
+from speech_kit.vocab import Vocab
 
 SEED_BATCH = 32
 TEACHER_FORCING = 0.5
@@ -73,8 +74,8 @@ def train_run(root: str, cache: str, count: int, hidden: int, path: str, precisi
     scripts = [get_script(s, train.targets, vocab.sos_id, vocab.eos_id) for s in train.script_paths[:count]]
     batches = plan_batches([f.size(0) for f in feats], budget // world)
     batches = batches[rank: len(batches) // world * world: world]
-    collate = seed_collate if path == "seed" else _collate_fn
-    collated = [collate([(feats[i], scripts[i]) for i in b], vocab.pad_id) for b in batches]
+    collate_fn = seed_collate if path == "seed" else collate
+    collated = [collate_fn([(feats[i], scripts[i]) for i in b], vocab.pad_id) for b in batches]
     padded = sum(c[0].shape[0] * c[0].shape[1] for c in collated)
     valid = sum(int(n) for c in collated for n in c[2])
     del feats
@@ -138,7 +139,7 @@ def profile_step(root: str, cache: str, count: int, hidden: int, precision: str,
     featurize = CachedFeaturizer(Featurizer(), cache)
     items = [(featurize(p), get_script(s, train.targets, vocab.sos_id, vocab.eos_id))
              for p, s in zip(train.wav_paths[:count], train.script_paths[:count])]
-    batch = _collate_fn(items, vocab.pad_id)
+    batch = collate(items, vocab.pad_id)
     model, optimizer, objective = seed_model(vocab, hidden)
 
     def step() -> None:
@@ -168,7 +169,7 @@ def gru_comparison(root: str, cache: str, count: int, hidden: int, repeats: int)
     vocab, train = load_train(Path(root))
     featurize = CachedFeaturizer(Featurizer(), cache)
     items = [(featurize(p), [vocab.sos_id]) for p in train.wav_paths[:count]]
-    batch = _collate_fn(items, vocab.pad_id)
+    batch = collate(items, vocab.pad_id)
     torch.manual_seed(1)
     config = ModelConfig(vocab_size=len(vocab), sos_id=vocab.sos_id, eos_id=vocab.eos_id, hidden_size=hidden,
                          layer_size=3, use_attention=True)

@@ -23,9 +23,9 @@ from pathlib import Path
 
 from corpus.konlpy_text import TextSourceError
 from corpus.text_sources import load_corpus
-from label_loader import PAD_CHAR, LabelTableError, Vocab
 from speech_kit.cli import fail
 from speech_kit.layout import DatasetError, read_pairs
+from speech_kit.vocab import PAD_CHAR, LabelTableError, Vocab
 
 PROG = "python -m corpus.build_labels"
 

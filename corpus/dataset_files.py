@@ -19,9 +19,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from corpus.plan import Utterance
-from label_loader import Vocab
 from speech_kit.atomic import atomic_write
 from speech_kit.layout import data_list_path, test_label_path, test_list_path, train_label_path
+from speech_kit.vocab import Vocab
 
 LABELS_FILE = "labels.txt"
 MANIFEST = "manifest.tsv"

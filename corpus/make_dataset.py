@@ -36,9 +36,9 @@ from corpus.plan import NO_NOISE, PlanSettings, Utterance, plan_dataset
 from corpus.synthesize import synthesize_utterance
 from corpus.text_sources import SOURCES, Sentence, load_corpus
 from corpus.voices import TEST_ONLY_VARIANTS, TRAIN_VARIANTS, check_installed
-from label_loader import LabelTableError, Vocab
 from speech_kit.cli import fail
 from speech_kit.layout import DatasetError, test_data_dir, train_data_dir
+from speech_kit.vocab import LabelTableError, Vocab
 
 PROG = "python -m corpus.make_dataset"
 DEFAULTS = PlanSettings()

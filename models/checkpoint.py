@@ -12,11 +12,11 @@ from pathlib import Path
 
 import torch
 
-from label_loader import Vocab
 from models.config import ModelConfig
 from models.seq2seq import Seq2seq, build_model
 from speech_kit.atomic import atomic_write
 from speech_kit.features import FeatureConfig
+from speech_kit.vocab import Vocab
 
 CHECKPOINT_FILE = "model.pt"
 FORMAT = "speech-hackathon-seq2seq/2"

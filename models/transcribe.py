@@ -16,17 +16,17 @@ from dataclasses import dataclass
 
 import torch
 
-from label_loader import Vocab
-from loader import _collate_fn, cut_by_frames
 from models.decoding import DecodingOptions, decoder_for, evaluating
 from models.lm import NgramLM
 from models.seq2seq import EncoderOutput, Seq2seq
 from speech_kit.audio import probe
+from speech_kit.batching import collate, cut_by_frames
 from speech_kit.features import Featurizer
 from speech_kit.forked import forked_map
 from speech_kit.precision import autocast
 from speech_kit.threads import recommended_threads
 from speech_kit.units import TextUnits
+from speech_kit.vocab import Vocab
 
 # Padded feature frames per encoder chunk: 4,000 and 8,000 measured alike; 2,000, and a whole batch of 48
 # (about 35,000), slower.
@@ -110,7 +110,7 @@ def _even_batches(order: list[int], batch_size: int, processes: int) -> list[lis
 
 
 def _encode(model: Seq2seq, feats: list[torch.Tensor], pad_id: int, device: torch.device) -> EncoderOutput:
-    batch = _collate_fn([(feat, []) for feat in feats], pad_id)
+    batch = collate([(feat, []) for feat in feats], pad_id)
     return model.encode(batch.feats.to(device), batch.feat_lengths if len(feats) > 1 else None)
 
 

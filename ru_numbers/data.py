@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 
-from label_loader import Vocab
-from loader import TrainList
 from ru_numbers.manifest import GENDERS, ManifestError, audio_path, read_manifest
 from ru_numbers.units import UnitTable, manifest_units
 from speech_kit.audio import AudioError, probe
+from speech_kit.dataset import TrainList
+from speech_kit.vocab import Vocab
 
 
 def read_numbers(manifest: str | os.PathLike, table: UnitTable, vocab: Vocab, check_audio: bool = True

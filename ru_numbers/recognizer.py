@@ -16,7 +16,6 @@ from pathlib import Path
 
 import torch
 
-from label_loader import Vocab
 from models import DecodingOptions, ModelConfig, Seq2seq, load_checkpoint, save_checkpoint
 from models.transcribe import recognize
 from ru_numbers.gender import PitchGender, utterance_f0
@@ -25,6 +24,7 @@ from ru_numbers.units import UnitTable, table
 from speech_kit.atomic import atomic_write
 from speech_kit.features import FeatureConfig, Featurizer
 from speech_kit.finite import check_finite_model
+from speech_kit.vocab import Vocab
 
 TASK_FILE = "task.json"
 GREEDY = DecodingOptions(max_len=40)  # at most 40 number words; the longest number has 7

@@ -20,19 +20,20 @@ from pathlib import Path
 import torch
 
 import nsml
-from loader import FrameBudgetBatches, feature_frames, split_dataset
+from models import build_model, check_compatible, load_checkpoint
 from ru_numbers.data import read_numbers
 from ru_numbers.gender import FIT_UTTERANCES, PitchGender, fit_manifest
 from ru_numbers.manifest import ManifestError
 from ru_numbers.recognizer import TASK_FILE, Recognizer, model_config, save, to_digits
 from ru_numbers.units import KINDS, table
-from models import build_model, check_compatible, load_checkpoint
 from speech_kit.audio import AudioError
 from speech_kit.augment import SpecAugment
+from speech_kit.batching import FrameBudgetBatches
 from speech_kit.cli import fail
+from speech_kit.dataset import split_dataset
 from speech_kit.distributed import cleanup, setup_distributed
 from speech_kit.feature_cache import CachedFeaturizer
-from speech_kit.features import NORMALIZATIONS, FeatureConfig, Featurizer
+from speech_kit.features import NORMALIZATIONS, FeatureConfig, Featurizer, feature_frames
 from speech_kit.objectives import SpeechObjective
 from speech_kit.precision import PRECISIONS, feature_dtype
 from speech_kit.steady_memory import cap_kernel_caches

@@ -21,12 +21,12 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from label_loader import EOS_CHAR, HEADER, PAD_CHAR, SOS_CHAR, LabelTableError, Vocab
 from ru_numbers.lexicon import CANONICAL_WORDS
 from ru_numbers.manifest import ManifestError, read_manifest
 from ru_numbers.normalize import number_to_words, parse_transcription, split_words, words_to_number
 from speech_kit.atomic import atomic_write
 from speech_kit.cli import fail
+from speech_kit.vocab import EOS_CHAR, HEADER, PAD_CHAR, SOS_CHAR, LabelTableError, Vocab
 
 PRIVATE_USE_START = 0xE000
 KINDS: tuple[str, ...] = ("digits", "words")

@@ -10,12 +10,13 @@ fed the feature it was trained on.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 import torch
 
-from speech_kit.audio import SAMPLE_RATE, read_audio
+from speech_kit.audio import SAMPLE_RATE, probe, read_audio
 
 N_FFT = 512
 HOP_LENGTH = int(0.010 * SAMPLE_RATE)  # 10 ms
@@ -68,6 +69,11 @@ def stft_magnitude(signal: torch.Tensor) -> torch.Tensor:
     return stft.abs().transpose(0, 1).contiguous()
 
 
+def get_spectrogram_feature(filepath: str) -> torch.Tensor:
+    """The seed's feature: STFT magnitude, Hamming window, no centring; shape ``(frames, 257)``."""
+    return stft_magnitude(torch.from_numpy(read_audio(filepath)))
+
+
 def mel_filterbank(n_mels: int, n_fft: int = N_FFT, rate: int = SAMPLE_RATE) -> torch.Tensor:
     """Triangular filters ``(n_fft // 2 + 1, n_mels)`` evenly spaced on the mel scale (HTK formula) up to Nyquist."""
     def to_mel(hz: np.ndarray) -> np.ndarray:
@@ -112,3 +118,13 @@ class Featurizer:
         if self.filters is None:
             return stft_magnitude(signal)
         return log_mel(signal, self.filters, self.config.normalize)
+
+
+def feature_frames(paths: Sequence[str]) -> list[int]:
+    """Spectrogram frames of each file from its header alone: one frame per 10 ms hop after the first window."""
+    frames = []
+    for path in paths:
+        info = probe(path)
+        samples = info.frames * SAMPLE_RATE // info.rate
+        frames.append(max(1, 1 + (samples - N_FFT) // HOP_LENGTH))
+    return frames

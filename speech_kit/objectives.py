@@ -17,9 +17,9 @@ from typing import Protocol
 import torch
 from torch import nn
 
-from evaluation.metrics import char_distance
-from label_loader import Vocab
-from loader import Batch
+from speech_kit.batching import Batch
+from speech_kit.scoring import char_distance
+from speech_kit.vocab import Vocab
 
 Tally = Counter  # name -> additive figure (loss sum, tokens, edit distance, reference length, utterances)
 

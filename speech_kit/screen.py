@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import TYPE_CHECKING
 
 from speech_kit.findings import Report
 from speech_kit.layout import DatasetError
 from speech_kit.validate import check_dataset
-
-if TYPE_CHECKING:
-    from label_loader import Vocab
+from speech_kit.vocab import Vocab
 
 logger = logging.getLogger("screen")
 EXCLUSIONS_FILE = "bad_samples.tsv"

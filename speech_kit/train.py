@@ -21,8 +21,9 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from loader import (Batch, BaseDataLoader, BaseDataset, DataSplit, FixedSizeBatches, FrameBudgetBatches, MultiLoader,
-                    iterate_batches)
+from speech_kit.batching import (BaseDataLoader, Batch, FixedSizeBatches, FrameBudgetBatches, MultiLoader,
+                                  iterate_batches)
+from speech_kit.dataset import BaseDataset, DataSplit
 from speech_kit.distributed import DistributedContext, min_across_ranks, wrap_model
 from speech_kit.finite import NonFiniteLoss, describe_batch, is_finite, restore_buffers, snapshot_buffers
 from speech_kit.objectives import Objective, Tally

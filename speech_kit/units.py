@@ -11,7 +11,7 @@ from __future__ import annotations
 import unicodedata
 from collections import Counter
 
-from label_loader import Vocab
+from speech_kit.vocab import Vocab
 
 UNIT_KINDS = ("char", "jamo")
 # Every conjoining jamo a modern syllable decomposes into: 19 initials, 21 medials, 27 finals.

@@ -13,16 +13,13 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from speech_kit import layout
 from speech_kit.audio import MIN_SAMPLES, SAMPLE_RATE
 from speech_kit.audio_scan import EMPTY, MISSING, NOT_REGULAR, OK, TRUNCATED, UNREADABLE, AudioFacts, file_state, scan
 from speech_kit.findings import ERROR, Entry, Report
 from speech_kit.scan_cache import ScanCache, default_cache_path
-
-if TYPE_CHECKING:
-    from label_loader import Vocab
+from speech_kit.vocab import Vocab
 
 SPLITS = ("train", "test")
 CLIPPED_FRACTION = 0.001  # more than 0.1 % of samples at full scale: clipped (a few peaks touching it are not)

@@ -23,7 +23,7 @@ from speech_kit.findings import Report
 from speech_kit.validate import check_dataset
 
 if TYPE_CHECKING:
-    from label_loader import Vocab
+    from speech_kit.vocab import Vocab
 
 
 def cmd_dataset_ls(store: Store, args: argparse.Namespace) -> int:
@@ -40,7 +40,7 @@ def _label_table(path: Path | None) -> Vocab | None:
     """The ``Vocab`` of ``--labels`` (None without one); a bad table is a one-line usage error."""
     if path is None:
         return None
-    from label_loader import LabelTableError, Vocab
+    from speech_kit.vocab import LabelTableError, Vocab
 
     try:
         return Vocab.from_file(path)
