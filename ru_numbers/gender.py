@@ -1,11 +1,11 @@
 """Speaker gender from the voice's pitch, with the network's gender head as the fallback.
 
-Measured on the 1,200 held-out utterances (six voice variants never heard in training): the gender head on the
-shared encoder gets 91.1 %, a median-F0 threshold 98.9 %. The head learns the training voices' timbre (77 of
-them, only 14 female) and carries it to unseen ones badly: it calls the held-out ``grandma`` male half the time,
-whose F0 is plainly a woman's. Pitch is what a listener goes by, and it is what the generator's gender column
-is audited against (``ru_numbers.voice_audit``). So the decision is the pitch's, and the head decides only where
-no pitch is found (fewer than five voiced frames: a whisper, a very short word under noise).
+On the held-out voices the gender head on the shared encoder scored well below a median-F0 threshold
+(``docs/ru_numbers.md``): the head learns the training voices' timbre (few of them female) and carries it to unseen
+ones badly, calling a held-out voice whose F0 is plainly a woman's male half the time. Pitch is what a listener goes
+by, and it is what the generator's gender column is audited against (``ru_numbers.voice_audit``). So the decision is
+the pitch's, and the head decides only where no pitch is found (fewer than five voiced frames: a whisper, a very
+short word under noise).
 
 The threshold is fitted on training utterances (``fit``: the midpoint that classifies them best on a log-F0
 scale), stored in the checkpoint's ``task.json``; ``python -m ru_numbers.gender TRAIN.csv CHECKPOINT`` adds it to

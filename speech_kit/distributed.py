@@ -56,11 +56,6 @@ def wrap_model(model: torch.nn.Module, ctx: DistributedContext) -> torch.nn.Modu
     return DistributedDataParallel(model, device_ids=[ctx.local_rank] if ctx.device.type == "cuda" else None)
 
 
-def barrier(ctx: DistributedContext) -> None:
-    if ctx.enabled:
-        dist.barrier()
-
-
 def cleanup(ctx: DistributedContext) -> None:
     if ctx.enabled and dist.is_initialized():
         dist.destroy_process_group()

@@ -6,18 +6,16 @@ matrix products and softmax, and the GRUs (whose internal matrix products it cas
 states are bfloat16 too) to bfloat16; checked op by op in ``tests/test_performance.py``. The losses stay float32
 (objectives cast logits up first); batch normalisation keeps float32 statistics.
 
-One module must not follow: the attention. Measured on the memorisation test (six sample_dataset utterances, the
-seed's architecture): with everything in bfloat16 the model never leaves the language-model plateau (loss 3.165,
-CRR 0 after 800 steps, where float32 reaches CRR 100 by step 750). Putting single parts back in float32 showed
-which: the convolutions, the GRUs, the output layer or attention's matrix products alone change nothing; the
-attention's ``linear_out`` over ``[mix; output]`` alone is enough (CRR 91 at 800 steps). While the attention is
-still nearly uniform, what tells one utterance from another is a small variation of ``mix`` that bfloat16's 8-bit
+One module must not follow: the attention. On the memorisation test, a model all in bfloat16 never leaves the
+language-model plateau, and putting the attention's ``linear_out`` over ``[mix; output]`` back in float32 alone is
+enough to learn (the measurement: ``docs/performance.md``, "Precision"). While the attention is still nearly
+uniform, what tells one utterance from another is a small variation of ``mix`` that bfloat16's 8-bit
 mantissa rounds away. So the attention runs in float32 inside bf16 autocast (``full_precision``, used by
 ``models.attention.Attention``); it is a small part of the work (``B x L x T'`` and ``2H -> H`` products).
 
-The GRUs stay in bfloat16: forward and backward of the seed's encoder GRU is 1.3-2x faster in bfloat16 on a CPU
-with AMX (``python -m benchmarks.train_step --gru``). On a CPU without AVX-512 BF16, bfloat16 is emulated and
-slower than float32; the benchmarks print the measured ratio first.
+The GRUs stay in bfloat16: on a CPU with AMX their forward and backward passes are faster so
+(``python -m benchmarks.train_step --gru``). On a CPU without AVX-512 BF16, bfloat16 is emulated and slower than
+float32; the benchmarks print the measured ratio first.
 
 ``fp16`` is refused: the seed's spectrogram reaches about 1.25e6, far beyond float16's 65504.
 """

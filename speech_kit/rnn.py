@@ -2,8 +2,8 @@
 
 Why: on the CPU, a GRU fed a ``PackedSequence`` projects its input one time step at a time, and the backward pass
 of each step's slice of the packed input allocates and zero-fills a gradient as large as the whole input. For the
-seed's encoder (4,128 inputs per frame) that costs time quadratic in the utterance length: at the seed's settings
-it was 60 % of a training step (``docs/performance.md``). Fed a padded tensor, the same GRU projects every frame
+seed's encoder (4,128 inputs per frame) that costs time quadratic in the utterance length, most of a training
+step at the seed's settings (``docs/performance.md``). Fed a padded tensor, the same GRU projects every frame
 in one matrix product and its backward pass is linear in the length.
 
 Padding changes nothing: a unidirectional layer's output at a frame depends only on the frames before it, so the

@@ -6,17 +6,15 @@ batches; ``docs/performance.md``):
 
 - **Kernel caches.** oneDNN, which runs the convolutions and bf16 matrix products on a CPU, keeps every primitive
   it creates (a JIT-compiled kernel per operation and input shape, with its buffers) in a cache of 1,024 entries,
-  and ideep, torch's wrapper around it, keeps another of its own. What malloc still has handed out after the
-  epoch: 730 MiB at 16x the data against 472 MiB at 1x by default, 426 against 402 with both caches capped at
-  ``KERNEL_CACHE_CAPACITY`` (``ONEDNN_PRIMITIVE_CACHE_CAPACITY``, ``LRU_CACHE_CAPACITY``). Capacities of 64 and
-  256 held more (peak +17 % and +29 % at 16x, against +14-19 % at 8).
+  and ideep, torch's wrapper around it, keeps another of its own. Both are capped at ``KERNEL_CACHE_CAPACITY``
+  (``ONEDNN_PRIMITIVE_CACHE_CAPACITY``, ``LRU_CACHE_CAPACITY``); larger capacities held more.
 - **Freed memory kept by malloc.** glibc keeps freed blocks for reuse; with activations of another size at every
   step, the holes between live blocks add up. ``malloc_trim(0)`` after each step hands them back.
 
-Together the 16x epoch's peak fell from 1,714-1,758 MiB to 933-957 MiB, at 3-9 % more epoch time (kernels of a
-shape seen before are compiled again). Both caches read their capacity from the environment when they are first
-used, so ``cap_kernel_caches`` works if it runs before the model's first convolution or matrix product; a
-capacity set by the user wins.
+Together they keep the peak at 16x the data near 1x's, at a few per cent more epoch time (kernels of a shape seen
+before are compiled again); the figures are in ``docs/performance.md``, "Scale". Both caches read their capacity
+from the environment when they are first used, so ``cap_kernel_caches`` works if it runs before the model's first
+convolution or matrix product; a capacity set by the user wins.
 """
 
 from __future__ import annotations

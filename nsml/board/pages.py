@@ -19,7 +19,7 @@ from nsml.board import session_view, utterances
 from nsml.board.curves import history_chart, overlay_charts
 from nsml.board.reader import STATUS_FILTERS, Reader
 from nsml.entities import Session, Submission
-from nsml.verbs.datasets import Section, sections
+from nsml.leaderboard import Section, sections
 
 blueprint = Blueprint("board", __name__)
 

@@ -151,14 +151,6 @@ class Reader:
         """Every value the session reported, in report order (``nsml.compare.best_values`` reads it too)."""
         return self._entities(Metric, "SELECT * FROM metrics WHERE session = ? ORDER BY id", (name,))
 
-    def metric_mark(self, names: Sequence[str]) -> tuple[int, int]:
-        """(number of reported values, the newest one's id) of these sessions: changes whenever one reports."""
-        if not names:
-            return 0, 0
-        marks = ", ".join("?" * len(names))
-        row = self._rows(f"SELECT COUNT(*) AS n, MAX(id) AS last FROM metrics WHERE session IN ({marks})", names)[0]
-        return row["n"], row["last"] or 0
-
     # checkpoints, submissions, datasets
 
     def checkpoints(self, name: str) -> list[CheckpointRecord]:

@@ -1,29 +1,21 @@
-"""Verbs on datasets: ``dataset ls``, ``add``, ``rm``, ``pull`` and ``board``.
-
-The board ranks only submissions scored on the same test set (same fingerprint, same scorer) against each other:
-each test set is a section of its own, the dataset's current test set first, then older ones, newest first.
-"""
+"""Verbs on datasets: ``dataset ls``, ``add``, ``rm``, ``pull`` and ``board`` (its sections: ``nsml.leaderboard``)."""
 
 from __future__ import annotations
 
 import argparse
-from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from nsml import datasets, scorers, session, table
-from nsml.entities import Submission
 from nsml.errors import NsmlError, UnknownName, UsageError
+from nsml.leaderboard import Section, sections
 from nsml.store import Store
 from nsml.text import terminal_columns
 from nsml.verbs.common import add_verb, say
 from speech_kit.findings import Report
 from speech_kit.validate import check_dataset
-
-if TYPE_CHECKING:
-    from speech_kit.vocab import Vocab
+from speech_kit.vocab import LabelTableError, Vocab
 
 
 def cmd_dataset_ls(store: Store, args: argparse.Namespace) -> int:
@@ -40,8 +32,6 @@ def _label_table(path: Path | None) -> Vocab | None:
     """The ``Vocab`` of ``--labels`` (None without one); a bad table is a one-line usage error."""
     if path is None:
         return None
-    from speech_kit.vocab import LabelTableError, Vocab
-
     try:
         return Vocab.from_file(path)
     except (LabelTableError, OSError, ValueError) as error:
@@ -106,31 +96,6 @@ def cmd_dataset_rm(store: Store, args: argparse.Namespace) -> int:
 def cmd_dataset_pull(store: Store, args: argparse.Namespace) -> int:
     print(datasets.pull(store, args.name, args.dir))
     return 0
-
-
-@dataclass(frozen=True)
-class Section:
-    """The submissions of one dataset scored on one test set by one scorer, best first."""
-
-    test_set: str | None
-    scorer: str
-    rows: list[Submission]
-    current: bool
-
-    @property
-    def first_scored(self) -> float:
-        return min(row.submitted for row in self.rows)
-
-
-def sections(submissions: list[Submission], current_test_set: str | None) -> list[Section]:
-    """Submissions grouped by (test set, scorer): the current test set first, then the newest first."""
-    groups: dict[tuple[str | None, str], list[Submission]] = defaultdict(list)
-    for row in submissions:
-        groups[(row.test_set, row.scorer)].append(row)
-    found = [Section(test_set, scorer, sorted(rows, key=Submission.rank_key),
-                     current=test_set is not None and test_set == current_test_set)
-             for (test_set, scorer), rows in groups.items()]
-    return sorted(found, key=lambda s: (not s.current, -s.first_scored))
 
 
 def _section_heading(section: Section) -> str:
