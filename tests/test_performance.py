@@ -443,6 +443,7 @@ def test_thread_plan_shares_the_usable_cores(monkeypatch):
 
 # --- bf16 ------------------------------------------------------------------------------------------------------
 
+@pytest.mark.slow  # trains two models for half a minute
 def test_bf16_loss_is_float32_and_close_to_float32s(vocab):
     torch.manual_seed(0)
     config = ModelConfig(vocab_size=len(vocab), sos_id=vocab.sos_id, eos_id=vocab.eos_id, hidden_size=64,
