@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from nsml import home
-from nsml.errors import OutsideHome, UnknownName
+from nsml.errors import InvalidName, OutsideHome, UnknownName
 from nsml.procs import pid_alive
 
 PENDING = ".pending"
@@ -27,11 +27,33 @@ VERSIONS = ".versions"
 RESERVED = ("nsml.sqlite",)  # the local metrics database shares the checkpoint root
 
 
-def check_name(name: object) -> str:
-    """Checkpoint names are ints or strings (``nsml.save(epoch)``, ``nsml.save('best')``) that are one path part."""
+def name_problem(text: str) -> str:
+    """What is wrong with ``text`` as a checkpoint name ('' if nothing): it must be one plain path part."""
+    if not text.strip():
+        return "it is empty" if not text else "it is only blanks"
+    if text in (".", ".."):
+        return "it names a folder, not a checkpoint"
+    if any(sep in text for sep in ("/", "\\", "\0")):
+        return "it must be one path part, without '/' or '\\'"
+    if text.startswith("."):
+        return "names starting with '.' are the platform's own"
+    if text in RESERVED:
+        return "that file is the platform's own"
+    return ""
+
+
+def check_name(name: object, owner: str = "", root: Path | None = None) -> str:
+    """The name as text; ints and strings are names (``nsml.save(epoch)``, ``nsml.save('best')``), provided they
+    are one plain path part, so a name never means the whole checkpoint folder or leads out of it.
+
+    The one check of every name the platform is given: saves, loads, ``model rm``/``pull``, ``submit``, ``fork``.
+    With ``owner`` and ``root`` the error lists the checkpoints that do exist.
+    """
     text = str(name)
-    if not text or text.startswith(".") or "/" in text or "\\" in text or "\0" in text or text in RESERVED:
-        raise ValueError(f"invalid checkpoint name {text!r}: it must be one path part not starting with '.'")
+    problem = name_problem(text)
+    if problem:
+        listing = f"; checkpoints in {owner}: {', '.join(names(root)) or 'none'}" if root is not None else ""
+        raise InvalidName(f"invalid checkpoint name {text!r}: {problem}{listing}")
     return text
 
 
@@ -159,21 +181,26 @@ def names(root: Path) -> list[str]:
 
 def resolve(root: Path, name: object, owner: str) -> Path:
     """The real folder of checkpoint ``name``; an unknown name is an error listing the checkpoints of ``owner``."""
-    text = str(name)
+    text = check_name(name, owner, root)
     link = root / text
-    if text.startswith(".") or "/" in text or text in RESERVED or not link.is_dir():
+    if not link.is_dir():
         raise UnknownName("checkpoint", text, names(root), f" in {owner}")
     try:
-        return home.contained(link, real_root(root))
+        base = real_root(root)
+        real = home.contained(link, base)
     except OutsideHome as error:
         raise OutsideHome(f"checkpoint {text!r} of {owner} is a link that leads outside its checkpoint folder: "
                           f"{error}") from None
+    if real in (base, base / PENDING, base / VERSIONS):  # deleting or copying it would take every checkpoint
+        raise OutsideHome(f"checkpoint {text!r} of {owner} is a link to {real}, a platform folder holding every "
+                          f"checkpoint, not one checkpoint; refused, nothing was changed (remove the link by hand)")
+    return real
 
 
 def remove(root: Path, name: str, owner: str) -> None:
     """Delete a checkpoint: the name disappears first (atomically), then its folder."""
     folder = resolve(root, name, owner)
-    link = root / name
+    link = root / check_name(name)
     if link.is_symlink():
         link.unlink()
     _remove(folder)

@@ -32,6 +32,11 @@ class UnknownName(UsageError, LookupError):
         super().__init__(f"no {kind} {name!r}{where}; {kind}s: {listing}")
 
 
+class InvalidName(UsageError, ValueError):
+    """A checkpoint name that is not one plain path part (empty, ``.``/``..``, a separator): it could name the
+    whole checkpoint folder or lead out of it. A ``ValueError`` too, for ``nsml.save('')`` in user code."""
+
+
 class OutsideHome(NsmlError):
     """A path the platform was about to delete, copy or write that leads (through a link) outside the folder it
     belongs to; nothing was done to it."""

@@ -125,7 +125,7 @@ def test_a_killed_submit_leaves_scratch_only_until_the_next_command(env, guarded
     nsml_cli(env, "dataset", "ls")  # any next command
     assert not leftovers[0].exists()
     wait_for(lambda: not pid_alive(daemon), timeout=5, what="the daemon of the killed submit to be killed")
-    assert nsml_cli(env, "submit", "ls", SESSION, check=False).returncode == 2  # nothing was recorded
+    assert "has no submissions yet" in nsml_cli(env, "submit", "ls", SESSION).stderr  # nothing was recorded
 
 
 def test_keep_going_scores_a_raising_infer_as_an_empty_prediction(env, guarded) -> None:
@@ -153,6 +153,17 @@ def test_keep_going_scores_a_raising_infer_as_an_empty_prediction(env, guarded) 
 def trained(env, project) -> Path:
     nsml_cli(env, "run", "-d", "toy", "-a", "--epochs 1", cwd=project)
     return session_dir(env) / "checkpoints"
+
+
+def test_submit_ls_of_a_session_without_submissions_lists_nothing(env, trained) -> None:
+    empty = nsml_cli(env, "submit", "ls", SESSION)
+    assert empty.stdout == ""
+    assert empty.stderr == (f"nsml: {SESSION} has no submissions yet (nsml submit {SESSION} CHECKPOINT makes one; "
+                            f"nsml model ls {SESSION} lists its checkpoints)\n")
+    assert nsml_cli(env, "submit", "ls", SESSION, "--json").stdout == "[]\n"
+    unknown = nsml_cli(env, "submit", "ls", "tester/toy/9", check=False)
+    assert unknown.returncode == 2
+    assert unknown.stderr == f"nsml: error: no session 'tester/toy/9'; sessions: {SESSION}\n"
 
 
 def test_a_checkpoint_link_leading_out_of_the_home_is_never_followed(env, trained, tmp_path) -> None:

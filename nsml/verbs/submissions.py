@@ -11,12 +11,12 @@ import argparse
 from dataclasses import asdict
 from typing import Any
 
-from nsml import alignment, scorers, table
+from nsml import alignment, scorers, session, table
 from nsml.entities import ScoredUtterance, Submission
 from nsml.store import Store
 from nsml.submit import DEFAULT_TIMEOUT_S, Outcome, reopen, submit
 from nsml.text import terminal_columns
-from nsml.verbs.common import add_verb, non_negative, positive, print_json, seconds
+from nsml.verbs.common import add_verb, non_negative, positive, print_json, say, seconds
 
 LISTED_SUBVERBS = ("ls", "show")  # 'nsml submit ls' / 'nsml submit show' (a session name never is one word)
 
@@ -63,7 +63,11 @@ def _metric_cells(submission: Submission) -> str:
 def cmd_submit_ls(store: Store, args: argparse.Namespace) -> int:
     found = store.submissions(session=args.session)
     if not found:
-        reopen(store, args.session, 1)  # names an unknown session, or says there are none
+        session.get(store, args.session)  # an unknown session is an error; a known one simply has none yet
+        if not args.json:
+            say(f"{args.session} has no submissions yet (nsml submit {args.session} CHECKPOINT makes one; "
+                f"nsml model ls {args.session} lists its checkpoints)")
+            return 0
     if args.json:
         print_json([asdict(s) for s in found])
         return 0
