@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 
 from nsml.constants import ENV_HOME, ENV_USER
-from nsml.errors import NsmlError, OutsideHome
+from nsml.errors import NsmlError, OutsideHome, UsageError
 
 SESSION_NAME_RE = re.compile(r"^[^/\s]+/[^/\s]+/\d+$")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -29,6 +29,27 @@ def nsml_home() -> Path:
 
 def db_path() -> Path:
     return nsml_home() / "nsml.sqlite"
+
+
+def make_folder(folder: Path) -> Path:
+    """Make ``folder`` (and its parents) if missing; a file in the way is a one-line error naming it.
+
+    ``NSML_HOME=~/notes.txt`` (or a home whose parent is a file) would otherwise fail deep inside the first command
+    that writes, naming neither the variable nor a way out.
+    """
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        blocker = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), folder)
+        base = nsml_home()
+        if blocker == base or blocker in base.parents:
+            raise UsageError(f"NSML_HOME={base} is not a folder ({blocker} is a file): set NSML_HOME to a folder "
+                             f"(it is made if missing), or unset it to use ~/.nsml") from None
+        raise UsageError(f"{blocker} is a file where nsml needs the folder {folder}; move the file aside") from None
+    except PermissionError as error:
+        raise UsageError(f"cannot make the folder {folder} ({error.strerror}): make {error.filename} writable, or "
+                         f"point NSML_HOME at a folder you can write") from None
+    return folder
 
 
 def session_dir(name: str) -> Path:

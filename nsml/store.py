@@ -17,10 +17,12 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any, TypeVar
 
-from nsml import schema
+from nsml import home, schema
 from nsml.entities import CheckpointRecord, Dataset, Metric, ScoredUtterance, Session, Submission
+from nsml.errors import NsmlError, UsageError
 
 E = TypeVar("E")
+LOCK_TIMEOUT_S = 60  # how long a command waits for another one's write transaction
 
 
 def _json_fields(entity: type) -> frozenset[str]:
@@ -53,6 +55,44 @@ def _insert(conn: sqlite3.Connection, entity: type, values: Mapping[str, Any], v
     return cursor.lastrowid
 
 
+def _failure(path: Path, error: Exception) -> NsmlError:
+    """What went wrong with the store file at ``path``, and what to do, in one line (``error`` came from sqlite)."""
+    text = str(error)
+    folder = path.parent
+    aside = f"mkdir {folder}/damaged && mv {path}* {folder}/damaged/"
+    if "locked" in text:
+        return NsmlError(f"{path} stayed locked by another nsml process for {LOCK_TIMEOUT_S} s; run the command "
+                         f"again once that one has finished")
+    if path.is_dir():
+        return UsageError(f"{path} is a folder, not nsml's database file: move it aside, or point NSML_HOME at "
+                          f"another folder")
+    if "readonly" in text or "unable to open" in text:
+        return UsageError(f"cannot write {path} ({text}): make it and {folder} writable, or point NSML_HOME at a "
+                          f"folder you can write")
+    if "full" in text or "I/O" in text:
+        return NsmlError(f"cannot write {path} ({text}): free some space on its disk, then run the command again")
+    if isinstance(error, sqlite3.OperationalError):  # an SQLite database, but tables of another program
+        return UsageError(f"{path} is an SQLite database but not nsml's store ({text}): move it aside ({aside}) "
+                          f"and nsml starts an empty one, or point NSML_HOME at another folder")
+    return UsageError(f"{path} is damaged ({text}): move it aside ({aside}) and nsml starts an empty store (the "
+                      f"session folders are kept; 'sqlite3 FILE .recover' may save its records), or point NSML_HOME "
+                      f"at another folder")
+
+
+@contextmanager
+def _reported(path: Path) -> Iterator[None]:
+    """sqlite errors about the file itself (damaged, not a database, locked, read-only) become one-line errors.
+
+    Integrity and programming errors are nsml's own bugs and keep their traceback.
+    """
+    try:
+        yield
+    except (sqlite3.IntegrityError, sqlite3.ProgrammingError):
+        raise
+    except (sqlite3.DatabaseError, json.JSONDecodeError) as error:
+        raise _failure(path, error) from None
+
+
 class Store:
     """One SQLite database file; every method is a self-contained read or transaction."""
 
@@ -60,8 +100,8 @@ class Store:
         self.path = Path(path)
 
     def _open(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+        home.make_folder(self.path.parent)
+        conn = sqlite3.connect(self.path, timeout=LOCK_TIMEOUT_S, isolation_level=None)
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
@@ -79,25 +119,28 @@ class Store:
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
-        conn = self._open()
-        try:
-            yield conn
-        finally:
-            conn.close()
+        with _reported(self.path):
+            conn = self._open()
+            try:
+                yield conn
+            finally:
+                conn.close()
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        conn = self._open()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
+        with _reported(self.path):
+            conn = self._open()
             try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-        finally:
-            conn.close()
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+            finally:
+                conn.close()
 
     def _select(self, entity: type[E], where: str = "", params: Iterable[Any] = (), order: str = "") -> list[E]:
         query = f"SELECT * FROM {entity.TABLE}"

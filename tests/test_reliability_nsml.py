@@ -166,6 +166,55 @@ def test_submit_ls_of_a_session_without_submissions_lists_nothing(env, trained) 
     assert unknown.stderr == f"nsml: error: no session 'tester/toy/9'; sessions: {SESSION}\n"
 
 
+def _damage(store: Path, how: str) -> None:
+    if how == "random bytes":
+        store.write_bytes(os.urandom(5000))
+    elif how == "text":
+        store.write_text("sessions, not a database\n")
+    elif how == "truncated":  # the first two of its pages: the table list names pages that are gone
+        with open(store, "r+b") as f:
+            f.truncate(8192)
+    elif how == "another program's":
+        store.unlink()
+        db = sqlite3.connect(store, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")  # as nsml opens every store: the header stays as it is
+        db.execute("CREATE TABLE notes (text)")
+        db.execute("PRAGMA user_version=2")
+        db.close()
+
+
+@pytest.mark.parametrize("how, problem", [("random bytes", "is damaged (file is not a database)"),
+                                          ("text", "is damaged (file is not a database)"),
+                                          ("truncated", "is damaged (database disk image is malformed)"),
+                                          ("another program's", "is an SQLite database but not nsml's store")])
+def test_a_damaged_store_is_named_with_the_way_out_and_kept(env, dataset, how, problem) -> None:
+    nsml_cli(env, "dataset", "add", "toy", str(dataset))
+    store = Path(env["NSML_HOME"]) / "nsml.sqlite"
+    _damage(store, how)
+    damaged = store.read_bytes()
+    for verb in (["ps"], ["dataset", "ls"], ["model", "ls", SESSION], ["submit", "ls", SESSION], ["board"]):
+        refused = nsml_cli(env, *verb, check=False)
+        assert refused.returncode == 2 and refused.stdout == "", (verb, refused.stderr)
+        assert refused.stderr.startswith(f"nsml: error: {store} {problem}") and len(refused.stderr.splitlines()) == 1
+        assert store.read_bytes() == damaged  # nothing written over what may still be recovered
+    advice = refused.stderr.split("move it aside (", 1)[1].split(")", 1)[0]
+    subprocess.run(["bash", "-c", advice], check=True)  # the way out it names works as written
+    assert (store.parent / "damaged" / "nsml.sqlite").read_bytes() == damaged
+    assert "toy" not in nsml_cli(env, "dataset", "ls").stdout  # an empty store, the damaged one kept aside
+
+
+def test_a_home_that_is_a_file_is_named(env, tmp_path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("mine\n")
+    for home in (notes, notes / "nsml"):
+        for verb in (["ps"], ["dataset", "ls"], ["board"], ["dataset", "check", str(tmp_path)]):
+            refused = nsml_cli(dict(env, NSML_HOME=str(home)), *verb, check=False)
+            assert refused.returncode == 2, (verb, refused.stderr)
+            assert refused.stderr == f"nsml: error: NSML_HOME={home} is not a folder ({notes} is a file): set " \
+                                     f"NSML_HOME to a folder (it is made if missing), or unset it to use ~/.nsml\n"
+    assert notes.read_text() == "mine\n"
+
+
 def test_a_checkpoint_link_leading_out_of_the_home_is_never_followed(env, trained, tmp_path) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
