@@ -215,6 +215,23 @@ def test_a_home_that_is_a_file_is_named(env, tmp_path) -> None:
     assert notes.read_text() == "mine\n"
 
 
+@pytest.mark.parametrize("args, message", [
+    (["board", "--port", "99999"], "argument --port: a port is 1-65535 (or 0: any free port), got 99999"),
+    (["board", "--port", "-1"], "argument --port: a port is 1-65535 (or 0: any free port), got -1"),
+    (["dataset", "check", "DATA", "--max_duration", "-1"],
+     "argument --max_duration: must be a positive number of seconds, got -1 (leave the flag out to not check "
+     "durations)"),
+    (["dataset", "check", "DATA", "--max_duration", "0"],
+     "argument --max_duration: must be a positive number of seconds, got 0 (leave the flag out to not check "
+     "durations)"),
+    (["dataset", "check", "DATA", "--max_duration", "nan"], "must be a positive number of seconds, got nan")])
+def test_a_flag_out_of_its_range_is_refused_when_parsed(env, dataset, args, message) -> None:
+    refused = nsml_cli(env, *[str(dataset) if arg == "DATA" else arg for arg in args], check=False, timeout=20)
+    assert refused.returncode == 2 and refused.stdout == "", refused.stderr
+    last = refused.stderr.splitlines()[-1]
+    assert last.startswith(f"nsml {args[0]}") and message in last and "Traceback" not in refused.stderr
+
+
 def test_a_checkpoint_link_leading_out_of_the_home_is_never_followed(env, trained, tmp_path) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()

@@ -8,10 +8,19 @@ from typing import Any
 from nsml import home
 from nsml.errors import NsmlError
 from nsml.store import Store
-from nsml.verbs.common import add_verb, non_negative, say
+from nsml.verbs.common import add_verb, say
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 6060
+MAX_PORT = 65535
+
+
+def port(text: str) -> int:
+    """A TCP port to listen on: 1-65535, or 0 for any free one (the socket's own error would be a traceback)."""
+    value = int(text)
+    if not 0 <= value <= MAX_PORT:
+        raise argparse.ArgumentTypeError(f"a port is 1-{MAX_PORT} (or 0: any free port), got {value}")
+    return value
 
 
 def cmd_board(store: Store, args: argparse.Namespace) -> int:
@@ -41,7 +50,7 @@ def register(verbs: Any) -> None:
                      "Serve a local web board of $NSML_HOME: sessions with live curves, checkpoints and logs, "
                      "dataset leaderboards, per-utterance error analysis of submissions, and comparisons. Reads "
                      "the records only; prints its address.")
-    board.add_argument("--port", type=non_negative, default=DEFAULT_PORT,
+    board.add_argument("--port", type=port, default=DEFAULT_PORT,
                        help=f"port to listen on (default {DEFAULT_PORT}; 0: any free port)")
     board.add_argument("--host", default=DEFAULT_HOST,
                        help=f"address to listen on (default {DEFAULT_HOST}: this machine only); another address "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,16 @@ def _screen(labels: Path | None, allow_bad: bool) -> Callable[[Path], None]:
                             f"register anyway with --allow-bad-samples and train with --on_bad_sample skip)")
 
     return screen
+
+
+def max_duration(text: str) -> float:
+    """``--max_duration`` of ``dataset check``: a positive number of seconds (0 or less would call every file too
+    long; main.py's 0, "from the memory", has no meaning without a device and a batch size)."""
+    value = float(text)
+    if not 0 < value < math.inf:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text} (leave the flag out to "
+                                         f"not check durations)")
+    return value
 
 
 def cmd_dataset_check(store: Store, args: argparse.Namespace) -> int:
@@ -164,7 +175,7 @@ def register(verbs: Any) -> None:
     check.add_argument("target", metavar="NAME|PATH")
     check.add_argument("--labels", type=Path, help="the dataset's label table: train_label ids and test_label "
                                                    "texts are checked against it (not checked without one)")
-    check.add_argument("--max_duration", type=float, metavar="S",
+    check.add_argument("--max_duration", type=max_duration, metavar="S",
                        help="report training files longer than S seconds (main.py's --max_duration; its default "
                             "depends on the memory and --batch_size)")
     check.add_argument("--split", action="append", choices=("train", "test"),
