@@ -17,6 +17,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from models import CheckpointError
+from ru_numbers.manifest import REQUIRED_COLUMNS
 from ru_numbers.recognizer import GREEDY, Recognizer
 from speech_kit.atomic import atomic_write
 from speech_kit.audio import AudioError, probe
@@ -27,20 +28,37 @@ from speech_kit.precision import PRECISIONS
 PROG = "python -m ru_numbers.evaluate"
 DEFAULT_STATES = Path(__file__).resolve().parent / "states" / "words"
 OUTPUT_COLUMNS = ("filename", "transcription", "gender")
+HEADER = ",".join(REQUIRED_COLUMNS)  # the task's manifest header; evaluation reads only its filename column
+AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg")
 
 
 def read_filenames(path: str) -> list[str]:
-    """The ``filename`` column of a CSV, in order; errors name the file and line."""
-    text = read_text(path, "a CSV with a 'filename' column")
+    """The ``filename`` column of a CSV, in order; errors name the file and line, and the header when it lacks."""
+    text = read_text(path, f"a CSV list of audio files under the header line {HEADER} (only filename is needed)")
     reader = csv.DictReader(text.splitlines())
     if "filename" not in (reader.fieldnames or []):
-        raise DatasetError(f"{path}:1: no 'filename' column in the header {reader.fieldnames}")
+        first = text.split("\n", 1)[0]
+        if not first.strip():
+            problem = "is empty" if not text.strip() else "starts with an empty line"
+        elif Path(first.split(",", 1)[0].strip()).suffix.lower() in AUDIO_SUFFIXES:
+            problem = f"has no header line (line 1 is {first!r}, a file)"
+        else:
+            problem = f"has no 'filename' column in its header line {first!r}"
+        raise DatasetError(f"{path}:1: the list {problem}: its first line must name the columns, e.g. {HEADER} "
+                           f"(only filename is needed, others are ignored)")
     names = []
     for row in reader:
         if not row.get("filename"):
             raise DatasetError(f"{path}:{reader.line_num}: empty filename")
         names.append(row["filename"])
     return names
+
+
+def positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("output", nargs="?", default="out.csv", help="CSV to write (default: out.csv)")
     parser.add_argument("--states", default=str(DEFAULT_STATES),
                         help="checkpoint folder (model.pt + task.json); default: the shipped words model")
-    parser.add_argument("--batch_size", type=int, default=32, help="files recognised together")
+    parser.add_argument("--batch_size", type=positive, default=32, help="files recognised together (at least 1)")
     parser.add_argument("--precision", choices=PRECISIONS, default="fp32")
     parser.add_argument("--beam_size", type=int, default=1,
                         help="1: greedy CTC (default); more: CTC prefix beam search of that width")

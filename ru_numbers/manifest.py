@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from speech_kit.atomic import atomic_write
+from speech_kit.layout import DatasetError, read_text
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("filename", "transcription", "gender", "spk_id")
 CONDITION_COLUMNS: tuple[str, ...] = (
@@ -51,18 +52,30 @@ def read_manifest(path: str | os.PathLike) -> list[dict[str, str]]:
         f = open(path, encoding="utf-8-sig", newline="")
     except OSError as err:
         raise ManifestError(f"cannot read {path}: {err.strerror}") from None
-    with f:
-        reader = csv.DictReader(f)
-        missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise ManifestError(f"{path}:1: header lacks column(s) {', '.join(missing)}; "
-                                f"expected at least {','.join(REQUIRED_COLUMNS)}")
-        rows = []
-        for row in reader:
-            if None in row or any(row[c] is None for c in REQUIRED_COLUMNS):
-                raise ManifestError(f"{path}:{reader.line_num}: expected {len(reader.fieldnames)} fields")
-            rows.append(row)
+    try:
+        with f:
+            reader = csv.DictReader(f)
+            missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
+            if missing:
+                raise ManifestError(f"{path}:1: header lacks column(s) {', '.join(missing)}; "
+                                    f"expected at least {','.join(REQUIRED_COLUMNS)}")
+            rows = []
+            for row in reader:
+                if None in row or any(row[c] is None for c in REQUIRED_COLUMNS):
+                    raise ManifestError(f"{path}:{reader.line_num}: expected {len(reader.fieldnames)} fields")
+                rows.append(row)
+    except (UnicodeDecodeError, csv.Error) as err:  # not UTF-8 (cp1251, cp949), or audio given instead of a CSV
+        raise ManifestError(_not_text(path, err)) from None
     return rows
+
+
+def _not_text(path: Path, err: Exception) -> str:
+    """The message of ``speech_kit.layout``'s text reader: what the file is instead, or the iconv command."""
+    try:
+        read_text(path, f"a CSV manifest with the header line {','.join(REQUIRED_COLUMNS)}")
+    except DatasetError as problem:
+        return str(problem)
+    return f"{path}: {err}"
 
 
 def audio_path(manifest: str | os.PathLike, row: Mapping[str, str]) -> Path:

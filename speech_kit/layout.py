@@ -59,20 +59,97 @@ def key_of(filename: str) -> str:
     return os.path.basename(filename).split(".")[0]
 
 
-def iconv_hint(path: str | os.PathLike) -> str:
-    """The one command that turns a Korean Windows (cp949/euc-kr) text file into the UTF-8 the kit reads."""
+# Legacy encodings a list may arrive in, with who saves them, and the letters real text in them decodes to: Korean
+# decoded as cp1251 is half symbols, Russian decoded as cp949 is hanja, so the share of those letters tells them apart.
+LEGACY_ENCODINGS: dict[str, tuple[str, tuple[tuple[int, int], ...]]] = {
+    "cp949": ("Korean Windows, euc-kr", ((0xAC00, 0xD7A3), (0x3131, 0x318E))),  # Hangul syllables and jamo
+    "cp1251": ("Russian Windows", ((0x0410, 0x044F), (0x0401, 0x0401), (0x0451, 0x0451))),  # А-я, Ё, ё
+}
+PLAUSIBLE_SHARE = 0.8  # of the non-ASCII characters, at least this many must be the encoding's letters
+
+# Files that are not text at all, by their first bytes (only looked at when the bytes are not UTF-8 or hold NUL)
+_SIGNATURES: tuple[tuple[str, bytes, int, bytes], ...] = (
+    ("an audio file (WAV)", b"RIFF", 8, b"WAVE"),
+    ("an audio file (FLAC)", b"fLaC", 0, b""),
+    ("an audio or video file (Ogg)", b"OggS", 0, b""),
+    ("an audio file (MP3)", b"ID3", 0, b""),
+    ("a zip archive", b"PK\x03\x04", 0, b""),
+    ("a gzip archive", b"\x1f\x8b", 0, b""),
+)
+
+
+def iconv_hint(path: str | os.PathLike, encoding: str = "cp949") -> str:
+    """The one command that turns a text file saved in ``encoding`` into the UTF-8 the kit reads."""
     quoted = shlex.quote(str(path))
-    return f"iconv -f cp949 -t utf-8 {quoted} > {quoted}.utf8"
+    return f"iconv -f {encoding} -t utf-8 {quoted} > {quoted}.utf8"
+
+
+def binary_kind(data: bytes) -> str:
+    """What ``data`` is when it is not text ('' when it may be): an audio file, an archive, NUL bytes.
+
+    Only for bytes that failed to decode or hold a NUL: a list whose first file is named ``ID3_1.wav`` stays text.
+    """
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return ""  # text in UTF-16: the encoding hint names it
+    for kind, magic, at, more in _SIGNATURES:
+        if data.startswith(magic) and data[at:at + len(more)] == more:
+            return kind
+    if len(data) > 1 and data[0] == 0xFF and data[1] & 0xE0 == 0xE0:
+        return "an audio file (MP3)"
+    nul = data.find(b"\0")
+    return f"a binary file (a NUL byte at byte {nul})" if nul >= 0 else ""
+
+
+def likely_encodings(data: bytes) -> list[str]:
+    """The legacy encodings (``LEGACY_ENCODINGS``) that decode ``data`` into plausible text, most likely first."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return ["utf-16"]
+    scored = []
+    for encoding, (_who, letters) in LEGACY_ENCODINGS.items():
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        foreign = [ord(ch) for ch in text if ord(ch) > 0x7F]
+        if not foreign:
+            continue
+        share = sum(any(lo <= code <= hi for lo, hi in letters) for code in foreign) / len(foreign)
+        if share >= PLAUSIBLE_SHARE:
+            scored.append((share, encoding))
+    return [encoding for _share, encoding in sorted(scored, reverse=True)]
+
+
+def encoding_hint(path: str | os.PathLike, data: bytes) -> str:
+    """How to convert a file that is not UTF-8: the legacy encoding its bytes decode to cleanly, or both guesses."""
+    found = likely_encodings(data)
+    if found == ["utf-16"]:
+        return f"it was saved as UTF-16 (Windows 'Unicode'); convert it with: {iconv_hint(path, 'utf-16')}"
+    if len(found) == 1:
+        return (f"it reads as {found[0]} ({LEGACY_ENCODINGS[found[0]][0]}); convert it with: "
+                f"{iconv_hint(path, found[0])}")
+    names = " or ".join(f"{name} ({who})" for name, (who, _letters) in LEGACY_ENCODINGS.items())
+    return (f"if it was saved as {names}, convert it with: {iconv_hint(path)} (or -f "
+            f"{' / -f '.join(list(LEGACY_ENCODINGS)[1:])})")
+
+
+def not_text(path: str | os.PathLike, data: bytes, what: str, offset: int | None = None, reason: str = "") -> str:
+    """The one-line message for a file the kit expected as UTF-8 text: what it is instead and what to give or run."""
+    kind = binary_kind(data)
+    if kind:
+        return f"{path}: this is {kind}, not text; expected {what}"
+    where = f" (byte {offset}: {reason})" if offset is not None else ""
+    return f"{path}: not UTF-8 text{where}; {encoding_hint(path, data)}"
 
 
 def read_text(path: str | os.PathLike, what: str) -> str:
     """The whole of a text file the kit reads, decoded from UTF-8 with any BOM dropped.
 
     Every reader of user-made text (lists, labels, label tables, predictions) goes through here, so a file saved
-    by a Korean Windows editor (cp949/euc-kr) or with a BOM is handled the same way everywhere: the BOM is not part
-    of the first key, and non-UTF-8 bytes give one line naming the file, the byte offset and the ``iconv`` command
-    that converts it, instead of a ``UnicodeDecodeError`` traceback. ``what`` describes the expected content for
-    the message of a missing file. Line ends are normalised to ``\n`` as ``open`` would.
+    by a Korean or Russian Windows editor (cp949/euc-kr, cp1251) or with a BOM is handled the same way everywhere:
+    the BOM is not part of the first key, and non-UTF-8 bytes give one line naming the file, the byte offset and the
+    ``iconv`` command that converts it (from the encoding its bytes read as), instead of a ``UnicodeDecodeError``
+    traceback; an audio file or other binary given instead is named as such. ``what`` describes the expected
+    content for those messages. Line ends are normalised to ``\n`` as ``open`` would.
     """
     try:
         data = Path(path).read_bytes()
@@ -86,8 +163,9 @@ def read_text(path: str | os.PathLike, what: str) -> str:
     try:
         text = data[bom:].decode("utf-8")
     except UnicodeDecodeError as err:
-        raise DatasetError(f"{path}: not UTF-8 text (byte {bom + err.start}: {err.reason}); if it was saved as "
-                           f"cp949/euc-kr, convert it with: {iconv_hint(path)}") from None
+        raise DatasetError(not_text(path, data, what, bom + err.start, err.reason)) from None
+    if "\0" in text:
+        raise DatasetError(not_text(path, data, what))
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 

@@ -18,7 +18,7 @@ from models import DecodingOptions, ModelConfig, build_model
 from models.transcribe import transcribe
 from speech_kit.audio import AudioError, probe, read_audio
 from speech_kit.findings import ERROR, KINDS, exclusion_table
-from speech_kit.layout import DatasetError
+from speech_kit.layout import DatasetError, read_lines
 from speech_kit.validate import check_dataset
 
 TEXTS = ["안녕하세요", "감사합니다", "네 맞습니다", "잠시만요"]
@@ -291,3 +291,78 @@ def test_a_nan_model_is_never_saved(tmp_path, vocab, monkeypatch):
     from models import load_checkpoint
     assert all(torch.isfinite(t).all() for t in load_checkpoint(root / "good").model_state.values()
                if t.is_floating_point())
+
+
+# --- lists in a legacy encoding, audio given instead of a list, flags out of range (python -m ru_numbers.evaluate)
+
+RU_PROG = "python -m ru_numbers.evaluate"
+RU_HEADER = "filename,transcription,gender,spk_id"
+
+
+def _ru_inputs(folder: Path) -> dict[str, Path]:
+    write(folder / "a.wav", tone(1.0))
+    files = {"wav": folder / "a.wav", "cp1251": folder / "cp1251.csv", "cp949": folder / "cp949.csv",
+             "utf16": folder / "utf16.csv", "headless": folder / "headless.csv", "no_filename": folder / "names.csv"}
+    files["cp1251"].write_bytes(f"{RU_HEADER}\na.wav,сорок два,male,1\n".encode("cp1251"))
+    files["cp949"].write_bytes("filename,transcription\na.wav,안녕하세요\n".encode("cp949"))
+    files["utf16"].write_bytes("filename\na.wav\n".encode("utf-16"))
+    files["headless"].write_text("a.wav,42,male,1\n", encoding="utf-8")
+    files["no_filename"].write_text("name,text\na.wav,42\n", encoding="utf-8")
+    return files
+
+
+@pytest.mark.parametrize("given, expected", [
+    ("wav", "{path}: this is an audio file (WAV), not text; expected a CSV list of audio files under the header line "
+            f"{RU_HEADER} (only filename is needed)"),
+    ("cp1251", "{path}: not UTF-8 text (byte 43: invalid continuation byte); it reads as cp1251 (Russian Windows); "
+               "convert it with: iconv -f cp1251 -t utf-8 {path} > {path}.utf8"),
+    ("cp949", "{path}: not UTF-8 text (byte 29: invalid start byte); it reads as cp949 (Korean Windows, euc-kr); "
+              "convert it with: iconv -f cp949 -t utf-8 {path} > {path}.utf8"),
+    ("utf16", "{path}: not UTF-8 text (byte 0: invalid start byte); it was saved as UTF-16 (Windows 'Unicode'); "
+              "convert it with: iconv -f utf-16 -t utf-8 {path} > {path}.utf8"),
+    ("headless", "{path}:1: the list has no header line (line 1 is 'a.wav,42,male,1', a file): its first line must "
+                 f"name the columns, e.g. {RU_HEADER} (only filename is needed, others are ignored)"),
+    ("no_filename", "{path}:1: the list has no 'filename' column in its header line 'name,text': its first line "
+                    f"must name the columns, e.g. {RU_HEADER} (only filename is needed, others are ignored)"),
+])
+def test_evaluate_names_what_the_input_is_and_the_fix(tmp_path, given, expected):
+    from ru_support import assert_one_line_error, run_module
+
+    path = _ru_inputs(tmp_path)[given]
+    done = run_module("ru_numbers.evaluate", str(path), str(tmp_path / "out.csv"))
+    assert_one_line_error(done, RU_PROG)
+    assert done.stderr == f"{RU_PROG}: error: {expected.format(path=path)}\n"
+    assert not (tmp_path / "out.csv").exists()
+
+
+@pytest.mark.parametrize("value", ["0", "-1"])
+def test_evaluate_refuses_a_batch_size_below_one_when_parsed(tmp_path, value):
+    from ru_support import run_module
+
+    listed = tmp_path / "list.csv"
+    listed.write_text("filename\na.wav\n", encoding="utf-8")
+    done = run_module("ru_numbers.evaluate", "--batch_size", value, str(listed), str(tmp_path / "out.csv"))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.splitlines()[-1] == f"{RU_PROG}: error: argument --batch_size: must be at least 1, got {value}"
+
+
+def test_the_manifest_reader_gives_the_same_hints(tmp_path):
+    from ru_numbers.manifest import ManifestError, read_manifest
+
+    files = _ru_inputs(tmp_path)
+    for given, needle in (("cp1251", "iconv -f cp1251 -t utf-8"), ("cp949", "iconv -f cp949 -t utf-8"),
+                          ("wav", f"this is an audio file (WAV), not text; expected a CSV manifest with the header "
+                                  f"line {RU_HEADER}")):
+        with pytest.raises(ManifestError) as caught:
+            read_manifest(files[given])
+        assert str(caught.value).startswith(f"{files[given]}: ") and needle in str(caught.value)
+
+
+def test_an_undecided_encoding_names_both_legacy_ones(tmp_path):
+    path = tmp_path / "list.csv"
+    path.write_bytes(b"a.wav,\xa9\xae\x99\n")  # symbols in both decodings: neither Korean nor Russian letters
+    with pytest.raises(DatasetError) as caught:
+        read_lines(path, "lines")
+    assert str(caught.value).endswith(f"if it was saved as cp949 (Korean Windows, euc-kr) or cp1251 (Russian "
+                                      f"Windows), convert it with: iconv -f cp949 -t utf-8 {path} > {path}.utf8 (or "
+                                      f"-f cp1251)")
