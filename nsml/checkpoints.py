@@ -12,6 +12,7 @@ and when the session ends. The link is relative, so a checkpoint root can be cop
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import uuid
@@ -54,6 +55,15 @@ def check_name(name: object, owner: str = "", root: Path | None = None) -> str:
     if problem:
         listing = f"; checkpoints in {owner}: {', '.join(names(root)) or 'none'}" if root is not None else ""
         raise InvalidName(f"invalid checkpoint name {text!r}: {problem}{listing}")
+    return text
+
+
+def argument(text: str) -> str:
+    """``check_name`` as an argparse ``type=``: a flag naming a checkpoint (``run --submit``) is refused when parsed,
+    before a run is started whose end would find the name unusable."""
+    problem = name_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(f"invalid checkpoint name {text!r}: {problem}")
     return text
 
 

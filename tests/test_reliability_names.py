@@ -4,10 +4,13 @@ pull``, ``submit`` or ``fork``; each is refused in one line and nothing is delet
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import pytest
 from nsml_support import nsml_cli
+
+from nsml import checkpoints
 
 SESSION = "tester/toy/1"
 VERBS = (("model", "rm", SESSION), ("model", "pull", SESSION), ("submit", SESSION), ("fork", SESSION))
@@ -55,3 +58,15 @@ def test_a_link_to_the_folder_of_every_checkpoint_is_not_one_checkpoint(env, tra
     assert _contents(trained) == before and not (tmp_path / "pulled").exists()
     nsml_cli(env, "model", "rm", SESSION, "1")  # a real checkpoint still goes
     assert (trained / "best" / "model.json").is_file() and not (trained / "1").exists()
+
+
+def test_the_same_check_refuses_a_checkpoint_flag_when_parsed(capsys) -> None:
+    parser = argparse.ArgumentParser(prog="nsml run")
+    parser.add_argument("--submit", type=checkpoints.argument)
+    assert parser.parse_args(["--submit", "best"]).submit == "best"
+    for name, problem in (("", "it is empty"), ("..", "it names a folder"), ("a/b", "it must be one path part")):
+        with pytest.raises(SystemExit) as exited:
+            parser.parse_args(["--submit", name])
+        assert exited.value.code == 2
+        last = capsys.readouterr().err.splitlines()[-1]
+        assert last.startswith(f"nsml run: error: argument --submit: invalid checkpoint name {name!r}: {problem}")
