@@ -11,15 +11,17 @@ import argparse
 import logging
 import random
 import sys
+from functools import partial
 from pathlib import Path
 
 import torch
 from torch import nn
 
 import nsml
-from models import DecodingOptions, ModelConfig, build_model, check_compatible, load_checkpoint, save_checkpoint
+from entry import Binding, EpochReporter, LanguageModelSlot
+from models import DecodingOptions, ModelConfig, build_model, check_compatible, save_checkpoint
 from models.attention import KINDS as ATTENTION_KINDS
-from models.lm import LM_FILE, NgramLM
+from models.lm import NgramLM
 from models.transcribe import transcribe
 from nsml.records import write_run_file
 from speech_kit.audio import AudioError
@@ -30,7 +32,7 @@ from speech_kit.distributed import DistributedContext, cleanup, setup_distribute
 from speech_kit.feature_cache import CachedFeaturizer
 from speech_kit.features import FEATURE_KINDS, NORMALIZATIONS, FeatureConfig, Featurizer, feature_frames
 from speech_kit.findings import exclusion_table
-from speech_kit.finite import NonFiniteLoss, NonFiniteModel, check_finite_model
+from speech_kit.finite import NonFiniteLoss, NonFiniteModel
 from speech_kit.layout import DatasetError
 from speech_kit.memory import default_max_duration, device_memory
 from speech_kit.objectives import SpeechObjective
@@ -38,7 +40,7 @@ from speech_kit.precision import PRECISIONS, feature_dtype
 from speech_kit.screen import EXCLUSIONS_FILE, screen_training_data
 from speech_kit.steady_memory import cap_kernel_caches
 from speech_kit.threads import apply_threads, recommended_threads
-from speech_kit.train import BAD_SAMPLE_POLICIES, DECAYS, EpochReport, TrainConfig, TrainState, fit
+from speech_kit.train import BAD_SAMPLE_POLICIES, DECAYS, TrainConfig, TrainState, fit
 from speech_kit.units import UNIT_KINDS, TextUnits, retarget
 from speech_kit.vocab import LabelTableError, Vocab
 
@@ -144,29 +146,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-class LanguageModelSlot:
-    """The n-gram LM a run trains or loads; it is saved as ``lm.json`` beside ``model.pt``."""
-
-    FILE = LM_FILE
-
-    def __init__(self, lm: NgramLM | None = None):
-        self.lm = lm
-
-    def save(self, directory: str) -> None:
-        if self.lm is not None:
-            self.lm.save(Path(directory) / self.FILE)
-
-    def load(self, directory: str) -> None:
-        path = Path(directory) / self.FILE
-        if path.is_file():
-            self.lm = NgramLM.load(path)
-
-
 def bind_model(model: nn.Module, optimizer: torch.optim.Optimizer | None = None, *, config: ModelConfig,
                vocab: Vocab, featurizer: Featurizer | None = None, decoding: DecodingOptions = DecodingOptions(),
                state: TrainState | None = None, precision: str = "fp32", lr: float | None = None,
                units: TextUnits | None = None, lm: LanguageModelSlot | None = None) -> None:
-    """Bind save/load/infer for NSML.
+    """Bind save/load/infer for NSML (``entry.Binding``).
 
     ``state`` (epoch, step, best loss) travels with the checkpoint, and so does the n-gram LM in ``lm``. On load
     the optimizer's moments are restored but its learning rate is this run's ``lr``, so a flag given on fork
@@ -174,34 +158,19 @@ def bind_model(model: nn.Module, optimizer: torch.optim.Optimizer | None = None,
     list, decoded in batches).
     """
     featurizer = featurizer or Featurizer()
-    state = state if state is not None else TrainState()
     units = units or TextUnits()
     lm = lm or LanguageModelSlot()
-
-    def save(path: str, **kwargs) -> None:
-        check_finite_model(model, optimizer)  # a NaN model must never become a checkpoint anyone can submit
-        save_checkpoint(path, model, config, vocab, optimizer, state.to_dict(), featurizer.config, units.kind)
-        lm.save(path)
-
-    def load(path: str, **kwargs) -> None:
-        checkpoint = load_checkpoint(path, map_location=next(model.parameters()).device)
-        check_compatible(checkpoint, config, vocab, path, featurizer.config, units.kind)
-        lm.load(path)
-        model.load_state_dict(checkpoint.model_state)
-        if optimizer is not None and checkpoint.optimizer_state:
-            optimizer.load_state_dict(checkpoint.optimizer_state)
-            if lr is not None:
-                for group in optimizer.param_groups:
-                    group["lr"] = lr
-        state.update(checkpoint.train_state)
-        logger.info("loaded %s (epoch %s)", path, state.epoch)
+    spec = {"config": config, "vocab": vocab, "features": featurizer.config, "units": units.kind}
+    binding = Binding(model, optimizer, state if state is not None else TrainState(),
+                      writer=partial(save_checkpoint, model=model, **spec), check=partial(check_compatible, **spec),
+                      lr=lr, sidecars=[lm])
 
     def infer(wav_path: str | list[str]) -> str | list[str]:
         paths = [wav_path] if isinstance(wav_path, str) else list(wav_path)
         texts = transcribe(model, vocab, paths, decoding, featurizer, precision=precision, units=units, lm=lm.lm)
         return texts[0] if isinstance(wav_path, str) else texts
 
-    nsml.bind(save=save, load=load, infer=infer)
+    binding.bind(infer)
 
 
 def dataset_root() -> str:
@@ -211,7 +180,7 @@ def dataset_root() -> str:
 
 def train_config(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(batch_size=args.batch_size, workers=args.workers, max_epochs=args.max_epochs, lr=args.lr,
-                       teacher_forcing=args.teacher_forcing, dropout=args.dropout, seed=args.seed,
+                       teacher_forcing=args.teacher_forcing, seed=args.seed,
                        precision=args.precision, warmup_steps=args.warmup_steps, decay=args.lr_decay,
                        clip_norm=args.clip_norm, max_minutes=args.max_minutes, on_bad_sample=args.on_bad_sample,
                        steady_memory=args.steady_memory)
@@ -246,30 +215,12 @@ def train(args: argparse.Namespace, ctx: DistributedContext, model: nn.Module, o
         logger.info("dataset %s: %d utterances, %s per process x %d process(es), %d validate", root,
                     len(train_list.wav_paths), batching, ctx.world_size, data.valid.count())
 
-    def report_batch(epoch: int, step: int, metrics: dict[str, float]) -> None:
-        """Every few batches: the seed's per-step metrics."""
-        nsml.report(False, step=step, train_step__loss=metrics["loss"], train_step__cer=metrics["cer"])
-        logger.info("epoch %d step %d: loss %.4f cer %.4f", epoch, step, metrics["loss"], metrics["cer"])
-
-    def end_epoch(report: EpochReport) -> None:
-        """Report the epoch, save ``--save_name`` always and ``best`` on the lowest evaluation loss."""
-        train_m, valid_m = report.train, report.valid
-        logger.info("epoch %d: train loss %.4f cer %.4f (%.1f s) | eval loss %.4f cer %.4f", report.epoch,
-                    train_m["loss"], train_m["cer"], report.seconds, valid_m["loss"], valid_m["cer"])
-        nsml.report(True, step=state.step, train__loss=train_m["loss"], train__cer=train_m["cer"],
-                    eval__loss=valid_m["loss"], eval__cer=valid_m["cer"], epoch=report.epoch + 1)
-        if report.skipped_batches:
-            nsml.report(False, step=state.step, skipped_batches=report.skipped_batches)
-        nsml.save(args.save_name)
-        if report.is_best:
-            nsml.save("best")
-            logger.info("epoch %d: new best eval loss %.4f saved as 'best'", report.epoch, valid_m["loss"])
-
+    reporter = EpochReporter(state, args.save_name, logger)
     sampler = FrameBudgetBatches(args.batch_frames, feature_frames(data.train.wav_paths)) if args.batch_frames else None
     objective = SpeechObjective(vocab, args.ctc_weight, args.label_smoothing,
                                 to_text=lambda ids: units.decode(vocab.decode(ids)))
-    fit(model, objective, data, optimizer, config, state, ctx, on_epoch=end_epoch,
-        on_report=report_batch, sampler=sampler, show_progress=sys.stderr.isatty())
+    fit(model, objective, data, optimizer, config, state, ctx, on_epoch=reporter.end_epoch,
+        on_report=reporter.report_batch, sampler=sampler, show_progress=sys.stderr.isatty())
 
 
 def describe_device(ctx: DistributedContext, args: argparse.Namespace) -> str:

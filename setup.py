@@ -12,7 +12,7 @@ setup(
     description="A working local re-creation of NAVER's 2019 Korean speech hackathon baseline and NSML workflow",
     python_requires=">=3.10",
     packages=find_packages(include=["models", "evaluation", "nsml", "nsml.*", "corpus", "speech_kit", "speech_kit.*",
-                                    "ru_numbers"]),
+                                    "entry", "ru_numbers"]),
     package_data={"corpus": ["*.txt"], "nsml.board": ["templates/*.html", "static/*"]},
     py_modules=["label_loader", "loader"],
     install_requires=[

@@ -15,14 +15,16 @@ import json
 import logging
 import random
 import sys
+from functools import partial
 from pathlib import Path
 
 import torch
 
 import nsml
-from models import build_model, check_compatible, load_checkpoint
+from entry import SPEECH, Binding, EpochReporter, Metric
+from models import build_model, check_compatible
 from ru_numbers.data import read_numbers
-from ru_numbers.gender import FIT_UTTERANCES, PitchGender, fit_manifest
+from ru_numbers.gender import FIT_UTTERANCES, PitchGender, fit_manifest, write_rule
 from ru_numbers.manifest import ManifestError
 from ru_numbers.recognizer import TASK_FILE, Recognizer, model_config, save, to_digits
 from ru_numbers.units import KINDS, table
@@ -37,10 +39,30 @@ from speech_kit.features import NORMALIZATIONS, FeatureConfig, Featurizer, featu
 from speech_kit.objectives import SpeechObjective
 from speech_kit.precision import PRECISIONS, feature_dtype
 from speech_kit.steady_memory import cap_kernel_caches
-from speech_kit.train import DECAYS, EpochReport, TrainConfig, TrainState, fit
+from speech_kit.train import DECAYS, TrainConfig, TrainState, fit
 
 PROG = "python -m ru_numbers.train"
 logger = logging.getLogger("ru_numbers.train")
+GENDER_METRICS = (*SPEECH, Metric("gender_error", "class_error", "gender err"))
+# --batch_frames makes the training batches; what is left of a batch size are these two counts of utterances:
+SHARD_GROUP = 32  # split_dataset deals the training utterances to processes and loader threads in groups of this many
+VALID_BATCH = 32  # utterances per validation batch (TrainConfig.batch_size, read only by fit's evaluation)
+
+
+class PitchRule:
+    """The run's pitch rule of the gender decision (``ru_numbers.gender``), kept in the checkpoint's ``task.json``."""
+
+    def __init__(self, rule: PitchGender | None = None):
+        self.rule = rule
+
+    def save(self, directory: str) -> None:
+        if self.rule is not None:
+            write_rule(Path(directory) / TASK_FILE, self.rule)
+
+    def load(self, directory: str) -> None:
+        task_file = Path(directory) / TASK_FILE
+        if task_file.is_file():
+            self.rule = PitchGender.from_dict(json.loads(task_file.read_text(encoding="utf-8")).get("gender"))
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -107,29 +129,18 @@ def main(argv: list[str] | None = None) -> int:
         logger.info("device %s, %d threads; %d parameters; units %s (%d labels)", ctx.device,
                     torch.get_num_threads(), sum(p.numel() for p in model.parameters()), units.kind, len(vocab))
 
-    pitch: PitchGender | None = None  # the gender rule: fitted before training, or read with a checkpoint
+    pitch = PitchRule()  # the gender rule: fitted before training, or read with a checkpoint
+    binding = Binding(model, optimizer, state,
+                      writer=partial(save, model=model, config=config, vocab=vocab, features=features, units=units),
+                      check=partial(check_compatible, config=config, vocab=vocab, features=features), lr=args.lr,
+                      sidecars=[pitch])
 
-    def save_fn(path: str, **kwargs) -> None:
-        save(path, model, config, vocab, features, units, optimizer, state.to_dict(), pitch)
-
-    def load_fn(path: str, **kwargs) -> None:
-        checkpoint = load_checkpoint(path, map_location=ctx.device)
-        check_compatible(checkpoint, config, vocab, path, features)
-        model.load_state_dict(checkpoint.model_state)
-        if checkpoint.optimizer_state:
-            optimizer.load_state_dict(checkpoint.optimizer_state)
-        state.update(checkpoint.train_state)
-        nonlocal pitch
-        task_file = Path(path) / TASK_FILE
-        if task_file.is_file():
-            pitch = PitchGender.from_dict(json.loads(task_file.read_text(encoding="utf-8")).get("gender"))
-
-    def infer_fn(path: str) -> str:
+    def infer(path: str) -> str:
         """``digits gender`` of one file, what the ``numbers`` scorer of the board compares."""
-        result = Recognizer(model, vocab, units, features, pitch)([path])[0]
+        result = Recognizer(model, vocab, units, features, pitch.rule)([path])[0]
         return f"{result.transcription} {result.gender}"
 
-    nsml.bind(save=save_fn, load=load_fn, infer=infer_fn)
+    binding.bind(infer)
     if args.pause == 1:
         nsml.paused(scope=locals())
     if args.mode != "train":
@@ -141,11 +152,11 @@ def main(argv: list[str] | None = None) -> int:
         train_list = read_numbers(manifest, units, vocab)
     except (ManifestError, ValueError) as err:
         return fail(PROG, err)
-    train_config = TrainConfig(batch_size=32, workers=args.workers, max_epochs=args.max_epochs, lr=args.lr,
-                               teacher_forcing=0.0, dropout=args.dropout, seed=args.seed, precision=args.precision,
+    train_config = TrainConfig(batch_size=VALID_BATCH, workers=args.workers, max_epochs=args.max_epochs, lr=args.lr,
+                               teacher_forcing=0.0, seed=args.seed, precision=args.precision,
                                warmup_steps=args.warmup_steps, decay=args.lr_decay, clip_norm=args.clip_norm,
                                steady_memory=args.steady_memory)
-    data = split_dataset(train_list, vocab, 32, args.workers, valid_ratio=0.03, rank=ctx.rank,
+    data = split_dataset(train_list, vocab, SHARD_GROUP, args.workers, valid_ratio=0.03, rank=ctx.rank,
                          world_size=ctx.world_size, seed=args.seed, featurize=featurize,
                          augment=SpecAugment(seed=args.seed) if args.spec_augment else None)
     sampler = FrameBudgetBatches(args.batch_frames, feature_frames(data.train.wav_paths))
@@ -155,34 +166,19 @@ def main(argv: list[str] | None = None) -> int:
         logger.info("%s: %d utterances (%d validate)", manifest, len(train_list.wav_paths), data.valid.count())
     if args.gender_by == "pitch":
         try:
-            pitch, accuracy = fit_manifest(manifest, progress=False)
+            pitch.rule, accuracy = fit_manifest(manifest, progress=False)
         except (ManifestError, AudioError, ValueError) as err:
             return fail(PROG, err)
         if ctx.is_main:
             logger.info("gender by pitch: threshold %.1f Hz (%.2f %% of %d training utterances)",
-                        pitch.threshold_hz, 100 * accuracy, min(FIT_UTTERANCES, len(train_list.wav_paths)))
+                        pitch.rule.threshold_hz, 100 * accuracy, min(FIT_UTTERANCES, len(train_list.wav_paths)))
 
-    def end_epoch(report: EpochReport) -> None:
-        t, v = report.train, report.valid
-        logger.info("epoch %d: train loss %.4f cer %.4f gender err %.4f (%.0f s) | eval loss %.4f cer %.4f "
-                    "gender err %.4f", report.epoch, t["loss"], t["cer"], t["class_error"], report.seconds,
-                    v["loss"], v["cer"], v["class_error"])
-        nsml.report(True, step=state.step, train__loss=t["loss"], train__cer=t["cer"],
-                    train__gender_error=t["class_error"], eval__loss=v["loss"], eval__cer=v["cer"],
-                    eval__gender_error=v["class_error"], epoch=report.epoch + 1)
-        nsml.save(args.save_name)
-        if report.is_best:
-            nsml.save("best")
-            if args.export:  # the shipping copy: weights without the optimizer state
-                Path(args.export).mkdir(parents=True, exist_ok=True)
-                save(args.export, model, config, vocab, features, units, None, state.to_dict(), pitch)
-
-    def report_batch(epoch: int, step: int, metrics: dict[str, float]) -> None:
-        nsml.report(False, step=step, train_step__loss=metrics["loss"], train_step__cer=metrics["cer"])
+    reporter = EpochReporter(state, args.save_name, logger, GENDER_METRICS, log_batches=False,
+                             export=partial(binding.export, args.export) if args.export else None)
 
     try:
-        fit(model, objective, data, optimizer, train_config, state, ctx, on_epoch=end_epoch, on_report=report_batch,
-            sampler=sampler, show_progress=sys.stderr.isatty())
+        fit(model, objective, data, optimizer, train_config, state, ctx, on_epoch=reporter.end_epoch,
+            on_report=reporter.report_batch, sampler=sampler, show_progress=sys.stderr.isatty())
     finally:
         cleanup(ctx)
     return 0

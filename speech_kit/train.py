@@ -46,7 +46,6 @@ class TrainConfig:
     max_epochs: int = 10
     lr: float = 1e-4
     teacher_forcing: float = 0.5
-    dropout: float = 0.2
     seed: int = 1
     precision: str = "fp32"
     warmup_steps: int = 0  # learning rate rises linearly from 0 over these steps

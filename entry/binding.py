@@ -1,0 +1,114 @@
+"""What an entry binds for NSML: ``save(dir)`` and ``load(dir)`` of its model, optimizer, training state and sidecar
+files, handed with its ``infer`` to ``nsml.bind``.
+
+Both entries save the same way: a model with NaN or Inf values is refused before anything is written, then the
+entry's checkpoint writer runs (``models.save_checkpoint``, or the recogniser's ``save`` with its ``task.json``),
+then each sidecar writes its file beside it. A load checks compatibility first, then restores sidecars, weights and
+the optimizer's moments; its learning rate is this run's ``lr``, so a flag given on fork applies.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import torch
+from torch import nn
+
+import nsml
+from models.checkpoint import Checkpoint, load_checkpoint
+from models.lm import LM_FILE, NgramLM
+from speech_kit.finite import check_finite_model
+from speech_kit.train import TrainState
+
+logger = logging.getLogger("entry")
+
+
+class Writer(Protocol):
+    """Writes ``directory/model.pt`` (and whatever else makes the entry's checkpoint), e.g. a ``functools.partial``
+    of ``models.save_checkpoint`` over the model, its config and label table."""
+
+    def __call__(self, directory: str, *, optimizer: torch.optim.Optimizer | None, train_state: dict) -> Any: ...
+
+
+class Check(Protocol):
+    """Raises, with the reason, when a checkpoint was made for another model (e.g. a ``functools.partial`` of
+    ``models.check_compatible`` over this run's config and label table); ``where`` names it in the message."""
+
+    def __call__(self, checkpoint: Checkpoint, *, where: str) -> Any: ...
+
+
+class Sidecar(Protocol):
+    """A file of the run's own that travels with every checkpoint (an n-gram LM, a gender rule)."""
+
+    def save(self, directory: str) -> None: ...
+
+    def load(self, directory: str) -> None: ...
+
+
+class LanguageModelSlot:
+    """The n-gram LM a run trains or loads; it is saved as ``lm.json`` beside ``model.pt``."""
+
+    FILE = LM_FILE
+
+    def __init__(self, lm: NgramLM | None = None):
+        self.lm = lm
+
+    def save(self, directory: str) -> None:
+        if self.lm is not None:
+            self.lm.save(Path(directory) / self.FILE)
+
+    def load(self, directory: str) -> None:
+        path = Path(directory) / self.FILE
+        if path.is_file():
+            self.lm = NgramLM.load(path)
+
+
+@dataclass
+class Binding:
+    """``save``/``load`` of one run's checkpoints; ``lr``, when given, replaces the loaded optimizer's learning rate
+    (the moments are the checkpoint's)."""
+
+    model: nn.Module
+    optimizer: torch.optim.Optimizer | None
+    state: TrainState
+    writer: Writer
+    check: Check
+    lr: float | None = None
+    sidecars: Sequence[Sidecar] = ()
+
+    def save(self, directory: str, **kwargs: Any) -> None:
+        """A checkpoint with the optimizer state, what ``nsml.save`` calls (its extra arguments are ignored)."""
+        self._write(directory, self.optimizer)
+
+    def export(self, directory: str) -> None:
+        """A checkpoint without the optimizer state, into ``directory`` (created): the shipping copy."""
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        self._write(directory, None)
+
+    def _write(self, directory: str, optimizer: torch.optim.Optimizer | None) -> None:
+        check_finite_model(self.model, optimizer)  # a NaN model must never become a checkpoint anyone can submit
+        self.writer(directory, optimizer=optimizer, train_state=self.state.to_dict())
+        for sidecar in self.sidecars:
+            sidecar.save(directory)
+
+    def load(self, directory: str, **kwargs: Any) -> None:
+        checkpoint = load_checkpoint(directory, map_location=next(self.model.parameters()).device)
+        self.check(checkpoint, where=directory)
+        for sidecar in self.sidecars:
+            sidecar.load(directory)
+        self.model.load_state_dict(checkpoint.model_state)
+        if self.optimizer is not None and checkpoint.optimizer_state:
+            self.optimizer.load_state_dict(checkpoint.optimizer_state)
+            if self.lr is not None:
+                for group in self.optimizer.param_groups:
+                    group["lr"] = self.lr
+        self.state.update(checkpoint.train_state)
+        logger.info("loaded %s (epoch %s)", directory, self.state.epoch)
+
+    def bind(self, infer: Callable[[Any], Any]) -> None:
+        """Hand ``save``, ``load`` and ``infer`` to NSML (``nsml.save``, ``nsml.load``, ``nsml.paused``)."""
+        nsml.bind(save=self.save, load=self.load, infer=infer)
