@@ -21,6 +21,7 @@ from pathlib import Path
 from corpus.plan import Utterance
 from speech_kit.atomic import atomic_write
 from speech_kit.layout import data_list_path, test_label_path, test_list_path, train_label_path
+from speech_kit.synth.manifest import read_table, write_table
 from speech_kit.vocab import Vocab
 
 LABELS_FILE = "labels.txt"
@@ -52,16 +53,15 @@ def manifest_row(utt: Utterance, seconds: float) -> tuple[str, ...]:
 
 
 def write_manifest(root: str | os.PathLike, utterances: Sequence[Utterance], seconds: Mapping[str, float]) -> None:
-    with atomic_write(Path(root) / MANIFEST) as f:
-        f.write("\t".join(MANIFEST_COLUMNS) + "\n")
-        f.writelines("\t".join(manifest_row(u, seconds[u.name])) + "\n" for u in utterances)
+    """``root/manifest.tsv``: a header line, then one tab-separated line per utterance, in plan order."""
+    rows = (dict(zip(MANIFEST_COLUMNS, manifest_row(u, seconds[u.name]), strict=True)) for u in utterances)
+    write_table(Path(root) / MANIFEST, MANIFEST_COLUMNS, rows, delimiter="\t")
 
 
 def read_manifest(root: str | os.PathLike) -> list[dict[str, str]]:
-    """The manifest as one dict per utterance, keyed by ``MANIFEST_COLUMNS``."""
-    lines = (Path(root) / MANIFEST).read_text(encoding="utf-8").splitlines()
-    header = lines[0].split("\t")
-    return [dict(zip(header, line.split("\t"), strict=True)) for line in lines[1:]]
+    """The manifest as one dict per utterance, keyed by ``MANIFEST_COLUMNS``; a ``ManifestError`` names the file
+    and line of a damaged one."""
+    return read_table(Path(root) / MANIFEST, MANIFEST_COLUMNS, delimiter="\t")
 
 
 def write_readme(root: str | os.PathLike, command: str, labels_origin: str) -> None:

@@ -27,17 +27,18 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from corpus.commands import ToolError
 from corpus.dataset_files import LABELS_FILE, MANIFEST, write_lists, write_manifest, write_readme
 from corpus.konlpy_text import TextSourceError
 from corpus.korean_text import DEFAULT_MAX_CHARS, DEFAULT_MIN_CHARS
-from corpus.noise import make_noise_beds
 from corpus.plan import NO_NOISE, PlanSettings, Utterance, plan_dataset
 from corpus.synthesize import synthesize_utterance
 from corpus.text_sources import SOURCES, Sentence, load_corpus
-from corpus.voices import TEST_ONLY_VARIANTS, TRAIN_VARIANTS, check_installed
+from corpus.voices import TEST_ONLY_VARIANTS, TRAIN_VARIANTS
 from speech_kit.cli import fail
 from speech_kit.layout import DatasetError, test_data_dir, train_data_dir
+from speech_kit.synth.espeak import require_variants
+from speech_kit.synth.noise import make_noise_beds
+from speech_kit.synth.tools import ToolError
 from speech_kit.vocab import LabelTableError, Vocab
 
 PROG = "python -m corpus.make_dataset"
@@ -105,7 +106,7 @@ def make_dataset(out: Path, utterances: Sequence[Utterance], vocab: Vocab, label
 
     A reused table (``labels``) is copied byte for byte, comments and all; a built one is written out.
     """
-    check_installed({u.variant for u in utterances})
+    require_variants({u.variant for u in utterances})
     out.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:

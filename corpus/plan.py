@@ -11,11 +11,9 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from corpus.noise import NOISE_COLOURS
 from corpus.text_sources import Sentence
 from corpus.voices import GENDERS, TEST_ONLY_VARIANTS, TRAIN_VARIANTS, VARIANTS, variants_of
-
-NO_NOISE = "none"
+from speech_kit.synth.noise import NO_NOISE, NOISE_COLOURS
 
 
 @dataclass(frozen=True)

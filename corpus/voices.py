@@ -7,15 +7,11 @@ on a Korean sentence and kept only if its output was speech of ordinary loudness
 (whisper, croak, robots, the Half-Life announcer, ``Demonic``, echo-laden ``RicishayMax``, the speed-changing
 ``fast``, ``Storm`` which carries an English language tag) are left out. The gender is the one the listing
 gives (``--/M``, ``--/F``); a model cannot tell who a speaker is, but a plan that balances genders keeps it from
-hearing mostly the more numerous male variants.
+hearing mostly the more numerous male variants. ``speech_kit.synth.espeak.require_variants`` checks that the
+planned variants are installed before anything is spoken.
 """
 
 from __future__ import annotations
-
-import re
-from pathlib import Path
-
-from corpus.commands import ToolError, require, run
 
 FEMALE_VARIANTS: tuple[str, ...] = (
     "f1", "f2", "f3", "f4", "f5", "Alicia", "Andrea", "Annie", "aunty", "belinda", "linda", "steph", "steph2",
@@ -40,23 +36,3 @@ def variants_of(gender: str, pool: tuple[str, ...]) -> tuple[str, ...]:
     """The variants of ``pool`` whose gender is ``gender``."""
     return tuple(v for v in pool if VARIANTS[v] == gender)
 
-
-def installed_variants() -> set[str]:
-    """Variant names ``-v ko+NAME`` accepts here.
-
-    espeak-ng silently falls back to its base voice for an unknown variant, so the only way to know that a
-    variant exists is to look for its file in the data folder that ``espeak-ng --version`` reports.
-    """
-    out = run([require("espeak-ng"), "--version"])
-    match = re.search(r"Data at:\s*(\S+)", out)
-    if match is None:
-        raise ToolError(f"cannot find the data folder in the output of 'espeak-ng --version': {out.strip()!r}")
-    folder = Path(match.group(1)) / "voices" / "!v"
-    return {p.name for p in folder.iterdir() if p.is_file()} if folder.is_dir() else set()
-
-
-def check_installed(variants: set[str]) -> None:
-    """Refuse variants this espeak-ng lacks, rather than letting it speak them all with its base voice."""
-    missing = sorted(variants - installed_variants())
-    if missing:
-        raise ToolError(f"espeak-ng has no voice variant(s) {', '.join(missing)} (see: espeak-ng --voices=variant)")

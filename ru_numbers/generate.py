@@ -24,13 +24,14 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from ru_numbers.espeak import ToolError, require
 from ru_numbers.manifest import write_manifest
 from ru_numbers.plan import PlanOptions, Utterance, make_plan
 from ru_numbers.render import noise_bank, render
 from ru_numbers.sampling import SPLITS
 from ru_numbers.voices import HELDOUT_VOICES
 from speech_kit.cli import fail
+from speech_kit.synth.noise import NO_NOISE
+from speech_kit.synth.tools import ToolError, require
 
 PROG = "python -m ru_numbers.generate"
 
@@ -85,7 +86,7 @@ def render_all(plan: Sequence[Utterance], out: Path, jobs: int, show_progress: b
     """Render every utterance with ``jobs`` processes; the durations in plan order. The first failure stops the
     pool (queued work is cancelled) and is raised."""
     with tempfile.TemporaryDirectory(prefix=".noise-", dir=out) as tmp:
-        bank = noise_bank(tmp) if any(u.noise != "none" for u in plan) else {}
+        bank = noise_bank(tmp) if any(u.noise != NO_NOISE for u in plan) else {}
         with ProcessPoolExecutor(jobs) as pool:
             futures = {pool.submit(render, utt, out, bank): i for i, utt in enumerate(plan)}
             seconds = [0.0] * len(plan)

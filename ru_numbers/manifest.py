@@ -7,13 +7,14 @@ speaking rate, pitch, noise and level without a side file that could drift out o
 
 from __future__ import annotations
 
-import csv
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from speech_kit.atomic import atomic_write
-from speech_kit.layout import DatasetError, read_text
+from speech_kit.synth.manifest import ManifestError, read_table, write_table
+
+__all__ = ["COLUMNS", "CONDITION_COLUMNS", "GENDERS", "REQUIRED_COLUMNS", "ManifestError", "audio_path",
+           "read_manifest", "write_manifest"]
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("filename", "transcription", "gender", "spk_id")
 CONDITION_COLUMNS: tuple[str, ...] = (
@@ -32,50 +33,15 @@ COLUMNS: tuple[str, ...] = REQUIRED_COLUMNS + CONDITION_COLUMNS
 GENDERS: tuple[str, ...] = ("male", "female")
 
 
-class ManifestError(ValueError):
-    """A CSV that is not a spoken-numbers manifest; the message names the file and line."""
-
-
 def write_manifest(path: str | os.PathLike, rows: Iterable[Mapping[str, object]]) -> None:
     """Write ``rows`` (dicts with every column of ``COLUMNS``) with a header line, atomically."""
-    with atomic_write(path, newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: row[k] for k in COLUMNS})
+    write_table(path, COLUMNS, rows)
 
 
 def read_manifest(path: str | os.PathLike) -> list[dict[str, str]]:
-    """Rows of a manifest as dicts; only the four required columns must be present (extra ones are kept)."""
-    path = Path(path)
-    try:
-        f = open(path, encoding="utf-8-sig", newline="")
-    except OSError as err:
-        raise ManifestError(f"cannot read {path}: {err.strerror}") from None
-    try:
-        with f:
-            reader = csv.DictReader(f)
-            missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
-            if missing:
-                raise ManifestError(f"{path}:1: header lacks column(s) {', '.join(missing)}; "
-                                    f"expected at least {','.join(REQUIRED_COLUMNS)}")
-            rows = []
-            for row in reader:
-                if None in row or any(row[c] is None for c in REQUIRED_COLUMNS):
-                    raise ManifestError(f"{path}:{reader.line_num}: expected {len(reader.fieldnames)} fields")
-                rows.append(row)
-    except (UnicodeDecodeError, csv.Error) as err:  # not UTF-8 (cp1251, cp949), or audio given instead of a CSV
-        raise ManifestError(_not_text(path, err)) from None
-    return rows
-
-
-def _not_text(path: Path, err: Exception) -> str:
-    """The message of ``speech_kit.layout``'s text reader: what the file is instead, or the iconv command."""
-    try:
-        read_text(path, f"a CSV manifest with the header line {','.join(REQUIRED_COLUMNS)}")
-    except DatasetError as problem:
-        return str(problem)
-    return f"{path}: {err}"
+    """Rows of a manifest as dicts; only the four required columns must be present (extra ones are kept).
+    A ``ManifestError`` names the file and line of one that is not a manifest."""
+    return read_table(path, REQUIRED_COLUMNS)
 
 
 def audio_path(manifest: str | os.PathLike, row: Mapping[str, str]) -> Path:

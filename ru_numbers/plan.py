@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 from num2words import num2words
 
-from ru_numbers.espeak import NOISE_COLOURS
 from ru_numbers.manifest import GENDERS
 from ru_numbers.sampling import NumberSampler
 from ru_numbers.voices import HELDOUT_VOICES, VOICES, Voice, voice
+from speech_kit.synth.noise import NO_NOISE, NOISE_COLOURS
 
 PITCH_BUCKET = 20  # spk_id tells apart one variant's -p 0-19, 20-39, ...: a different pitch is a different speaker
 
@@ -133,7 +133,7 @@ def make_plan(options: PlanOptions) -> list[Utterance]:
             lead_s=round(rng.uniform(0.0, options.silence_max), 3),
             trail_s=round(rng.uniform(0.0, options.silence_max), 3),
             level_db=round(rng.uniform(options.level_min, options.level_max), 1),
-            noise=rng.choice(NOISE_COLOURS) if noisy else "none",
+            noise=rng.choice(NOISE_COLOURS) if noisy else NO_NOISE,
             snr_db=round(rng.uniform(options.snr_min, options.snr_max), 1) if noisy else None,
             noise_offset=rng.random() if noisy else 0.0,
         ))

@@ -18,10 +18,12 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
-from ru_numbers.espeak import ToolError, Variant, list_variants, speak_samples
+from ru_numbers.espeak import speak_samples
 from ru_numbers.pitch import median_f0
 from ru_numbers.voices import EXCLUDED, VOICES, Voice
 from speech_kit.cli import fail
+from speech_kit.synth.espeak import Variant, list_variants
+from speech_kit.synth.tools import ToolError
 
 # A lone one-syllable word ends on a falling contour and comes out 10-25 % lower than a long number, so a pitch
 # counts only if both texts stay in the band ("сто" is among the lowest; when too short to measure it is skipped).

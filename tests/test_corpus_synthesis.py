@@ -15,7 +15,7 @@ import soundfile as sf
 import loader
 from corpus import build_labels, make_dataset
 from corpus.dataset_files import LABELS_FILE, MANIFEST_COLUMNS, read_manifest
-from corpus.noise import NOISE_COLOURS, make_noise_beds
+from speech_kit.synth.noise import NOISE_COLOURS, make_noise_beds
 from corpus.plan import NO_NOISE, PlanSettings, plan_dataset
 from corpus.synthesize import synthesize_utterance
 from corpus.text_sources import load_corpus

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from ru_numbers.espeak import list_variants
+from speech_kit.synth.espeak import list_variants
 from ru_numbers.manifest import COLUMNS, GENDERS, REQUIRED_COLUMNS, audio_path, read_manifest
 from ru_numbers.normalize import words_to_number
 from ru_numbers.pitch import median_f0
