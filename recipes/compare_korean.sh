@@ -8,10 +8,15 @@
 #                                  FROM=N to start at the N-th configuration, e.g. to finish an interrupted table)
 # Twelve configurations take about 12 x (MINUTES + 1) minutes; run nothing else meanwhile, or the budgets buy
 # different amounts of work.
+# Stages (recipes/stages.sh: STAGE=N STOP_STAGE=M run only N..M, DRY_RUN=1 prints their commands):
+#   1 data     the corpus in DATA, made only when DATA/labels.txt is missing (FORCE_DATA=1: made again), registered
+#              as the NSML dataset ko_compare
+#   2 table    each configuration from the FROM-th on: trained in its own session, its best checkpoint pulled and
+#              measured (CRR greedy and with a beam), one row each
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/install.sh
-py() { "$PYTHON" "$@"; }
+source recipes/stages.sh
+dry_run || source scripts/install.sh
 DATA=${DATA:-data/ko_compare}
 TRAIN=${TRAIN:-1500}
 MINUTES=${MINUTES:-6}
@@ -22,11 +27,13 @@ COMMON="--hidden_size 256 --layer_size 3 --batch_frames 12000 --workers 1 --lr 1
  --max_epochs 1000 --max_minutes $MINUTES --max_len 120"
 ALL="--feature logmel --units jamo --bidirectional --ctc_weight 1 --spec_augment --warmup_steps 100 --clip_norm 5"
 
-if [ ! -f "$DATA/labels.txt" ]; then
-  py -m corpus.make_dataset --out "$DATA" --train "$TRAIN" --test 100 --seed 1 --labels hackathon.labels \
-    --train_noise_fraction 0.3 --overwrite >/dev/null 2>&1
+if stage 1 "data: the corpus in $DATA, registered as ko_compare"; then
+  if ! data_present "$DATA/labels.txt"; then
+    py -m corpus.make_dataset --out "$DATA" --train "$TRAIN" --test 100 --seed 1 --labels hackathon.labels \
+      --train_noise_fraction 0.3 --overwrite >/dev/null 2>&1
+  fi
+  py -m nsml dataset add ko_compare "$DATA" --force >/dev/null
 fi
-py -m nsml dataset add ko_compare "$DATA" --force >/dev/null
 
 # name | training flags | beam decoding flags for the second CRR column
 ROWS=(
@@ -43,23 +50,25 @@ ROWS=(
   "all together: log-mel, jamo, bidirectional, CTC, SpecAugment, warm-up, clipping|$ALL|--beam_size 8"
   "all together + 5-gram LM in the beam|$ALL --lm_order 5|--beam_size 8 --lm_weight 0.5 --length_bonus 1.0"
 )
-echo "| configuration | flags | training s | CRR greedy | CRR beam | session |"
-echo "|---|---|---|---|---|---|"
-for row in "${ROWS[@]:$((FROM - 1))}"; do
-  IFS='|' read -r name flags beam <<< "$row"
-  session=$(py -m nsml run -d ko_compare -e main.py -c "$THREADS" -a "$(echo $COMMON $flags)" -m "$name" --detach)
-  py -m nsml logs -f "$session" >/dev/null
-  seconds=$(py -m nsml logs "$session" | grep -o 'cer [0-9.]* ([0-9.]* s)' | grep -o '([0-9.]*' | tr -d '(' |
-    awk '{ total += $1 } END { printf "%.0f", total }')
-  model=$(mktemp -d)
-  py -m nsml model pull "$session" best "$model/best" >/dev/null
-  crrs=()
-  for decoding in "--beam_size 1" "$beam"; do
-    py -m evaluation.transcribe --checkpoint "$model/best" $decoding --max_len 120 --output "$model/predictions.csv" \
-      "$DATA/test/test_data/test_list.csv" 2>/dev/null
-    crrs+=("$(py -m evaluation.score "$model/predictions.csv" "$DATA/test/test_label" | grep -o 'CRR [-0-9.]*' |
-      head -1 | cut -d' ' -f2)")
+if stage 2 "table: configurations $FROM-${#ROWS[@]}, each trained for $MINUTES min and measured"; then
+  echo "| configuration | flags | training s | CRR greedy | CRR beam | session |"
+  echo "|---|---|---|---|---|---|"
+  for row in "${ROWS[@]:$((FROM - 1))}"; do
+    IFS='|' read -r name flags beam <<< "$row"
+    session=$(py -m nsml run -d ko_compare -e main.py -c "$THREADS" -a "$(echo $COMMON $flags)" -m "$name" --detach)
+    py -m nsml logs -f "$session" >/dev/null
+    seconds=$(py -m nsml logs "$session" | grep -o 'cer [0-9.]* ([0-9.]* s)' | grep -o '([0-9.]*' | tr -d '(' |
+      awk '{ total += $1 } END { printf "%.0f", total }')
+    model=$(run mktemp -d)
+    py -m nsml model pull "$session" best "$model/best" >/dev/null
+    crrs=()
+    for decoding in "--beam_size 1" "$beam"; do
+      py -m evaluation.transcribe --checkpoint "$model/best" $decoding --max_len 120 --output "$model/predictions.csv" \
+        "$DATA/test/test_data/test_list.csv" 2>/dev/null
+      crrs+=("$(py -m evaluation.score "$model/predictions.csv" "$DATA/test/test_label" | grep -o 'CRR [-0-9.]*' |
+        head -1 | cut -d' ' -f2)")
+    done
+    run rm -rf "$model"
+    echo "| $name | \`$flags\` | $seconds | ${crrs[0]} | ${crrs[1]} | $session |"
   done
-  rm -rf "$model"
-  echo "| $name | \`$flags\` | $seconds | ${crrs[0]} | ${crrs[1]} | $session |"
-done
+fi

@@ -1,0 +1,119 @@
+"""The recipes' numbered stages: STAGE/STOP_STAGE select them, the data stage keeps data already present unless
+FORCE_DATA=1, DRY_RUN=1 prints the commands. Nothing here trains: the dry runs run no command, and the one real run
+is a data stage over data already made."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from install_support import clean_env, fake_virtualenv
+from ru_support import generate
+
+from support import ROOT
+
+RECIPES = ROOT / "recipes"
+# the data stage's command that makes the data, and the files whose presence means it is made
+MAKES = {"korean.sh": ("corpus.make_dataset", ("labels.txt",)),
+         "compare_korean.sh": ("corpus.make_dataset", ("labels.txt",)),
+         "russian.sh": ("ru_numbers.generate", ("train.csv", "test.csv"))}
+
+
+def recipe(name: str, tmp_path: Path, **settings: str) -> subprocess.CompletedProcess:
+    """``recipes/NAME`` with ``settings`` in a clean environment and a private NSML_HOME. PYTHON is ``false`` unless
+    a test sets it, so that a dry run which ran any Python command would fail."""
+    env = clean_env(**{"NSML_HOME": str(tmp_path / "home"), "NSML_USER": "tester", "PYTHON": shutil.which("false"),
+                       **settings})
+    return subprocess.run(["bash", str(RECIPES / name)], env=env, capture_output=True, text=True, timeout=120)
+
+
+def stages(output: str) -> list[int]:
+    return [int(n) for n in re.findall(r"^stage (\d+): ", output, re.MULTILINE)]
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in RECIPES.glob("*.sh")))
+def test_every_recipe_parses(name):
+    done = subprocess.run(["bash", "-n", str(RECIPES / name)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize(("name", "count"), [("korean.sh", 4), ("russian.sh", 4), ("compare_korean.sh", 2)])
+def test_a_dry_run_says_every_stage_and_prints_its_commands(name, count, tmp_path):
+    done = recipe(name, tmp_path, DRY_RUN="1", DATA=str(tmp_path / "data"))
+    assert done.returncode == 0, done.stderr
+    assert stages(done.stdout) == list(range(1, count + 1))
+    assert f"+ python -m {MAKES[name][0]} --out {tmp_path / 'data'}" in done.stdout
+    assert "+ python -m nsml run -d " in done.stdout
+    assert not (tmp_path / "data").exists() and not (tmp_path / "home").exists()  # nothing ran
+
+
+def test_stage_and_stop_stage_select_the_stages_between(tmp_path):
+    done = recipe("korean.sh", tmp_path, DRY_RUN="1", STAGE="2", STOP_STAGE="3", DATA=str(tmp_path / "data"))
+    assert done.returncode == 0, done.stderr
+    assert stages(done.stdout) == [2, 3]
+    assert "corpus.make_dataset" not in done.stdout and "evaluation.transcribe" not in done.stdout
+    # the export stage exports the session the train stage of the same run started
+    assert "+ python -m nsml model pull USER/ko_synth/N best pretrained/korean.tmp" in done.stdout
+    only_measure = recipe("russian.sh", tmp_path, DRY_RUN="1", STAGE="4", DATA=str(tmp_path / "data"))
+    assert stages(only_measure.stdout) == [4]
+    assert "+ python -m ru_numbers.evaluate --states ru_numbers/states/words" in only_measure.stdout
+
+
+@pytest.mark.parametrize("name", sorted(MAKES))
+@pytest.mark.parametrize("force", ["0", "1"])
+def test_the_data_stage_keeps_data_already_present_unless_forced(name, force, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    command, files = MAKES[name]
+    for file in files:
+        (data / file).write_text("made before\n")
+    done = recipe(name, tmp_path, DRY_RUN="1", STAGE="1", STOP_STAGE="1", FORCE_DATA=force, DATA=str(data))
+    assert done.returncode == 0, done.stderr
+    assert stages(done.stdout) == [1]
+    for file in files:
+        kept = f"{data / file} present: kept, not made again (FORCE_DATA=1 to make it again)"
+        assert (kept in done.stdout) == (force == "0")
+    assert done.stdout.count(f"+ python -m {command} --out {data}") == (len(files) if force == "1" else 0)
+    assert "nsml dataset add" in done.stdout  # registered either way
+
+
+@pytest.mark.parametrize(("settings", "message"), [
+    ({"STAGE": "two"}, "STAGE and STOP_STAGE must be stage numbers, got 'two'"),
+    ({"STAGE": "3", "STOP_STAGE": "2"}, "STAGE=3 comes after STOP_STAGE=2: no stage selected"),
+])
+def test_a_bad_stage_selection_is_refused(settings, message, tmp_path):
+    done = recipe("russian.sh", tmp_path, DRY_RUN="1", **settings)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.strip() == f"russian.sh: error: {message}"
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None or shutil.which("sox") is None,
+                    reason="the Russian data is spoken by espeak-ng and sox")
+def test_the_russian_data_stage_run_for_real_registers_the_data_it_keeps(tmp_path):
+    data = tmp_path / "ru"
+    generate(data, "--split", "train", "--count", "27", "--seed", "3", "--jobs", "2")  # 27: the generator's least
+    generate(data, "--split", "test", "--count", "27", "--seed", "4", "--jobs", "2")
+    made = {name: (data / name).stat().st_mtime_ns for name in ("train.csv", "test.csv")}
+    venv = fake_virtualenv(tmp_path / "venv")  # install.sh finds everything installed in this interpreter's env
+    done = recipe("russian.sh", tmp_path, STAGE="1", STOP_STAGE="1", DATA=str(data), VIRTUAL_ENV=str(venv),
+                  PYTHON=str(venv / "bin" / "python"))
+    assert done.returncode == 0, done.stderr
+    assert stages(done.stdout) == [1]
+    assert done.stdout.count("present: kept, not made again") == 2
+    assert {name: (data / name).stat().st_mtime_ns for name in made} == made  # nothing made again
+    listed = subprocess.run([str(venv / "bin" / "python"), "-m", "nsml", "dataset", "ls"], cwd=ROOT,
+                            env=dict(os.environ, NSML_HOME=str(tmp_path / "home")), capture_output=True, text=True)
+    assert re.search(rf"^ru_numbers\s+{re.escape(str(data))}\s+27\s+27\s+exact", listed.stdout, re.MULTILINE), \
+        listed.stdout
+    assert not (tmp_path / "home" / "sessions").exists() or not any((tmp_path / "home" / "sessions").iterdir())
+
+    # the export stage on its own exports the newest finished session on the dataset: here there is none
+    alone = recipe("russian.sh", tmp_path, STAGE="3", STOP_STAGE="3", DATA=str(data), VIRTUAL_ENV=str(venv),
+                   PYTHON=str(venv / "bin" / "python"))
+    assert alone.returncode == 2 and stages(alone.stdout) == [3]
+    assert alone.stderr.strip().endswith("russian.sh: error: no finished session on dataset ru_numbers: run the "
+                                         "train stage first, or give RECIPE_SESSION=USER/ru_numbers/N"), alone.stderr
