@@ -15,6 +15,13 @@
 # KIT_VENV_SYSTEM_SITE=0 (a venv that does not see the system's packages), KIT_APT=0 (never run apt-get),
 # TORCH_INDEX_URL (where the CPU torch build is looked for besides pip's own sources; empty: pip's sources only),
 # KIT_INSTALL_FUNCTIONS_ONLY=1 (define the functions below, install nothing: for the tests).
+#
+# The script runs under set -euo pipefail and gives the sourcing shell its own options back at the end (a shell that
+# sourced it by hand would otherwise exit on its next failing command); a failed install returns its status.
+# (read from $- and shopt here: a $(set +o) subshell would not report errexit)
+case $- in *e*) kit_caller_options="-e" ;; *) kit_caller_options="+e" ;; esac
+case $- in *u*) kit_caller_options+=" -u" ;; *) kit_caller_options+=" +u" ;; esac
+if shopt -qo pipefail; then kit_caller_options+=" -o pipefail"; else kit_caller_options+=" +o pipefail"; fi
 set -euo pipefail
 KIT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export PIP_DISABLE_PIP_VERSION_CHECK=1
@@ -96,7 +103,7 @@ kit_python_packages() {
   local python=$1 index=${TORCH_INDEX_URL-https://download.pytorch.org/whl/cpu}
   if ! "$python" -c "import torch" 2>/dev/null; then
     kit_say "torch==2.13.0 (CPU build)"
-    "$python" -m pip install -q "torch==2.13.0" ${index:+--extra-index-url "$index"}
+    "$python" -m pip install -q "torch==2.13.0" ${index:+--extra-index-url "$index"} || return 1
   fi
   # Imported from outside the tree, so the kit counts as installed only when this checkout is what imports.
   if ! (cd / && "$python" - "$KIT_ROOT" 2>/dev/null) <<'EOF'
@@ -107,19 +114,24 @@ sys.exit(os.path.dirname(os.path.dirname(os.path.realpath(nsml.cli.__file__))) !
 EOF
   then
     kit_say "the kit and its dependencies (pip install -e .[test])"
-    "$python" -m pip install -q -e "$KIT_ROOT[test]"
+    "$python" -m pip install -q -e "$KIT_ROOT[test]" || return 1
   fi
 }
 
+# Each step's failure returns at once: when sourced from a && / || list (recipes: dry_run || source ...), set -e
+# does not apply inside, so nothing else would stop it.
 kit_install() {
-  kit_system_tools
+  kit_system_tools || return 1
   local python
-  python=$(kit_choose_python)
-  kit_python_packages "$python"
+  python=$(kit_choose_python) || return 1
+  kit_python_packages "$python" || return 1
   PYTHON=$python
   export PATH="$(dirname "$python"):$PATH"
 }
 
+kit_status=0
 if [ "${KIT_INSTALL_FUNCTIONS_ONLY:-0}" != 1 ]; then
-  kit_install
+  kit_install || kit_status=$?
 fi
+# the caller's options back, then its status: 'return' when sourced, 'exit' when run as a program
+eval "set $kit_caller_options; unset kit_caller_options kit_status; return $kit_status 2>/dev/null || exit $kit_status"

@@ -93,6 +93,26 @@ def test_a_sourcing_script_stops_when_no_environment_can_be_made(tmp_path):
     assert "apt-get install python3-venv" in done.stderr
 
 
+@pytest.mark.parametrize("caller", ["", "set -e", "set -u", "set -o pipefail", "set -euo pipefail"])
+def test_sourcing_gives_the_caller_its_shell_options_back(tmp_path, caller):
+    """install.sh runs under set -euo pipefail; a shell that sourced it keeps its own options (read without a
+    subshell: $(set +o) would not report errexit)."""
+    script = (f'{caller or ":"}\nset +o > "{tmp_path}/before"; echo "$-" >> "{tmp_path}/before"\n'
+              f'KIT_INSTALL_FUNCTIONS_ONLY=1 source "{ROOT}/scripts/install.sh"\n'
+              f'set +o > "{tmp_path}/after"; echo "$-" >> "{tmp_path}/after"\ntype kit_choose_python >/dev/null\n')
+    done = subprocess.run(["bash", "-c", script], env=clean_env(), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "after").read_text() == (tmp_path / "before").read_text()
+
+
+def test_a_failed_install_returns_its_status_to_a_shell_that_goes_on(tmp_path):
+    env = clean_env(KIT_VENV=str(tmp_path / "venv"), PYTHON=str(failing_python(tmp_path / "bin")))
+    script = f'source "{ROOT}/scripts/install.sh"\necho "status $? options $-"\n'
+    done = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "status 1 options " in done.stdout
+    assert not {"e", "u"} & set(done.stdout.split()[-1])
+
+
 @pytest.mark.slow
 def test_a_fresh_virtualenv_gets_everything_from_install_sh(tmp_path):
     """The real install into an empty venv (no system packages visible): torch, the kit, the 2019 imports."""
