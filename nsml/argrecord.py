@@ -8,13 +8,20 @@ process before running the entry. The first top-level parse of the command line 
 included, and how many values each option takes (for merging fork arguments). Nested parses (subparsers) and
 parses of other lists are left alone, and the wrapper changes nothing about what argparse returns or raises.
 An entry that does not use argparse records nothing; the platform then falls back to the raw ``-a`` string.
+
+The same wrapping, as a *probe* (``probe_command``), checks an argument string before a session exists: the entry
+runs up to that first parse of its command line, argparse's verdict (and every option it knows, for "did you
+mean") is written to the file named by ``NSML_ARGS_PROBE``, and the process ends there, so nothing of the entry
+after its argument parsing runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
+import json
 import math
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -110,5 +117,88 @@ def install(record: Recorder, warn: Callable[[str], None]) -> None:
 
         return parse
 
+    argparse.ArgumentParser.parse_known_args = wrap(argparse.ArgumentParser.parse_known_args)
+    argparse.ArgumentParser.parse_args = wrap(argparse.ArgumentParser.parse_args)
+
+
+PROBE_ENV = "NSML_ARGS_PROBE"  # the file a probe writes its verdict to
+_PROBE_BOOT = ("import sys; sys.path.insert(0, {root!r}); import nsml.argrecord; nsml.argrecord.install_probe(); "
+               "import nsml.entry; nsml.entry.main()")
+
+
+class _Refused(BaseException):
+    """argparse's ``error()`` during the probed parse; a BaseException, so an entry's ``except Exception`` around
+    its parsing cannot swallow it."""
+
+
+def probe_command(root: str, entry: str, args: list[str]) -> list[str]:
+    """``python -c PROBE ENTRY ARGS``: the entry started as a session starts it (``nsml.entry``), probe installed."""
+    return [sys.executable, "-c", _PROBE_BOOT.format(root=root), entry, *args]
+
+
+def option_strings(parser: argparse.ArgumentParser) -> list[str]:
+    """Every option string of ``parser`` and of its sub-commands' parsers, in their order."""
+    found: list[str] = []
+    for action in parser._actions:
+        found.extend(action.option_strings)
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                found.extend(option_strings(sub))
+    return list(dict.fromkeys(found))
+
+
+def _finish(path: str, verdict: dict[str, Any]) -> None:
+    """Write the verdict and end the process at once: no code of the entry after its parse may run."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    with open(path, "w", encoding="utf-8") as out:
+        json.dump(verdict, out)
+    os._exit(0)
+
+
+def install_probe() -> None:
+    """Wrap argparse so the first top-level parse of the command line writes its verdict and ends the process.
+
+    The verdict is ``{"ok": true}``, or ``{"ok": false, "message": argparse's error, "options": [...]}`` (the
+    message is empty when the entry's own ``error()`` exited instead). ``--help`` and ``--version`` end the
+    process as usual, without a verdict.
+    """
+    path = os.environ.pop(PROBE_ENV)
+    original_error = argparse.ArgumentParser.error
+    state = {"depth": 0, "probing": False}
+
+    def error(self: argparse.ArgumentParser, message: str) -> None:
+        if state["probing"]:
+            raise _Refused(message)
+        original_error(self, message)
+
+    def wrap(original: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(original)
+        def parse(self: argparse.ArgumentParser, args: Any = None, namespace: Any = None) -> Any:
+            top = state["depth"] == 0 and (args is None or list(args) == sys.argv[1:])
+            state["depth"] += 1
+            state["probing"] = state["probing"] or top
+            try:
+                result = original(self, args, namespace)
+            except _Refused as refused:
+                if not top:
+                    raise
+                _finish(path, {"ok": False, "message": str(refused), "options": option_strings(self)})
+            except SystemExit as exited:
+                if top and exited.code not in (0, None):
+                    _finish(path, {"ok": False, "message": "", "options": option_strings(self)})
+                raise
+            finally:
+                state["depth"] -= 1
+            if top:
+                _finish(path, {"ok": True})
+            return result
+
+        return parse
+
+    argparse.ArgumentParser.error = error
     argparse.ArgumentParser.parse_known_args = wrap(argparse.ArgumentParser.parse_known_args)
     argparse.ArgumentParser.parse_args = wrap(argparse.ArgumentParser.parse_args)

@@ -6,10 +6,14 @@ fork gives replaces every occurrence of that flag in the parent's string, values
 other flags stay. How many values a flag takes comes from the parent's recorded argparse actions when there are
 some (``store_true`` takes none, ``nargs=2`` two, ``-b`` and ``--batch_size`` are one option); otherwise a flag
 owns the tokens up to the next flag.
+
+The same grouping tells ``nsml ps`` which flags all listed sessions share, and an argument string the entry's
+parser refused (see ``nsml.argrecord``'s probe) is explained with the options it comes close to.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 import shlex
 from collections.abc import Iterable, Mapping
@@ -106,3 +110,50 @@ def merge(parent: list[str], override: list[str], spec: Iterable[Mapping] | None
 
 def join(tokens: list[str]) -> str:
     return shlex.join(tokens)
+
+
+def shared(strings: list[tuple[str, Iterable[Mapping] | None]]) -> tuple[list[str], list[list[str]]]:
+    """(the flags, with their values, that every ``(argument string, recorded spec)`` gives alike, in the first
+    string's order; each string's other tokens). A string that does not split counts as one token."""
+    grouped = []
+    for text, spec in strings:
+        try:
+            tokens = split(text)
+        except UsageError:
+            tokens = [text]
+        grouped.append([(group.key, group.tokens) for group in _groups(tokens, options_from_spec(spec))])
+    common = [group for group in grouped[0] if group[0] is not None and all(group in other for other in grouped)]
+    common = list(dict.fromkeys(common))
+    rest = [[token for group in groups if group not in common for token in group[1]] for groups in grouped]
+    return [token for group in common for token in group[1]], rest
+
+
+UNRECOGNIZED = "unrecognized arguments: "
+
+
+def suggestions(message: str, options: Iterable[str], cutoff: float = 0.6) -> list[tuple[str, str]]:
+    """``(flag given, option meant)`` for each flag of argparse's "unrecognized arguments: ..." that is close to one
+    of ``options`` (a typo, ``-`` for ``_``; ``cutoff``: difflib's least similarity); nothing for other messages."""
+    if UNRECOGNIZED not in message:
+        return []
+    known = list(options)
+    found = []
+    for token in message.split(UNRECOGNIZED, 1)[1].split():
+        flag = token.partition("=")[0]
+        if _is_flag(flag) and flag not in known:
+            close = difflib.get_close_matches(flag, known, n=1, cutoff=cutoff)
+            if close:
+                found.append((flag, close[0]))
+    return found
+
+
+def did_you_mean(pairs: list[tuple[str, str]]) -> str:
+    """"did you mean --max_epochs?", or for several flags "did you mean --lr (for --rl), --mode (for --mdoe)?"."""
+    if len(pairs) == 1:
+        return f"did you mean {pairs[0][1]}?"
+    return "did you mean " + ", ".join(f"{meant} (for {given})" for given, meant in pairs) + "?"
+
+
+def quoted(text: str) -> str:
+    """``text`` as one shell word for ``-a``: in double quotes as people write it, unless it needs stronger ones."""
+    return f'"{text}"' if not any(ch in text for ch in '"$`\\!') else shlex.quote(text)

@@ -7,15 +7,17 @@ all of it) and dies with its supervisor, so a session never keeps running after 
 
 from __future__ import annotations
 
+import json
 import os
 import select
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
-from nsml import checkpoints, datasets, entry, entry_args, home
+from nsml import argrecord, checkpoints, datasets, entry, entry_args, home
 from nsml.constants import (
     ENV_CPU_NUM,
     ENV_DATASET_NAME,
@@ -28,7 +30,7 @@ from nsml.constants import (
     ENV_SUBMIT_LIMIT,
     ENV_SUBMIT_OUTPUT,
 )
-from nsml.errors import NsmlError
+from nsml.errors import NsmlError, UsageError
 from nsml.procs import die_with_parent, pid_alive, terminate_tree
 from nsml.session import Session, get
 from nsml.store import Store
@@ -38,6 +40,9 @@ _CHUNK = 65536
 # How often torchrun's agent looks at its processes. Its default, 0.1 s, cost about 3 % of a core (7.5 s of CPU in
 # 4.5 min of a 2-process CPU run); a crashed process is still noticed within a second.
 MONITOR_INTERVAL_S = 1
+# How long an entry may take to reach its argument parsing when -a is checked (main.py: about 2 s of imports); one
+# that has not parsed by then is let through unchecked.
+PROBE_TIMEOUT_S = 60.0
 
 
 def command(session: Session, extra: list[str] | None = None) -> list[str]:
@@ -208,6 +213,61 @@ def accepts_option(session: Session, dataset_path: Path, option: str) -> bool:
     except subprocess.TimeoutExpired:
         return False
     return option in result.stdout + result.stderr
+
+
+def _uses_argparse(path: Path) -> bool:
+    try:
+        return "argparse" in path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+
+
+def _probe(code_dir: Path, entry_name: str, tokens: list[str], env: dict[str, str]) -> tuple[dict | None, str]:
+    """(the verdict of the entry's parser on ``tokens``, or None when it gave none; the entry's stderr)."""
+    with tempfile.TemporaryDirectory(prefix="nsml-args-") as scratch:
+        verdict_path = Path(scratch) / "verdict.json"
+        child = subprocess.Popen(argrecord.probe_command(str(home.repo_root()), entry_name, tokens), cwd=code_dir,
+                                 env=dict(env, **{argrecord.PROBE_ENV: str(verdict_path)}),
+                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                 start_new_session=True, preexec_fn=die_with_parent())
+        try:
+            _, stderr = child.communicate(timeout=PROBE_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            terminate_tree(child.pid, grace=1.0)
+            child.communicate()
+            return None, ""
+        try:
+            verdict = json.loads(verdict_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            verdict = None
+    return verdict, stderr.decode("utf-8", errors="replace")
+
+
+def check_arguments(code_dir: Path, entry_name: str, args: str, dataset: str, dataset_path: Path,
+                    gpus: int = 0) -> None:
+    """Refuse ``args`` when the entry's own argparse parser rejects them, before any session exists.
+
+    The entry runs in ``code_dir`` with the session's dataset environment, only up to its first parse of the command
+    line (``nsml.argrecord``'s probe), so a mistyped flag is one line with the option it comes close to instead of a
+    failed session. Nothing is checked for an empty string or an entry that does not mention argparse; an entry
+    that crashes before it parses, or has not parsed within ``PROBE_TIMEOUT_S``, is let through (its session shows
+    what happens).
+    """
+    tokens = entry_args.split(args)
+    if not tokens or not _uses_argparse(code_dir / entry_name):
+        return
+    env = {key: value for key, value in os.environ.items()
+           if key not in (ENV_SESSION, ENV_PAUSED, ENV_PAUSED_CHECKPOINT, ENV_SUBMIT_OUTPUT, ENV_SUBMIT_LIMIT)}
+    env.update({ENV_DATASET_PATH: str(dataset_path), ENV_DATASET_NAME: dataset, ENV_GPU_NUM: str(gpus),
+                "PYTHONPATH": _python_path()})
+    verdict, stderr = _probe(code_dir, entry_name, tokens, env)
+    if verdict is None or verdict.get("ok"):
+        return
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    message = verdict.get("message") or (lines[-1] if lines else "its argument parser refused them")
+    hints = entry_args.suggestions(message, verdict.get("options") or [])
+    hint = f"; {entry_args.did_you_mean(hints)}" if hints else ""
+    raise UsageError(f"{entry_name} rejects -a {entry_args.quoted(args)}: {message}{hint} (no session was started)")
 
 
 def _detached_main(name: str) -> int:

@@ -3,8 +3,10 @@
 The session runs (and ``submit`` later re-runs) this copy, not the working tree, as the cloud platform ran the
 uploaded code. ``.nsmlignore`` takes gitignore-like lines: ``#`` comments; a pattern ending in ``/`` matches
 folders only; a pattern containing ``/`` is matched (fnmatch) against the path relative to the code folder,
-others against each file or folder name as well. ``!`` negation is not supported. ``.git`` and ``__pycache__``
-are always skipped, and so is ``$NSML_HOME`` when it lies inside the code folder. Files larger than a limit
+others against each file or folder name as well. ``!`` negation is not supported. ``.git``, ``__pycache__`` and
+any virtualenv (a folder holding ``pyvenv.cfg``: ``.venv`` is a gigabyte of someone else's code, and the session
+runs with the platform's interpreter anyway) are always skipped, and so is ``$NSML_HOME`` when it lies inside the
+code folder. Files larger than a limit
 (a forgotten checkpoint, a 2 GiB sparse file) and anything that is not a regular file, folder or link (a FIFO would
 block the copy forever) are skipped too, and reported, so a snapshot stays a copy of code.
 """
@@ -24,6 +26,7 @@ from nsml.errors import NsmlError
 
 IGNORE_FILE = ".nsmlignore"
 ALWAYS_SKIPPED = (".git", "__pycache__")
+VIRTUALENV_MARK = "pyvenv.cfg"  # what every virtualenv (venv, virtualenv, uv) has at its top
 DEFAULT_MAX_FILE_MIB = 50  # the seed's whole repository is under 1 MiB; a checkpoint of its model is 186 MiB
 
 
@@ -103,6 +106,8 @@ def copy_code(source: Path, target: Path, skip: Iterable[Path] = (),
         for name in sorted(dirs):
             path = here / name
             if rules.ignores(prefix + name, is_dir=True) or path.resolve() in skipped:
+                continue
+            if not path.is_symlink() and (path / VIRTUALENV_MARK).is_file():
                 continue
             if path.is_symlink():
                 os.symlink(os.readlink(path), target / prefix / name)

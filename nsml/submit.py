@@ -171,6 +171,8 @@ def submit(store: Store, name: str, checkpoint: str, test: bool = False,
     dataset = datasets.resolve(store, session.dataset)
     scorer = scorers.get(dataset.scorer)
     labels = layout.test_label_path(dataset.root)
+    if not datasets.has_test_split(dataset.root):
+        raise NsmlError(datasets.no_test_split(dataset))
     for required in (layout.test_list_path(dataset.root), labels):
         if not required.is_file():
             raise NsmlError(f"dataset {session.dataset!r} has no {required}; submit needs the test split")

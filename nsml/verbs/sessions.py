@@ -29,8 +29,9 @@ from nsml import (
     session,
     snapshot,
     table,
+    text,
 )
-from nsml.entities import Session
+from nsml.entities import Dataset, Session
 from nsml.errors import UsageError
 from nsml.store import Store
 from nsml.text import terminal_columns
@@ -82,13 +83,21 @@ def _fill(store: Store, created: Session, fill: Callable[[], T]) -> T:
         raise
 
 
+def _check_submit(args: argparse.Namespace, dataset: Dataset) -> None:
+    """``--submit`` on a dataset without a test split would train first and only then fail."""
+    if args.submit and not datasets.has_test_split(dataset.root):
+        raise UsageError(f"--submit: {datasets.no_test_split(dataset)}")
+
+
 def cmd_run(store: Store, args: argparse.Namespace) -> int:
     _check_start(args)
     entry_args.split(args.args)
     dataset = datasets.resolve(store, args.dataset)
+    _check_submit(args, dataset)
     source = Path.cwd()
     if not (source / args.entry).is_file():
         raise UsageError(f"no entry {args.entry!r} in {source} (choose one with -e)")
+    launch.check_arguments(source, args.entry, args.args, dataset.name, dataset.root, args.gpus)
     nproc = args.nproc or (args.gpus if args.gpus > 1 else 1)
     _notice_gpus(args.gpus, nproc)
     created = session.create(store, args.dataset, args.entry, args.args, gpus=args.gpus, cpus=args.cpus,
@@ -115,7 +124,10 @@ def cmd_fork(store: Store, args: argparse.Namespace) -> int:
     parent = session.get(store, args.session)
     source = checkpoints.resolve(parent.checkpoint_root, args.checkpoint, f"session {parent.name}")
     dataset = datasets.resolve(store, parent.dataset)
+    _check_submit(args, dataset)
     arguments = fork_arguments(parent, args.args, args.replace_args)
+    if args.args is not None:
+        launch.check_arguments(parent.code_dir, parent.entry, arguments, dataset.name, dataset.root, parent.gpus)
     extra = ["--pause", "1"]
     if launch.accepts_option(parent, dataset.root, "--iteration"):
         extra += ["--iteration", args.checkpoint]
@@ -152,9 +164,16 @@ def cmd_ps(store: Store, args: argparse.Namespace) -> int:
         print_json([dict(asdict(s), status_shown=s.describe_status(), summary=_finite(_summary(store, s.name)))
                     for s in found])
         return 0
-    rows = [(s.name, table.when(s.created), s.args or "-", s.describe_status(), table.metrics(_summary(store, s.name)),
-             s.memo) for s in found]
-    print(table.table(("SESSION", "CREATED", "ARGS", "STATUS", "SUMMARY", "MEMO"), rows, width=terminal_columns(),
+    width = terminal_columns()
+    shown = [s.args for s in found]
+    if width is not None and len(found) > 1:  # a pipe gets every session's whole argument string
+        common, rest = entry_args.shared([(s.args, s.param_spec) for s in found])
+        if common:
+            print(text.cut(f"arguments of every session: {entry_args.join(common)}", width))
+            shown = [entry_args.join(tokens) for tokens in rest]
+    rows = [(s.name, table.when(s.created), args or "-", s.describe_status(), table.metrics(_summary(store, s.name)),
+             s.memo) for s, args in zip(found, shown)]
+    print(table.table(("SESSION", "CREATED", "ARGS", "STATUS", "SUMMARY", "MEMO"), rows, width=width,
                       shrink=(2, 4, 5)))
     return 0
 
