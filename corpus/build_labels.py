@@ -2,11 +2,9 @@
 
 The repository's ``hackathon.labels`` was made from the first hand-written sentence file with::
 
-    python -m corpus.build_labels --out hackathon.labels corpus/sentences_ko.txt
+    python -m corpus.build_labels --corpus --out hackathon.labels
 
-and a table that covers every sentence the generator can draw (every built-in source) with::
-
-    python -m corpus.build_labels --corpus --out corpus.labels
+(every sentence the generator can draw, from every built-in source; ``docs/dataset.md``).
 
 Any corpus works: plain files hold one transcript per line; with ``--csv`` each line is ``key,text`` (the text
 is everything after the first comma, so transcripts may contain commas), the format of ``test/test_label``.

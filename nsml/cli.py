@@ -6,10 +6,6 @@ that failed (a submit whose entry crashed, a dataset folder missing a file) prin
 Only a bug in nsml itself shows a traceback. Output cut short by its reader (``nsml ps | head -1``) ends quietly.
 A mistyped verb or choice is answered with the closest one ("did you mean run?"), and a flag of the entry given
 to ``nsml run`` itself is pointed to ``-a``.
-
-``dataset add`` is extended here for the folders its verb module does not take: a train-only folder (no ``test/``,
-as the 2019 sample was), checked on its train split only, and ``--test_from_train N``, which carves a test split
-(``nsml.datasets.carve_test_split``) and registers that through the verb's own handler.
 """
 
 from __future__ import annotations
@@ -17,19 +13,15 @@ from __future__ import annotations
 import argparse
 import difflib
 import os
-import shutil
 import sys
-from pathlib import Path
 
-from nsml import argrecord, datasets, entry_args, home, scratch, session
+from nsml import argrecord, entry_args, home, scratch
 from nsml.errors import NsmlError, UsageError
 from nsml.store import Store
 from nsml.verbs import board, models, sessions, submissions
 from nsml.verbs import datasets as dataset_verbs
-from nsml.verbs.common import Handler, positive, say
+from nsml.verbs.common import say
 from speech_kit.cli import fail
-from speech_kit.validate import check_dataset
-from speech_kit.vocab import LabelTableError, Vocab
 
 EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a program ended by SIGPIPE
 ENTRY_VERBS = ("run", "fork")  # verbs whose unknown flags are most likely the entry's
@@ -57,7 +49,6 @@ def build_parser() -> argparse.ArgumentParser:
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
     for module in (sessions, models, submissions, dataset_verbs, board):
         module.register(verbs)
-    _extend_dataset_add(_subparser(parser, "dataset", "add"))
     return parser
 
 
@@ -66,80 +57,6 @@ def _subparser(parser: argparse.ArgumentParser, *path: str) -> argparse.Argument
         parser = next(action.choices[name] for action in parser._actions
                       if isinstance(action, argparse._SubParsersAction))
     return parser
-
-
-def _extend_dataset_add(add: argparse.ArgumentParser) -> None:
-    """``dataset add`` for a folder without ``test/`` (train-only) and with ``--test_from_train N``."""
-    add.add_argument("--test_from_train", type=positive, metavar="N",
-                     help="carve a test split of N utterances out of the folder's train list (seeded, "
-                          "deterministic) and register it with the remaining utterances as train: written to "
-                          "$NSML_HOME/datasets/NAME, the folder itself is only read; test transcripts are read "
-                          "from train_label's ids with --labels (default hackathon.labels)")
-    add.add_argument("--split_seed", type=int, metavar="S", help="the seed of --test_from_train's draw (default 0)")
-    add.set_defaults(handler=_dataset_add(add.get_default("handler")))
-
-
-def _dataset_add(register: Handler) -> Handler:
-    """The ``dataset add`` handler: carved and train-only folders here, every other folder to ``register``."""
-    def handler(store: Store, args: argparse.Namespace) -> int:
-        if args.test_from_train is not None:
-            return _add_carved(store, args, register)
-        if args.split_seed is not None:
-            raise UsageError("--split_seed is the seed of --test_from_train's draw; give both, or neither")
-        root = args.path.expanduser().resolve()
-        if (root / "train").is_dir() and not datasets.has_test_split(root):
-            return _add_train_only(store, args)
-        return register(store, args)
-
-    return handler
-
-
-def _add_carved(store: Store, args: argparse.Namespace, register: Handler) -> int:
-    home.check_name(args.name, "dataset name")
-    existing = datasets.known(store).get(args.name)
-    if existing is not None and not args.force:
-        raise datasets.taken(existing)
-    running = [s.name for s in session.all_sessions(store) if s.dataset == args.name and s.active]
-    if running:
-        raise NsmlError(f"dataset {args.name!r} is in use by running session(s) {', '.join(running)}; stop them "
-                        f"first")
-    seed = args.split_seed or 0
-    target = datasets.carve_test_split(args.path, datasets.carved_root(args.name), args.test_from_train, seed,
-                                       args.labels)
-    say(f"test split: {args.test_from_train} utterances of {args.path.expanduser().resolve()}'s train list (seed "
-        f"{seed}), the rest as train, written to {target}")
-    args.path = target
-    try:
-        return register(store, args)
-    except BaseException:
-        registered = datasets.known(store).get(args.name)
-        if registered is None or registered.root != target:
-            shutil.rmtree(target, ignore_errors=True)
-        raise
-
-
-def _add_train_only(store: Store, args: argparse.Namespace) -> int:
-    labels = None
-    if args.labels is not None:
-        try:
-            labels = Vocab.from_file(args.labels)
-        except (LabelTableError, OSError, ValueError) as error:
-            raise UsageError(f"--labels {args.labels}: {error}") from None
-
-    def screen(root: Path) -> None:
-        report = check_dataset(root, labels, splits=("train",))
-        for line in report.format(examples=3) if report.findings else ():
-            say(line)
-        first = report.first_error()
-        if first is not None and not args.allow_bad_samples:
-            raise NsmlError(f"{root}: {report.counts()}, first {first}; not registered (fix the files, or "
-                            f"register anyway with --allow-bad-samples and train with --on_bad_sample skip)")
-
-    dataset = datasets.add(store, args.name, args.path, scorer=args.scorer, force=args.force, screen=screen)
-    train, _ = datasets.counts(dataset.root)
-    say(f"dataset {dataset.name} -> {dataset.root} ({train} train utterances, scorer {dataset.scorer}); train-only "
-        f"(no test/): sessions train on it but cannot be submitted; --test_from_train N carves a test split")
-    return 0
 
 
 def _parse(parser: argparse.ArgumentParser, tokens: list[str]) -> argparse.Namespace:

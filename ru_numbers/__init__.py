@@ -8,5 +8,5 @@ This package holds the data and text side; the recogniser is built on the kit's 
 * ``generate`` - the data set command; ``plan`` decides every utterance from one seed, ``sampling`` chooses the
   numbers and the train/test split, ``render`` makes the audio, ``manifest`` writes and reads the CSV.
 * ``voices`` - the espeak-ng variants used and why; ``voice_audit`` re-measures them; ``pitch`` estimates F0;
-  ``espeak`` drives espeak-ng and sox.
+  ``espeak`` holds the Russian espeak-ng settings; the synthesis tools themselves are ``speech_kit.synth``.
 """

@@ -15,12 +15,13 @@ def run_sh(tmp_path, **settings: str) -> subprocess.CompletedProcess:
     return subprocess.run(["bash", str(ROOT / "run.sh")], env=env, capture_output=True, text=True, timeout=300)
 
 
-def test_a_typo_in_args_stops_at_the_training_step(tmp_path):
+def test_a_typo_in_args_stops_before_a_session_exists(tmp_path):
     done = run_sh(tmp_path, ARGS="--use_atention --max_epochs 1")
     assert done.returncode != 0
-    assert "unrecognized arguments: --use_atention" in done.stdout + done.stderr  # main.py's own message
+    assert "unrecognized arguments: --use_atention" in done.stdout + done.stderr  # main.py's own parser's verdict
+    assert "did you mean --use_attention" in done.stderr
     last = done.stderr.strip().splitlines()[-1]
-    assert last.startswith("run.sh: error: step 'train (session tester/run_sh/1; see nsml logs "), last
+    assert last.startswith("run.sh: error: step 'start the training session' failed"), last
     assert "plot" not in done.stderr and "submit" not in done.stderr  # nothing after the failed step ran
 
 

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import argparse
 import math
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from nsml import datasets, scorers, session, table
+from nsml import datasets, home, scorers, session, table
 from nsml.errors import NsmlError, UnknownName, UsageError
 from nsml.leaderboard import Section, sections
 from nsml.store import Store
 from nsml.text import terminal_columns
-from nsml.verbs.common import add_verb, say
+from nsml.verbs.common import add_verb, positive, say
 from speech_kit.findings import Report
 from speech_kit.validate import check_dataset
 from speech_kit.vocab import LabelTableError, Vocab
@@ -47,12 +48,14 @@ def _print_report(report: Report, to_stdout: bool) -> None:
             say(line)
 
 
-def _screen(labels: Path | None, allow_bad: bool) -> Callable[[Path], None]:
-    """What ``dataset add`` runs on the folder once its layout is right: the whole check, refusing on errors."""
+def _screen(labels: Path | None, allow_bad: bool, splits: tuple[str, ...] = ("train", "test")
+            ) -> Callable[[Path], None]:
+    """What ``dataset add`` runs on the folder once its layout is right: the whole check of ``splits``, refusing on
+    errors."""
     table = _label_table(labels)
 
     def screen(root: Path) -> None:
-        report = check_dataset(root, table)
+        report = check_dataset(root, table, splits=splits)
         if report.findings:
             _print_report(report, to_stdout=False)
         first = report.first_error()
@@ -83,19 +86,61 @@ def cmd_dataset_check(store: Store, args: argparse.Namespace) -> int:
         raise UsageError(f"no dataset or folder {args.target!r}; datasets: {', '.join(known) or 'none'}")
     if not (root / "train").is_dir() and not (root / "test").is_dir():
         raise UsageError(f"{root} has neither train/ nor test/: not a dataset in the hackathon layout")
-    report = check_dataset(root, _label_table(args.labels), splits=args.split or ("train", "test"),
+    present = tuple(split for split in ("train", "test") if (root / split).is_dir())
+    report = check_dataset(root, _label_table(args.labels), splits=args.split or present,
                            max_seconds=args.max_duration)
     _print_report(report, to_stdout=True)
     return 1 if report.errors else 0
 
 
 def cmd_dataset_add(store: Store, args: argparse.Namespace) -> int:
+    """Register a folder; a train-only one (no ``test/``, as the 2019 sample was) is checked on its train split,
+    and ``--test_from_train N`` first carves a test split out of the train list into the platform's own folder."""
+    if args.split_seed is not None and args.test_from_train is None:
+        raise UsageError("--split_seed is the seed of --test_from_train's draw; give both, or neither")
+    if args.test_from_train is not None:
+        return _add_carved(store, args)
+    root = args.path.expanduser().resolve()
+    if (root / "train").is_dir() and not datasets.has_test_split(root):
+        dataset = datasets.add(store, args.name, args.path, scorer=args.scorer, force=args.force,
+                               screen=_screen(args.labels, args.allow_bad_samples, splits=("train",)))
+        train, _ = datasets.counts(dataset.root)
+        say(f"dataset {dataset.name} -> {dataset.root} ({train} train utterances, scorer {dataset.scorer}); "
+            f"train-only (no test/): sessions train on it but cannot be submitted; --test_from_train N carves a "
+            f"test split")
+        return 0
     dataset = datasets.add(store, args.name, args.path, scorer=args.scorer, force=args.force,
                            screen=_screen(args.labels, args.allow_bad_samples))
     train, test = datasets.counts(dataset.root)
     say(f"dataset {dataset.name} -> {dataset.root} ({train} train, {test} test utterances, scorer {dataset.scorer}, "
         f"test set {datasets.fingerprint(dataset.root)})")
     return 0
+
+
+def _add_carved(store: Store, args: argparse.Namespace) -> int:
+    """``--test_from_train N``: a seeded test split of the folder's train list, written (with the rest as train)
+    to ``$NSML_HOME/datasets/NAME`` and registered from there; the user's folder is only read."""
+    home.check_name(args.name, "dataset name")
+    existing = datasets.known(store).get(args.name)
+    if existing is not None and not args.force:
+        raise datasets.taken(existing)
+    running = [s.name for s in session.all_sessions(store) if s.dataset == args.name and s.active]
+    if running:
+        raise NsmlError(f"dataset {args.name!r} is in use by running session(s) {', '.join(running)}; stop them "
+                        f"first")
+    seed = args.split_seed or 0
+    target = datasets.carve_test_split(args.path, datasets.carved_root(args.name), args.test_from_train, seed,
+                                       args.labels)
+    say(f"test split: {args.test_from_train} utterances of {args.path.expanduser().resolve()}'s train list (seed "
+        f"{seed}), the rest as train, written to {target}")
+    args.path = target
+    try:
+        return cmd_dataset_add(store, args)
+    except BaseException:
+        registered = datasets.known(store).get(args.name)
+        if registered is None or registered.root != target:
+            shutil.rmtree(target, ignore_errors=True)
+        raise
 
 
 def cmd_dataset_rm(store: Store, args: argparse.Namespace) -> int:
@@ -155,8 +200,8 @@ def register(verbs: Any) -> None:
                                             "the fingerprint of their current test set.")
     add = add_verb(actions, "add", cmd_dataset_add,
                    "Register a folder in the hackathon layout (train/train_data/data_list.csv, train/train_label, "
-                   "test/test_data/test_list.csv, test/test_label) under a name. An existing name is refused "
-                   "unless --force.")
+                   "and for submissions test/test_data/test_list.csv, test/test_label) under a name. A folder "
+                   "without test/ registers train-only. An existing name is refused unless --force.")
     add.add_argument("name")
     add.add_argument("path", type=Path)
     add.add_argument("--scorer", default=scorers.DEFAULT, choices=sorted(scorers.SCORERS),
@@ -168,6 +213,12 @@ def register(verbs: Any) -> None:
                                                  "texts are checked against it")
     add.add_argument("--allow-bad-samples", action="store_true",
                      help="register even when the check finds errors (train with --on_bad_sample skip)")
+    add.add_argument("--test_from_train", type=positive, metavar="N",
+                     help="carve a test split of N utterances out of the folder's train list (seeded, "
+                          "deterministic) and register it with the remaining utterances as train: written to "
+                          "$NSML_HOME/datasets/NAME, the folder itself is only read; test transcripts are read "
+                          "from train_label's ids with --labels (default hackathon.labels)")
+    add.add_argument("--split_seed", type=int, metavar="S", help="the seed of --test_from_train's draw (default 0)")
     check = add_verb(actions, "check", cmd_dataset_check,
                      "Check a dataset (a registered name or a folder): every list and label line and every listed "
                      "file read once; prints each kind of problem with its count and first files (FILE:LINE). "
@@ -179,7 +230,7 @@ def register(verbs: Any) -> None:
                        help="report training files longer than S seconds (main.py's --max_duration; its default "
                             "depends on the memory and --batch_size)")
     check.add_argument("--split", action="append", choices=("train", "test"),
-                       help="check only this split (repeatable; default both)")
+                       help="check only this split (repeatable; default the splits the folder has)")
     remove = add_verb(actions, "rm", cmd_dataset_rm, "Forget a registered dataset (its files are not touched, its "
                                                      "board stays); refused while a session runs on it.")
     remove.add_argument("name")

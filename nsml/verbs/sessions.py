@@ -16,21 +16,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TypeVar
 
-from nsml import (
-    checkpoints,
-    compare,
-    datasets,
-    devices,
-    entry_args,
-    home,
-    launch,
-    logs,
-    scorers,
-    session,
-    snapshot,
-    table,
-    text,
-)
+from nsml import (checkpoints, compare, datasets, devices, entry_args, home, launch, logs, scorers, session, snapshot,
+                  table, text)
 from nsml.entities import Dataset, Session
 from nsml.errors import UsageError
 from nsml.store import Store
@@ -243,7 +230,7 @@ def cmd_memo(store: Store, args: argparse.Namespace) -> int:
 def _start_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--detach", action="store_true", help="return at once (prints the session name); the run "
                                                               "goes on in the background")
-    parser.add_argument("--submit", metavar="CHECKPOINT",
+    parser.add_argument("--submit", metavar="CHECKPOINT", type=checkpoints.argument,
                         help="when the run ends successfully, submit this checkpoint (e.g. best) to the board")
 
 
