@@ -30,6 +30,8 @@ setup(
         # The corpus tools: Korean text processing, and numbers spelled out in words for the Russian data.
         "konlpy",
         "num2words",
+        # The WORLD vocoder: speech_kit.synth.augment shifts F0 and formants independently with it.
+        "pyworld",
     ],
     extras_require={
         # nsml board (Flask 3.1: TRUSTED_HOSTS) and TensorBoard event files from nsml.report; both optional: without

@@ -5,6 +5,8 @@ numbers (``ru_numbers``). Each language keeps its own texts, voice tables and pl
 * ``sox`` - resampling and noise generation in repeatable mode, in the two sample formats the corpora use.
 * ``speaker`` - the voice seam: the ``Speaker`` protocol (text -> float64 samples at 16 kHz) and edge trimming.
 * ``espeak`` - espeak-ng as a ``Speaker`` (``EspeakVoice``), its variant listing, clips at its native rate.
+* ``festival`` - Festival's natural Russian voice as a ``Speaker`` (``FestivalVoice``), ``speak_many`` per process.
+* ``augment`` - effects turning one voice into many: ``tempo``, ``voice_shift``, ``telephone``, ``reverb``, ``chain``.
 * ``noise`` - the noise colours, sox noise beds, excerpts of a bed, mixing at a measured SNR.
 * ``render`` - effects, silences, noise, peak level and the atomic 16-bit WAV write, under a corpus's
   ``Conventions``; ``synthesize`` does speak + render + write for one utterance.
