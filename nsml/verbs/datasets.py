@@ -133,7 +133,7 @@ def _add_carved(store: Store, args: argparse.Namespace) -> int:
                                        args.labels)
     say(f"test split: {args.test_from_train} utterances of {args.path.expanduser().resolve()}'s train list (seed "
         f"{seed}), the rest as train, written to {target}")
-    args.path = target
+    args.path, args.test_from_train, args.split_seed = target, None, None
     try:
         return cmd_dataset_add(store, args)
     except BaseException:
