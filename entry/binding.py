@@ -109,6 +109,17 @@ class Binding:
         self.state.update(checkpoint.train_state)
         logger.info("loaded %s (epoch %s)", directory, self.state.epoch)
 
+    def init(self, directory: str) -> None:
+        """Start from another run's weights (``--init``): the checkpoint must fit this model, its sidecars are
+        loaded, and the optimizer and training state stay fresh, so this run trains its own schedule from them."""
+        checkpoint = load_checkpoint(directory, map_location=next(self.model.parameters()).device)
+        self.check(checkpoint, where=directory)
+        for sidecar in self.sidecars:
+            sidecar.load(directory)
+        self.model.load_state_dict(checkpoint.model_state)
+        logger.info("initialised from %s (its epoch %s); optimizer and schedule start fresh", directory,
+                    checkpoint.train_state.get("epoch", "?") if checkpoint.train_state else "?")
+
     def bind(self, infer: Callable[[Any], Any]) -> None:
         """Hand ``save``, ``load`` and ``infer`` to NSML (``nsml.save``, ``nsml.load``, ``nsml.paused``)."""
         nsml.bind(save=self.save, load=self.load, infer=infer)

@@ -1,4 +1,4 @@
-"""Make a spoken Russian numbers data set with espeak-ng: ``python -m ru_numbers.generate --out DIR --count N``.
+"""Make a spoken Russian numbers data set: ``python -m ru_numbers.generate --out DIR --count N``.
 
 One command makes the training set and another the test set; the test set uses voices and numbers the training
 set never contains, because the split of both is fixed by name and by hash rather than by the seed:
@@ -25,8 +25,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ru_numbers.manifest import write_manifest
-from ru_numbers.plan import PlanOptions, Utterance, make_plan
-from ru_numbers.render import noise_bank, render
+from ru_numbers.plan import FESTIVAL, PlanOptions, Utterance, make_plan
+from ru_numbers.render import noise_bank, render_batch
 from ru_numbers.sampling import SPLITS
 from ru_numbers.voices import HELDOUT_VOICES
 from speech_kit.cli import fail
@@ -34,6 +34,7 @@ from speech_kit.synth.noise import NO_NOISE
 from speech_kit.synth.tools import ToolError, require
 
 PROG = "python -m ru_numbers.generate"
+FESTIVAL_BATCH = 25  # Festival utterances per Festival process: loading the voice costs about a second
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,6 +70,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="highest peak level, dBFS (default %(default)s)")
     p.add_argument("--bare_thousand_fraction", type=float, default=defaults.bare_thousand_fraction,
                    help="share of 1000..1999 said as 'тысяча ...' without 'одна' (default %(default)s)")
+    natural = p.add_argument_group("natural voice and channel (each off by default; see ru_numbers/natural.py)")
+    natural.add_argument("--festival_fraction", type=float, default=defaults.festival_fraction,
+                         help="share said by Festival's Russian voice (festvox-ru), shifted in rate, pitch and vocal "
+                              "tract; the test split gets shifts training never hears (default %(default)s)")
+    natural.add_argument("--telephone_fraction", type=float, default=defaults.telephone_fraction,
+                         help="share sent through a telephone channel: 300-3400 Hz, 8 kHz, mu-law, A-law or GSM "
+                              "(default %(default)s)")
+    natural.add_argument("--reverb_fraction", type=float, default=defaults.reverb_fraction,
+                         help="share given room reverberation (default %(default)s)")
+    natural.add_argument("--pitch_free", action="store_true",
+                         help="draw espeak-ng's pitch from 0..99 whatever the voice's gender, so that pitch alone "
+                              "cannot tell the gender (a test of the gender classifier)")
     return p
 
 
@@ -78,7 +91,9 @@ def options_from(args: argparse.Namespace) -> PlanOptions:
         holdout_fraction=args.holdout_fraction, rate_min=args.rate_min, rate_max=args.rate_max,
         silence_max=args.silence_max, level_min=args.level_min, level_max=args.level_max,
         noise_fraction=args.noise_fraction, snr_min=args.snr_min, snr_max=args.snr_max,
-        bare_thousand_fraction=args.bare_thousand_fraction,
+        bare_thousand_fraction=args.bare_thousand_fraction, pitch_free=args.pitch_free,
+        festival_fraction=args.festival_fraction, telephone_fraction=args.telephone_fraction,
+        reverb_fraction=args.reverb_fraction,
     )
 
 
@@ -87,8 +102,11 @@ def render_all(plan: Sequence[Utterance], out: Path, jobs: int, show_progress: b
     pool (queued work is cancelled) and is raised."""
     with tempfile.TemporaryDirectory(prefix=".noise-", dir=out) as tmp:
         bank = noise_bank(tmp) if any(u.noise != NO_NOISE for u in plan) else {}
+        festival = [i for i, utt in enumerate(plan) if utt.source == FESTIVAL]
+        tasks = [[i] for i, utt in enumerate(plan) if utt.source != FESTIVAL]
+        tasks += [festival[start:start + FESTIVAL_BATCH] for start in range(0, len(festival), FESTIVAL_BATCH)]
         with ProcessPoolExecutor(jobs) as pool:
-            futures = {pool.submit(render, utt, out, bank): i for i, utt in enumerate(plan)}
+            futures = {pool.submit(render_batch, [plan[i] for i in task], out, bank): task for task in tasks}
             seconds = [0.0] * len(plan)
             pending = set(futures)
             with tqdm(total=len(plan), desc=f"speaking {out}", unit="utt", disable=not show_progress) as bar:
@@ -98,17 +116,24 @@ def render_all(plan: Sequence[Utterance], out: Path, jobs: int, show_progress: b
                         if future.exception() is not None:
                             pool.shutdown(cancel_futures=True)
                             raise future.exception()
-                        seconds[futures[future]] = future.result()
-                    bar.update(len(done))
+                        for i, value in zip(futures[future], future.result(), strict=True):
+                            seconds[i] = value
+                        bar.update(len(futures[future]))
     return seconds
 
 
 def manifest_rows(plan: Sequence[Utterance], seconds: Sequence[float]) -> list[dict[str, object]]:
     return [{
         "filename": u.filename, "transcription": u.transcription, "gender": u.gender, "spk_id": u.spk_id,
-        "variant": u.variant, "rate": u.rate, "pitch": u.pitch, "lead_s": u.lead_s, "trail_s": u.trail_s,
+        "variant": u.variant, "rate": "" if u.shift else u.rate, "pitch": "" if u.shift else u.pitch,
+        "lead_s": u.lead_s, "trail_s": u.trail_s,
         "level_db": u.level_db, "noise": u.noise, "snr_db": "" if u.snr_db is None else u.snr_db,
-        "seconds": f"{s:.3f}", "text": u.text,
+        "seconds": f"{s:.3f}", "text": u.text, "source": u.source,
+        "shift": "" if u.shift is None else u.shift.kind,
+        "tempo": "" if u.shift is None else u.shift.tempo,
+        "f0_ratio": "" if u.shift is None else u.shift.f0_ratio,
+        "formant_ratio": "" if u.shift is None else u.shift.formant_ratio,
+        "channel": u.channel, "reverb": "" if u.reverb is None else f"{u.reverb[0]}/{u.reverb[1]}",
     } for u, s in zip(plan, seconds, strict=True)]
 
 
@@ -123,6 +148,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         plan = make_plan(options_from(args))
         require("espeak-ng")
         require("sox")
+        if any(u.source == FESTIVAL for u in plan):
+            require("festival")
     except (ValueError, ToolError) as err:
         return fail(PROG, err)
     out = Path(args.out)

@@ -18,7 +18,7 @@ __all__ = ["COLUMNS", "CONDITION_COLUMNS", "GENDERS", "REQUIRED_COLUMNS", "Manif
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("filename", "transcription", "gender", "spk_id")
 CONDITION_COLUMNS: tuple[str, ...] = (
-    "variant",  # espeak-ng voice variant (-v ru+VARIANT)
+    "variant",  # espeak-ng voice variant (-v ru+VARIANT), or festival
     "rate",  # words per minute (-s)
     "pitch",  # espeak-ng pitch 0-99 (-p)
     "lead_s",  # silence before the speech, seconds
@@ -27,7 +27,14 @@ CONDITION_COLUMNS: tuple[str, ...] = (
     "noise",  # none, white, pink or brown
     "snr_db",  # speech-to-noise power ratio in dB; empty without noise
     "seconds",  # duration of the file
-    "text",  # the words espeak-ng was given
+    "text",  # the words the voice was given
+    "source",  # espeak (an espeak-ng variant) or festival (Festival's voice, shifted)
+    "shift",  # the Festival shift's kind (ru_numbers.natural); empty for espeak-ng
+    "tempo",  # the Festival shift's rate factor (sox tempo)
+    "f0_ratio",  # the Festival shift's F0 factor
+    "formant_ratio",  # the Festival shift's vocal-tract factor (> 1: shorter, a woman's)
+    "channel",  # none, or the telephone codec: ulaw, alaw, gsm
+    "reverb",  # empty, or sox reverb's reverberance/room scale
 )
 COLUMNS: tuple[str, ...] = REQUIRED_COLUMNS + CONDITION_COLUMNS
 GENDERS: tuple[str, ...] = ("male", "female")

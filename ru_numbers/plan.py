@@ -8,15 +8,19 @@ Rendering (``ru_numbers.render``) only carries the plan out.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from num2words import num2words
 
 from ru_numbers.manifest import GENDERS
+from ru_numbers.natural import Shift, draw_shift
 from ru_numbers.sampling import NumberSampler
 from ru_numbers.voices import HELDOUT_VOICES, VOICES, Voice, voice
 from speech_kit.synth.noise import NO_NOISE, NOISE_COLOURS
 
+ESPEAK, FESTIVAL = "espeak", "festival"
+NO_CHANNEL = "none"
+TELEPHONE_CODECS = ("ulaw", "alaw", "gsm")
 PITCH_BUCKET = 20  # spk_id tells apart one variant's -p 0-19, 20-39, ...: a different pitch is a different speaker
 
 
@@ -38,6 +42,11 @@ class PlanOptions:
     snr_min: float = 5.0  # dB
     snr_max: float = 30.0
     bare_thousand_fraction: float = 0.3  # of 1000..1999 spoken "тысяча ..." rather than "одна тысяча ..."
+    # The draws below happen only when their option is set, so a seed without them gives the files it always gave.
+    pitch_free: bool = False  # espeak-ng's -p drawn from 0..99 whatever the voice's gender (a gender test)
+    festival_fraction: float = 0.0  # of the utterances said by Festival's voice, shifted (ru_numbers.natural)
+    telephone_fraction: float = 0.0  # of the utterances sent through a telephone channel (mu-law, A-law, GSM)
+    reverb_fraction: float = 0.0  # of the utterances given room reverberation
 
     def check(self) -> None:
         """A ValueError naming the first option out of range."""
@@ -54,6 +63,10 @@ class PlanOptions:
              f"SNRs must satisfy -10 <= min <= max <= 60 dB, got {self.snr_min}..{self.snr_max}"),
             (0.0 <= self.bare_thousand_fraction <= 1.0,
              f"--bare_thousand_fraction must be in 0..1, got {self.bare_thousand_fraction}"),
+            *((0.0 <= value <= 1.0, f"--{name} must be in 0..1, got {value}")
+              for name, value in (("festival_fraction", self.festival_fraction),
+                                  ("telephone_fraction", self.telephone_fraction),
+                                  ("reverb_fraction", self.reverb_fraction))),
         ]
         for ok, message in checks:
             if not ok:
@@ -77,6 +90,10 @@ class Utterance:
     noise: str
     snr_db: float | None
     noise_offset: float
+    source: str = ESPEAK  # the voice: espeak-ng's variant, or Festival's voice changed by ``shift``
+    shift: Shift | None = None
+    channel: str = NO_CHANNEL  # NO_CHANNEL or a telephone codec of TELEPHONE_CODECS
+    reverb: tuple[float, float] | None = None  # sox reverb's reverberance and room scale (0..100)
 
     @property
     def transcription(self) -> str:
@@ -84,6 +101,8 @@ class Utterance:
 
     @property
     def spk_id(self) -> str:
+        if self.shift is not None:
+            return f"festival-{self.shift.kind}-f{round(self.shift.f0_ratio, 1)}-v{round(self.shift.formant_ratio, 2)}"
         return f"{self.variant.replace(' ', '_')}-p{self.pitch // PITCH_BUCKET}"
 
 
@@ -129,7 +148,7 @@ def make_plan(options: PlanOptions) -> list[Utterance]:
             variant=v.variant,
             gender=gender,
             rate=rng.randint(options.rate_min, options.rate_max),
-            pitch=rng.randint(v.pitch_min, v.pitch_max),
+            pitch=rng.randint(0, 99) if options.pitch_free else rng.randint(v.pitch_min, v.pitch_max),
             lead_s=round(rng.uniform(0.0, options.silence_max), 3),
             trail_s=round(rng.uniform(0.0, options.silence_max), 3),
             level_db=round(rng.uniform(options.level_min, options.level_max), 1),
@@ -137,4 +156,21 @@ def make_plan(options: PlanOptions) -> list[Utterance]:
             snr_db=round(rng.uniform(options.snr_min, options.snr_max), 1) if noisy else None,
             noise_offset=rng.random() if noisy else 0.0,
         ))
+        if options.festival_fraction or options.telephone_fraction or options.reverb_fraction:
+            plan[-1] = _natural_conditions(plan[-1], options, rng)
     return plan
+
+
+def _natural_conditions(utt: Utterance, options: PlanOptions, rng: random.Random) -> Utterance:
+    """``utt`` said by Festival (shifted to keep its gender), sent through a telephone, or in a room: drawn after
+    the espeak-ng conditions, so the options that are off draw nothing."""
+    festival = options.festival_fraction and rng.random() < options.festival_fraction
+    telephone = options.telephone_fraction and rng.random() < options.telephone_fraction
+    room = options.reverb_fraction and rng.random() < options.reverb_fraction
+    return replace(
+        utt,
+        source=FESTIVAL if festival else ESPEAK,
+        variant="festival" if festival else utt.variant,
+        shift=draw_shift(options.split, utt.gender, rng) if festival else None,
+        channel=rng.choice(TELEPHONE_CODECS) if telephone else NO_CHANNEL,
+        reverb=(round(rng.uniform(10, 70), 1), round(rng.uniform(10, 80), 1)) if room else None)

@@ -55,7 +55,17 @@ def bucket(value: str, edges: Iterable[float], unit: str) -> str:
     return f">={edges[-1]:g} {unit}" if x >= edges[-1] else f"<{edges[0]:g} {unit}"
 
 
+def part(row: dict[str, str]) -> str:
+    """Which part of a held-out set a row is: espeak-ng speech, or Festival's voice by its shift's kind
+    (``natural``, ``male_deep``, ``female_far`` on the test side); rows of other manifests have no part."""
+    if row.get("source") == "festival":
+        return f"festival {row.get('shift') or '?'}"
+    return row.get("source") or "?"
+
+
 GROUPS: dict[str, Callable[[dict[str, str]], str]] = {
+    "part": part,
+    "channel": lambda r: r.get("channel") or "?",
     "rate": lambda r: bucket(r["rate"], [80, 130, 180, 230, 300], "wpm") if r.get("rate") else "?",
     "noise": lambda r: r.get("noise") or "?",
     "snr": lambda r: bucket(r["snr_db"], [5, 10, 20, 30], "dB") if r.get("snr_db") else "clean",

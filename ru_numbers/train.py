@@ -22,7 +22,7 @@ import torch
 
 import nsml
 from entry import SPEECH, Binding, EpochReporter, Metric
-from models import build_model, check_compatible
+from models import CheckpointError, build_model, check_compatible
 from ru_numbers.data import read_numbers
 from ru_numbers.gender import FIT_UTTERANCES, PitchGender, fit_manifest, write_rule
 from ru_numbers.manifest import ManifestError
@@ -102,6 +102,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--save_name", default="model", help="checkpoint saved every epoch ('best' on eval loss)")
     p.add_argument("--export", help="also write each new best checkpoint here, without optimizer state "
                                     "(e.g. ru_numbers/states/words)")
+    p.add_argument("--init", metavar="CHECKPOINT",
+                   help="start from this checkpoint's weights (e.g. ru_numbers/states/words: fine-tuning); its "
+                        "architecture flags must match; the optimizer and the schedule start fresh")
     p.add_argument("--mode", choices=("train", "test"), default="train")
     p.add_argument("--pause", type=int, default=0, help="1: hand control to nsml.paused (submit/fork)")
     return p.parse_args(argv)
@@ -150,7 +153,11 @@ def main(argv: list[str] | None = None) -> int:
         return fail(PROG, "no training manifest: give --train CSV (or run under nsml run -d DATASET)")
     try:
         train_list = read_numbers(manifest, units, vocab)
-    except (ManifestError, ValueError) as err:
+        if args.init:
+            binding.init(args.init)
+            if args.gender_by == "head":
+                pitch.rule = None
+    except (ManifestError, ValueError, CheckpointError) as err:
         return fail(PROG, err)
     train_config = TrainConfig(batch_size=VALID_BATCH, workers=args.workers, max_epochs=args.max_epochs, lr=args.lr,
                                teacher_forcing=0.0, seed=args.seed, precision=args.precision,
