@@ -9,7 +9,8 @@
 # reused instead of installed again; pip installs only what is missing or too old, inside .venv.
 #
 # Then: torch==2.13.0, CPU build, first (an unpinned torch pulls a multi-GB CUDA build), then `pip install -e .[test]`.
-# espeak-ng and sox (only the corpus generator needs them) are installed with apt-get when missing and run as root.
+# espeak-ng, sox, festival and festvox-ru (only the corpus generators need them) are installed with apt-get when
+# missing, as root.
 #
 # Settings (environment): PYTHON (the interpreter that creates .venv), KIT_VENV (where, default ROOT/.venv),
 # KIT_VENV_SYSTEM_SITE=0 (a venv that does not see the system's packages), KIT_APT=0 (never run apt-get),
@@ -84,17 +85,20 @@ kit_make_venv() {
   return 1
 }
 
-# espeak-ng and sox, only when missing and only for what needs them: the corpus generator.
+# espeak-ng, sox and Festival with its Russian voice, only when missing and only for what needs them: the corpus
+# generators.
 kit_system_tools() {
   local missing=()
   command -v espeak-ng >/dev/null || missing+=(espeak-ng)
   command -v sox >/dev/null || missing+=(sox)
+  command -v festival >/dev/null || missing+=(festival)
+  [ -d /usr/share/festival/voices/russian ] || missing+=(festvox-ru)  # Festival's Russian voice (natural speech)
   [ ${#missing[@]} -eq 0 ] && return 0
   if kit_can_apt; then
-    kit_say "the corpus generator needs ${missing[*]}"
+    kit_say "the corpus generators need ${missing[*]}"
     kit_apt_install "${missing[@]}"
   else
-    kit_say "${missing[*]} not found; only the corpus generator needs them (as root: apt-get install ${missing[*]})"
+    kit_say "${missing[*]} not found; only the corpus generators need them (as root: apt-get install ${missing[*]})"
   fi
 }
 
