@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 
 from tqdm import tqdm
@@ -111,7 +111,7 @@ def render_all(plan: Sequence[Utterance], out: Path, jobs: int, show_progress: b
             pending = set(futures)
             with tqdm(total=len(plan), desc=f"speaking {out}", unit="utt", disable=not show_progress) as bar:
                 while pending:
-                    done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
                     for future in done:
                         if future.exception() is not None:
                             pool.shutdown(cancel_futures=True)
