@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 
 from ru_numbers.manifest import GENDERS, ManifestError, audio_path, read_manifest
 from ru_numbers.units import UnitTable, manifest_units
@@ -11,14 +12,26 @@ from speech_kit.dataset import TrainList
 from speech_kit.vocab import Vocab
 
 
-def read_numbers(manifest: str | os.PathLike, table: UnitTable, vocab: Vocab, check_audio: bool = True
-                 ) -> TrainList:
-    """Rows of ``manifest`` -> a ``TrainList`` whose ``extra`` is the gender id (``GENDERS`` order).
+def read_numbers(manifests: str | os.PathLike | Sequence[str | os.PathLike], table: UnitTable, vocab: Vocab,
+                 check_audio: bool = True) -> TrainList:
+    """Rows of one manifest or several, in order -> a ``TrainList`` whose ``extra`` is the gender id (``GENDERS``
+    order).
 
-    Each utterance's key is its row (``r000001``), so file names need not be unique across folders. Every file
-    is probed first when ``check_audio``, so a missing or unreadable one stops training before it starts,
-    naming the manifest line.
+    Several manifests let one run mix data sets rendered apart (espeak-ng with pitch drawn whatever the gender beside
+    a Festival set, say) without copying either. Each utterance's key is its manifest and row (``m0r000001``), so
+    file names need not be unique across folders. Every file is probed first when ``check_audio``, so a missing or
+    unreadable one stops training before it starts, naming the manifest line.
     """
+    if isinstance(manifests, (str, os.PathLike)):
+        manifests = [manifests]
+    parts = [_read_one(manifest, index, table, vocab, check_audio) for index, manifest in enumerate(manifests)]
+    return TrainList([p for part in parts for p in part.wav_paths], [k for part in parts for k in part.script_paths],
+                     {k: v for part in parts for k, v in part.targets.items()},
+                     [g for part in parts for g in part.extra])
+
+
+def _read_one(manifest: str | os.PathLike, index: int, table: UnitTable, vocab: Vocab, check_audio: bool
+              ) -> TrainList:
     rows = read_manifest(manifest)
     if not rows:
         raise ManifestError(f"{manifest}: no utterances listed")
@@ -34,7 +47,7 @@ def read_numbers(manifest: str | os.PathLike, table: UnitTable, vocab: Vocab, ch
                 probe(path)
             except AudioError as err:
                 raise ManifestError(f"{manifest}:{line}: {err}") from None
-        key = f"r{line:06d}"
+        key = f"m{index}r{line:06d}"
         wav_paths.append(path)
         keys.append(key)
         genders.append(GENDERS.index(row["gender"]))

@@ -68,7 +68,8 @@ class PitchRule:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--train", help="training manifest (default: DATASET/train.csv under nsml)")
+    p.add_argument("--train", nargs="+", metavar="CSV",
+                   help="training manifest(s), read in order as one set (default: DATASET/train.csv under nsml)")
     p.add_argument("--units", choices=KINDS, default="words", help="output units: number words or digits")
     p.add_argument("--hidden_size", type=int, default=192, help="GRU width per direction")
     p.add_argument("--layer_size", type=int, default=3, help="GRU layers")
@@ -148,11 +149,11 @@ def main(argv: list[str] | None = None) -> int:
         nsml.paused(scope=locals())
     if args.mode != "train":
         return 0
-    manifest = args.train or (str(Path(nsml.DATASET_PATH) / "train.csv") if nsml.HAS_DATASET else None)
-    if manifest is None:
+    manifests = args.train or ([str(Path(nsml.DATASET_PATH) / "train.csv")] if nsml.HAS_DATASET else None)
+    if manifests is None:
         return fail(PROG, "no training manifest: give --train CSV (or run under nsml run -d DATASET)")
     try:
-        train_list = read_numbers(manifest, units, vocab)
+        train_list = read_numbers(manifests, units, vocab)
         if args.init:
             binding.init(args.init)
             if args.gender_by == "head":
@@ -170,10 +171,11 @@ def main(argv: list[str] | None = None) -> int:
     objective = SpeechObjective(vocab, ctc_weight=1.0, class_weight=args.gender_weight,
                                 to_text=lambda ids: to_digits(units, vocab.decode(ids)))
     if ctx.is_main:
-        logger.info("%s: %d utterances (%d validate)", manifest, len(train_list.wav_paths), data.valid.count())
+        logger.info("%s: %d utterances (%d validate)", " + ".join(manifests), len(train_list.wav_paths),
+                    data.valid.count())
     if args.gender_by == "pitch":
         try:
-            pitch.rule, accuracy = fit_manifest(manifest, progress=False)
+            pitch.rule, accuracy = fit_manifest(manifests[0], progress=False)
         except (ManifestError, AudioError, ValueError) as err:
             return fail(PROG, err)
         if ctx.is_main:

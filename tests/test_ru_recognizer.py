@@ -49,6 +49,20 @@ def test_a_manifest_becomes_word_targets_and_gender_ids(fresh):
         read_numbers(broken, WORDS, vocab)
 
 
+def test_several_manifests_read_as_one_set_with_distinct_keys(fresh, tmp_path):
+    """Two folders rendered apart (the same file names in each) train as one set, in order, nothing merged away."""
+    vocab = WORDS.vocab()
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "test.csv").write_text(fresh.read_text(encoding="utf-8"), encoding="utf-8")
+    (other / "test").symlink_to(fresh.parent / "test")
+    one, both = read_numbers(fresh, WORDS, vocab), read_numbers([fresh, other / "test.csv"], WORDS, vocab)
+    assert len(both.wav_paths) == len(set(both.script_paths)) == len(both.targets) == 2 * len(one.wav_paths)
+    assert both.wav_paths[len(one.wav_paths):] == [str(other / "test" / Path(p).name) for p in one.wav_paths]
+    assert both.extra == one.extra * 2
+    assert [both.targets[k] for k in both.script_paths] == [one.targets[k] for k in one.script_paths] * 2
+
+
 @pytest.mark.skipif(not (SHIPPED / "model.pt").is_file(), reason="no shipped ru_numbers/states/words checkpoint")
 def test_the_shipped_checkpoint_reads_fresh_numbers_and_genders(fresh):
     recognizer = Recognizer.load(SHIPPED)
