@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -74,6 +75,39 @@ GROUPS: dict[str, Callable[[dict[str, str]], str]] = {
 }
 
 
+def read_predictions(path: str | os.PathLike) -> dict[str, dict[str, str]]:
+    """``evaluate``'s output by file name; a ``KeyError`` or ``OSError`` when it is not one."""
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        return {row["filename"]: row for row in csv.DictReader(f)}
+
+
+@dataclass
+class Result:
+    """How predictions fared against a manifest: overall, by each of ``GROUPS``, and the rows they got wrong."""
+
+    total: Tally
+    groups: dict[str, dict[str, Tally]]
+    wrong: list[tuple[dict[str, str], dict[str, str]]]
+
+
+def score(truth: list[dict[str, str]], predicted: dict[str, dict[str, str]], source: str) -> Result:
+    """Tally ``predicted`` (from the file ``source``) against ``truth``; a ``ValueError`` names a file without a
+    prediction."""
+    missing = [r["filename"] for r in truth if r["filename"] not in predicted]
+    if missing:
+        raise ValueError(f"{source}: no prediction for {len(missing)} file(s), e.g. {missing[0]}")
+    result = Result(Tally(), {name: defaultdict(Tally) for name in GROUPS}, [])
+    for row in truth:
+        hyp = predicted[row["filename"]]
+        gender_ok = hyp["gender"] == row["gender"]
+        result.total.add(row["transcription"], hyp["transcription"], gender_ok)
+        for name, key in GROUPS.items():
+            result.groups[name][key(row)].add(row["transcription"], hyp["transcription"], gender_ok)
+        if hyp["transcription"] != row["transcription"] or not gender_ok:
+            result.wrong.append((row, hyp))
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
     parser.add_argument("truth", help="manifest with filename,transcription,gender (and condition columns)")
@@ -81,33 +115,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wrong", type=int, default=30, help="list at most this many wrong numbers")
     args = parser.parse_args(argv)
     try:
-        truth = read_manifest(args.truth)
-        with open(args.predictions, encoding="utf-8-sig", newline="") as f:
-            predicted = {row["filename"]: row for row in csv.DictReader(f)}
-    except (ManifestError, OSError, KeyError) as err:
+        result = score(read_manifest(args.truth), read_predictions(args.predictions), args.predictions)
+    except (ManifestError, OSError, KeyError, ValueError) as err:
         return fail(PROG, err)
-    missing = [r["filename"] for r in truth if r["filename"] not in predicted]
-    if missing:
-        return fail(PROG, f"{args.predictions}: no prediction for {len(missing)} file(s), e.g. {missing[0]}")
-    total = Tally()
-    groups: dict[str, dict[str, Tally]] = {name: defaultdict(Tally) for name in GROUPS}
-    wrong = []
-    for row in truth:
-        hyp = predicted[row["filename"]]
-        gender_ok = hyp["gender"] == row["gender"]
-        total.add(row["transcription"], hyp["transcription"], gender_ok)
-        for name, key in GROUPS.items():
-            groups[name][key(row)].add(row["transcription"], hyp["transcription"], gender_ok)
-        if hyp["transcription"] != row["transcription"] or not gender_ok:
-            wrong.append((row, hyp))
     print(HEADER)
-    print(total.row("all"))
-    for name, tallies in groups.items():
+    print(result.total.row("all"))
+    for name, tallies in result.groups.items():
         print(f"-- by {name}")
         for key in sorted(tallies):
             print(tallies[key].row(key))
-    print(f"-- wrong ({len(wrong)}):")
-    for row, hyp in wrong[: args.wrong]:
+    print(f"-- wrong ({len(result.wrong)}):")
+    for row, hyp in result.wrong[: args.wrong]:
         print(f"  {row['filename']}: {row['transcription']} {row['gender']} -> {hyp['transcription'] or '(none)'} "
               f"{hyp['gender']}  [{row.get('variant', '')} rate {row.get('rate', '')} "
               f"noise {row.get('noise', '')} {row.get('snr_db', '')}]")

@@ -117,3 +117,17 @@ def test_the_russian_data_stage_run_for_real_registers_the_data_it_keeps(tmp_pat
     assert alone.returncode == 2 and stages(alone.stdout) == [3]
     assert alone.stderr.strip().endswith("russian.sh: error: no finished session on dataset ru_numbers: run the "
                                          "train stage first, or give RECIPE_SESSION=USER/ru_numbers/N"), alone.stderr
+
+
+def test_the_augmentation_comparison_gives_every_configuration_the_same_budget(tmp_path):
+    done = recipe("russian_augment.sh", tmp_path, DRY_RUN="1", DATA=str(tmp_path / "data"), COUNT="400", EPOCHS="2")
+    assert done.returncode == 0, done.stderr
+    assert stages(done.stdout) == [1, 2, 3]
+    trains = [line for line in done.stdout.splitlines() if line.startswith("+ python -m ru_numbers.train ")]
+    assert len(trains) == 6 and all("--max_epochs 2 " in line and "--init ru_numbers/states/words" in line
+                                    for line in trains)
+    subsets = re.findall(r"ru_numbers\.subset \S+ \S+ --count (\d+)", done.stdout)
+    assert [int(n) for n in subsets] == [400] * 5 + [300, 100]  # pitch_free: three quarters pool, a quarter its own
+    assert "ru_numbers.report_table" in done.stdout
+    unknown = recipe("russian_augment.sh", tmp_path, DRY_RUN="1", CONFIGS="espeak wobble")
+    assert "unknown configuration 'wobble'" in unknown.stderr

@@ -56,3 +56,32 @@ def test_an_unknown_column_or_a_bad_condition_is_one_line(pool, tmp_path):
     assert unknown.returncode == 2 and "no column colour" in unknown.stderr and "Traceback" not in unknown.stderr
     bad = subset(str(pool), str(tmp_path / "x.csv"), "--where", "source")
     assert bad.returncode == 2 and "expected COLUMN=VALUE" in bad.stderr
+
+
+def test_report_table_puts_runs_side_by_side(tmp_path):
+    """Two runs' predictions on real held-out sets: one right everywhere, one wrong on a number and a gender."""
+    data = tmp_path / "data"
+    for name, extra in (("espeak", []), ("pitch_free", ["--pitch_free"])):
+        subprocess.run([sys.executable, "-m", "ru_numbers.generate", "--out", str(data / f"test_{name}"), "--split",
+                        "test", "--count", "27", "--seed", "4", "--jobs", "2", *extra], check=True,
+                       capture_output=True, cwd=ROOT)
+    for run, damaged in (("right", False), ("wrong", True)):
+        for name in ("espeak", "pitch_free"):
+            rows = read_manifest(data / f"test_{name}" / "test.csv")
+            if damaged:
+                rows[0] = {**rows[0], "transcription": rows[0]["transcription"] + "0",
+                           "gender": "male" if rows[0]["gender"] == "female" else "female"}
+            (tmp_path / run).mkdir(exist_ok=True)
+            lines = ["filename,transcription,gender"] + [f"{r['filename']},{r['transcription']},{r['gender']}"
+                                                         for r in rows]
+            (tmp_path / run / f"{name}.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (tmp_path / "wrong" / "wall.txt").write_text("wrong: training wall time 42 s\n")
+    done = subprocess.run([sys.executable, "-m", "ru_numbers.report_table", str(data), str(tmp_path / "right"),
+                           str(tmp_path / "wrong")], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    right, wrong = done.stdout.strip().splitlines()[-2:]
+    assert right == "| right | – | 100.00 | – | – | – | – | – | 100.00 |"
+    assert wrong == f"| wrong | 42 | {100 * 26 / 27:.2f} | – | – | – | – | – | {100 * 26 / 27:.2f} |"
+    missing = subprocess.run([sys.executable, "-m", "ru_numbers.report_table", str(tmp_path), str(tmp_path / "right")],
+                             capture_output=True, text=True, cwd=ROOT)
+    assert missing.returncode == 2 and "test_espeak" in missing.stderr and "Traceback" not in missing.stderr
