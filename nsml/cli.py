@@ -96,6 +96,10 @@ def _silence_stdout() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from nsml.server import client  # nsml server / login / admin, and every verb when a server is set
+
+    if client.handles(sys.argv[1:] if argv is None else argv):
+        return client.main(sys.argv[1:] if argv is None else argv)
     tokens = submissions.route(_join_entry_args(sys.argv[1:] if argv is None else argv))
     try:
         args = _parse(build_parser(), tokens)
