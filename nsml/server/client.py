@@ -122,7 +122,8 @@ def _snapshot(source: Path, max_file_mib: int) -> bytes:
 
 
 def _submit(conn: Connection, session: str, checkpoint: str, test: bool, timeout: float | None) -> int:
-    print(f"nsml: scoring {session} checkpoint {checkpoint!r} on the server...", file=sys.stderr, flush=True)
+    if sys.stderr.isatty():  # a person waits; a script reads only the outcome
+        print(f"nsml: scoring {session} checkpoint {checkpoint!r} on the server...", file=sys.stderr, flush=True)
     result = conn.json("POST", "/api/v1/submit", json={"session": session, "checkpoint": checkpoint, "test": test,
                                                        "timeout": timeout})
     if result.get("stdout"):
@@ -339,6 +340,12 @@ def _remote(conn: Connection, argv: list[str]) -> int:
     from nsml import cli
 
     tokens = cli.submissions.route(cli._join_entry_args(argv))
+    if tokens[0] == "submit show" and "--csv" in tokens:  # the per-utterance CSV of a scored submission
+        where = tokens.index("--csv")
+        if where + 1 >= len(tokens) or len(tokens) != 5:
+            raise ClientError("usage: nsml submit show COMPETITION N --csv FILE")
+        rest = tokens[1:where] + tokens[where + 2:]
+        return _submit_show(conn, _competition_of(rest[0]), int(rest[1]), None, tokens[where + 1])
     try:
         args = cli._parse(cli.build_parser(), tokens)
     except cli.UsageError as error:

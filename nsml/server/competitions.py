@@ -25,22 +25,24 @@ from nsml.server.db import Competition, Entry, Phase, ServerDB
 from nsml.server.homes import Layout
 from speech_kit import layout as hackathon
 
-RELATIVE_TIME = re.compile(r"^\+(\d+(?:\.\d+)?)([smhd])$")
+RELATIVE_TIME = re.compile(r"^([+-])(\d+(?:\.\d+)?)([smhd])$")
 UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def parse_time(text: str, now: float | None = None) -> float:
-    """``now``, ``+30m`` (from now), or an ISO 8601 time (UTC when it names no zone) -> seconds since the epoch."""
+    """``now``, ``+30m`` (from now), ``-1h`` (ago), or an ISO 8601 time (UTC when it names no zone) -> epoch
+    seconds."""
     now = time.time() if now is None else now
     if text == "now":
         return now
     relative = RELATIVE_TIME.match(text)
     if relative:
-        return now + float(relative.group(1)) * UNIT_SECONDS[relative.group(2)]
+        sign = 1 if relative.group(1) == "+" else -1
+        return now + sign * float(relative.group(2)) * UNIT_SECONDS[relative.group(3)]
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise UsageError(f"cannot read the time {text!r}: use 'now', '+30m' (s, m, h, d) or ISO 8601 such as "
+        raise UsageError(f"cannot read the time {text!r}: use 'now', '+30m' or '-1h' (s, m, h, d) or ISO 8601 such as "
                          f"2019-10-01T09:00:00+09:00") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)

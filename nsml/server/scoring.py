@@ -87,7 +87,8 @@ class Scorer:
                timeout: float | None = None) -> dict:
         """Score ``checkpoint`` of the team's session; returns what the client prints (and the record)."""
         if session_name.split("/")[0] != team.name:
-            raise UsageError(f"session {session_name} is not your team's; your sessions are {team.name}/...")
+            raise UsageError(f"session {session_name} belongs to another team; team {team.name} acts on its own "
+                             f"sessions only ({team.name}/...)")
         session = self.probe(team, session_name, checkpoint)
         competition = self.db.competition(session.dataset)
         now = time.time()
