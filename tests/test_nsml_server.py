@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from nsml.server.db import Entry
 from nsml_support import TOY_ENTRY, make_dataset
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -274,3 +275,42 @@ def test_refusals_are_one_line(platform) -> None:
     assert "datasets are added by the organiser" in alpha("dataset", "add", "x", str(alpha.cwd), code=2).stderr
     organiser("admin", "team", "add", "gamma")
     assert "exists already" in organiser("admin", "team", "add", "gamma", code=2).stderr
+
+
+def _entry(number: int, created: float, status: str = "scored", counted: int = 1) -> Entry:
+    return Entry(number, "toy", "main", "alpha", number, "alpha/toy/1", "best", status, None, None, None, "crr", 1,
+                 created, None, None, counted, 0)
+
+
+def test_quota_counts_only_what_was_not_failed() -> None:
+    from nsml.server.db import Quota
+    from nsml.server.quotas import QuotaRefused, check
+
+    now = 1_000_000.0
+    used = [_entry(1, now - 100), _entry(2, now - 50, status="failed", counted=0)]
+    check(Quota(per_day=2), used, now)  # the failed one does not count
+    with pytest.raises(QuotaRefused, match="2 of 2 submissions in the last 24 h used, 0 remain today"):
+        check(Quota(per_day=2), [*used, _entry(3, now - 10)], now)
+    check(Quota(per_day=2, extra=1), [*used, _entry(3, now - 10)], now)  # a grant
+    with pytest.raises(QuotaRefused, match="one submission every 3600 s"):
+        check(Quota(min_interval_s=3600), used, now)
+    check(Quota(min_interval_s=60), used, now)
+    with pytest.raises(QuotaRefused, match="all 1 submissions"):
+        check(Quota(total=1), used, now)
+    with pytest.raises(QuotaRefused, match="still being scored"):
+        check(Quota(concurrent=1), [_entry(4, now, status="running")], now)
+
+
+def test_the_public_private_cut_is_fixed_by_its_seed() -> None:
+    from nsml.errors import UsageError
+    from nsml.server.competitions import parse_time, split_keys
+
+    keys = [f"k{i}" for i in range(10)]
+    public, private = split_keys(keys, 0.3, seed=7)
+    assert len(public) == 3 and set(public) | set(private) == set(keys) and not set(public) & set(private)
+    assert split_keys(keys, 0.3, seed=7) == (public, private)
+    assert split_keys(keys, 0.3, seed=8) != (public, private)
+    assert parse_time("+1h", now=100.0) == 3700.0 and parse_time("-1m", now=100.0) == 40.0
+    assert parse_time("2019-10-01T00:00:00") == 1569888000.0
+    with pytest.raises(UsageError, match="cannot read the time"):
+        parse_time("tomorrow")
