@@ -36,7 +36,7 @@ from speech_kit.finite import NonFiniteLoss, NonFiniteModel
 from speech_kit.layout import DatasetError
 from speech_kit.memory import default_max_duration, device_memory
 from speech_kit.objectives import SpeechObjective
-from speech_kit.precision import PRECISIONS, feature_dtype
+from speech_kit.precision import CHOICES, feature_dtype, resolve_precision
 from speech_kit.screen import EXCLUSIONS_FILE, screen_training_data
 from speech_kit.steady_memory import cap_kernel_caches
 from speech_kit.threads import apply_threads, recommended_threads
@@ -78,8 +78,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--beam_size", type=int, default=1, help="beam width at inference (1: greedy, the seed's)")
     parser.add_argument("--length_penalty", type=float, default=0.0,
                         help="beam scores are divided by length**length_penalty")
-    parser.add_argument("--precision", choices=PRECISIONS, default="fp32",
-                        help="bf16: autocast matrix products to bfloat16 (training and decoding)")
+    parser.add_argument("--precision", choices=CHOICES, default="fp32",
+                        help="bf16: autocast matrix products to bfloat16 (training and decoding); auto: bf16 where the "
+                        "CPU or GPU computes bfloat16 natively (AVX-512 BF16, AMX), else fp32")
     improve = parser.add_argument_group("beyond the seed (defaults keep the 2019 baseline)")
     improve.add_argument("--feature", choices=FEATURE_KINDS, default="stft",
                          help="stft: the seed's raw magnitude; logmel: log mel filterbank normalised per utterance")
@@ -237,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     use_cuda = not args.no_cuda and torch.cuda.is_available()
     apply_threads(recommended_threads())  # one per usable core, shared by torchrun's local processes
     ctx = setup_distributed(use_cuda)
+    args.precision = resolve_precision(args.precision, ctx.device)  # auto: bf16 where native
     if ctx.is_main:
         logger.info(describe_device(ctx, args))
     if args.steady_memory:  # before the first convolution: the caches read their capacity then

@@ -28,7 +28,7 @@ TRAIN_UTTERANCES=${TRAIN_UTTERANCES:-2000}
 TEST_UTTERANCES=${TEST_UTTERANCES:-100}
 ARGS=${ARGS:-"--feature logmel --units jamo --ctc_weight 1 --bidirectional --hidden_size 256 --layer_size 3
  --conv_channels 16 --batch_frames 12000 --workers 2 --max_epochs 8 --lr 2e-3 --warmup_steps 100 --lr_decay cosine
- --clip_norm 5 --precision bf16 --max_len 200"}
+ --clip_norm 5 --precision auto --max_len 200"}
 ARGS=$(echo $ARGS)
 started=$(date +%s)
 # The same seed as the shipped model's recipe: these test sentences are among the 400 it never heard.

@@ -23,7 +23,7 @@ MINUTES=${MINUTES:-6}
 THREADS=${THREADS:-2}
 FROM=${FROM:-1}
 # No cosine decay: with a time budget the last step is not known in advance; the schedule row warms up instead.
-COMMON="--hidden_size 256 --layer_size 3 --batch_frames 12000 --workers 1 --lr 1.5e-3 --precision bf16
+COMMON="--hidden_size 256 --layer_size 3 --batch_frames 12000 --workers 1 --lr 1.5e-3 --precision auto
  --max_epochs 1000 --max_minutes $MINUTES --max_len 120"
 ALL="--feature logmel --units jamo --bidirectional --ctc_weight 1 --spec_augment --warmup_steps 100 --clip_norm 5"
 

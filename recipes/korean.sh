@@ -20,7 +20,7 @@ DATA=${DATA:-data/ko_synth}
 OUT=${OUT:-pretrained/korean}
 ARGS="--feature logmel --units jamo --ctc_weight 1 --bidirectional --hidden_size 256 --layer_size 3
  --conv_channels 16 --dropout 0.1 --batch_frames 12000 --workers 2 --max_epochs 6 --lr 1.5e-3 --warmup_steps 200 --lr_decay cosine --clip_norm 5
- --spec_augment --lm_order 5 --precision bf16 --max_len 200"
+ --spec_augment --lm_order 5 --precision auto --max_len 200"
 ARGS=$(echo $ARGS)
 SESSION=${RECIPE_SESSION:-}
 started=$(date +%s)

@@ -22,7 +22,7 @@ source recipes/session.sh
 DATA=${DATA:-data/ru}
 OUT=${OUT:-ru_numbers/states/words}
 ARGS=${ARGS:-"--units words --hidden_size 192 --layer_size 3 --conv_channels 8 --batch_frames 5000 --workers 1
- --max_epochs 7 --lr 2.5e-3 --warmup_steps 200 --lr_decay cosine --clip_norm 5 --precision bf16"}
+ --max_epochs 7 --lr 2.5e-3 --warmup_steps 200 --lr_decay cosine --clip_norm 5 --precision auto"}
 ARGS=$(echo $ARGS)
 SESSION=${RECIPE_SESSION:-}
 started=$(date +%s)

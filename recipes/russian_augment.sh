@@ -25,7 +25,7 @@ COUNT=${COUNT:-1800}
 EPOCHS=${EPOCHS:-3}
 CONFIGS=${CONFIGS:-"espeak festival_male festival_all telephone reverb pitch_free"}
 ARGS=${ARGS:-"--units words --hidden_size 192 --layer_size 3 --conv_channels 8 --batch_frames 10000 --workers 1
- --lr 1e-3 --warmup_steps 50 --lr_decay cosine --clip_norm 5 --precision bf16 --gender_by head --gender_weight 1"}
+ --lr 1e-3 --warmup_steps 50 --lr_decay cosine --clip_norm 5 --precision auto --gender_by head --gender_weight 1"}
 ARGS=$(echo $ARGS)
 TESTS="espeak festival pitch_free"
 WORK=$DATA/augment

@@ -37,7 +37,7 @@ from speech_kit.distributed import cleanup, setup_distributed
 from speech_kit.feature_cache import CachedFeaturizer
 from speech_kit.features import NORMALIZATIONS, FeatureConfig, Featurizer, feature_frames
 from speech_kit.objectives import SpeechObjective
-from speech_kit.precision import PRECISIONS, feature_dtype
+from speech_kit.precision import CHOICES, feature_dtype, resolve_precision
 from speech_kit.steady_memory import cap_kernel_caches
 from speech_kit.train import DECAYS, TrainConfig, TrainState, fit
 
@@ -95,7 +95,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--lr_decay", choices=DECAYS, default="cosine")
     p.add_argument("--clip_norm", type=float, default=5.0)
     p.add_argument("--spec_augment", action="store_true", help="frequency and time masks on training features")
-    p.add_argument("--precision", choices=PRECISIONS, default="bf16")
+    p.add_argument("--precision", choices=CHOICES, default="auto",
+                   help="auto: bf16 where the CPU or GPU computes bfloat16 natively (AVX-512 BF16, AMX), else fp32")
     p.add_argument("--steady_memory", action="store_true",
                    help="keep peak memory near the first epoch's: oneDNN's kernel caches capped, freed memory "
                         "returned after every step (speech_kit.steady_memory)")
@@ -115,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     ctx = setup_distributed(torch.cuda.is_available())
+    args.precision = resolve_precision(args.precision, ctx.device)  # auto: bf16 where native
     if args.steady_memory:  # before the first convolution: the caches read their capacity then
         logger.info("steady memory: kernel caches %s", cap_kernel_caches())
     random.seed(args.seed)
@@ -130,8 +132,9 @@ def main(argv: list[str] | None = None) -> int:
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     state = TrainState()
     if ctx.is_main:
-        logger.info("device %s, %d threads; %d parameters; units %s (%d labels)", ctx.device,
-                    torch.get_num_threads(), sum(p.numel() for p in model.parameters()), units.kind, len(vocab))
+        logger.info("device %s, %d threads, precision %s; %d parameters; units %s (%d labels)", ctx.device,
+                    torch.get_num_threads(), args.precision, sum(p.numel() for p in model.parameters()), units.kind,
+                    len(vocab))
 
     pitch = PitchRule()  # the gender rule: fitted before training, or read with a checkpoint
     binding = Binding(model, optimizer, state,

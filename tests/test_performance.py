@@ -542,3 +542,21 @@ def test_bf16_trains_to_the_crr_of_float32_and_decodes_the_same(vocab):
         with autocast("cpu", precision):
             texts[precision] = decode(model, batch.feats, batch.feat_lengths, options)
     assert sum(a == b for a, b in zip(texts["fp32"], texts["bf16"])) >= 0.8 * len(items), texts
+
+
+# --- precision auto ------------------------------------------------------------------------------------------------
+
+def test_auto_precision_follows_the_cpus_bfloat16_flags(tmp_path):
+    """auto is bf16 only where /proc/cpuinfo advertises hardware bfloat16; an explicit choice is kept as it is."""
+    from speech_kit import precision
+
+    amx, avx2 = tmp_path / "amx", tmp_path / "avx2"
+    amx.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512_bf16 amx_bf16 amx_tile\n")
+    avx2.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx2 fma\n")
+    assert precision.cpu_has_native_bf16(str(amx)) and not precision.cpu_has_native_bf16(str(avx2))
+    assert not precision.cpu_has_native_bf16(str(tmp_path / "missing"))
+    here = "bf16" if precision.cpu_has_native_bf16() else "fp32"
+    assert precision.resolve_precision("auto", "cpu") == here
+    assert precision.resolve_precision("bf16") == "bf16" and precision.resolve_precision("fp32") == "fp32"
+    with pytest.raises(ValueError, match="fp16 is not supported"):
+        precision.resolve_precision("fp16")
