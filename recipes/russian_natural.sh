@@ -24,7 +24,7 @@ TRAIN=${TRAIN:-6000}
 FESTIVAL=${FESTIVAL:-0.5}
 PITCH_FREE=${PITCH_FREE:-1500}
 ARGS=${ARGS:-"--units words --hidden_size 192 --layer_size 3 --conv_channels 8 --batch_frames 10000 --workers 1
- --max_epochs 4 --lr 1e-3 --warmup_steps 50 --lr_decay cosine --clip_norm 5 --precision auto --gender_by head
+ --max_epochs 4 --lr 1e-3 --warmup_steps 50 --lr_decay cosine --clip_norm 5 --precision auto --gender_by pitch
  --gender_weight 1"}
 ARGS=$(echo $ARGS)
 TESTS="espeak festival pitch_free"

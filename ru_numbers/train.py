@@ -85,8 +85,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--dropout", type=float, default=0.1)
     p.add_argument("--gender_weight", type=float, default=0.5, help="weight of the gender loss")
     p.add_argument("--gender_by", choices=("pitch", "head"), default="pitch",
-                   help="gender decision: median pitch with a threshold fitted on the training data (the head "
-                        "where no pitch is found), or the gender head alone")
+                   help="gender decision: median pitch with a threshold fitted on the training data, or kept "
+                        "from the --init checkpoint (the head where no pitch is found), or the gender head alone")
     p.add_argument("--batch_frames", type=int, default=20000, help="padded frames per batch (10 ms each)")
     p.add_argument("--workers", type=int, default=2, help="loader threads")
     p.add_argument("--max_epochs", type=int, default=8)
@@ -176,7 +176,10 @@ def main(argv: list[str] | None = None) -> int:
     if ctx.is_main:
         logger.info("%s: %d utterances (%d validate)", " + ".join(manifests), len(train_list.wav_paths),
                     data.valid.count())
-    if args.gender_by == "pitch":
+    if args.gender_by == "pitch" and pitch.rule is not None:  # fine-tuning: the --init checkpoint's threshold stays
+        if ctx.is_main:
+            logger.info("gender by pitch: threshold %.1f Hz, kept from %s", pitch.rule.threshold_hz, args.init)
+    elif args.gender_by == "pitch":
         try:
             pitch.rule, accuracy = fit_manifest(manifests[0], progress=False)
         except (ManifestError, AudioError, ValueError) as err:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -63,3 +64,23 @@ def test_pitch_separates_real_espeak_voices_and_the_command_stores_the_rule(spok
     assert "gender by pitch" in capsys.readouterr().out
     stored = PitchGender.from_dict(json.loads((checkpoint / "task.json").read_text(encoding="utf-8"))["gender"])
     assert stored.threshold_hz == pytest.approx(rule.threshold_hz, abs=0.01)
+
+
+def test_fine_tuning_keeps_the_init_checkpoints_threshold_and_head_drops_it(tmp_path):
+    """ru_numbers.train --init: by pitch, the shipped threshold travels to the export (not refitted on the new data,
+    whose shifted voices would move it); by head, the export has no pitch rule."""
+    shipped = ROOT / "ru_numbers" / "states" / "words"
+    data = tmp_path / "data"
+    subprocess.run([sys.executable, "-m", "ru_numbers.generate", "--out", str(data), "--split", "train", "--count",
+                    "27", "--seed", "9", "--jobs", "2"], check=True, capture_output=True, cwd=ROOT)
+    threshold = json.loads((shipped / "task.json").read_text())["gender"]["threshold_hz"]
+    for by, expected in (("pitch", {"method": "pitch", "threshold_hz": threshold}), ("head", None)):
+        out = tmp_path / by
+        done = subprocess.run([sys.executable, "-m", "ru_numbers.train", "--train", str(data / "train.csv"), "--init",
+                               str(shipped), "--export", str(out), "--max_epochs", "1", "--workers", "1",
+                               "--precision", "fp32", "--gender_by", by, "--save_name", f"t_{by}"],
+                              capture_output=True, text=True, cwd=tmp_path, timeout=300,
+                              env={**os.environ, "NSML_CHECKPOINT_DIR": str(tmp_path / f"ck_{by}")})
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert json.loads((out / "task.json").read_text()).get("gender") == expected
+        assert (f"threshold {threshold:.1f} Hz, kept from {shipped}" in done.stderr) == (by == "pitch")
