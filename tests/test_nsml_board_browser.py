@@ -132,3 +132,53 @@ def test_live_regions_follow_the_store_and_keep_ticked_sessions(board, browser, 
     compared = [el.text for el in browser.find_elements(By.CSS_SELECTOR, "table.compare tbody tr td:first-child")]
     assert sorted(compared) == [FIRST, SECOND]
     assert console_errors(browser) == []
+
+
+def _at_tail(driver) -> bool:
+    return driver.execute_script(
+        "const log = document.querySelector('pre.log');"
+        "return log.scrollHeight > log.clientHeight + 50 && log.scrollHeight - log.scrollTop - log.clientHeight < 8;")
+
+
+def test_the_log_panel_follows_the_tail_of_a_live_run(board, browser) -> None:
+    name = nsml_cli(board.env, "run", "-d", "toy", "-a", "--epochs 30 --epoch_seconds 0.15", "--detach",
+                    cwd=Path(board.env["NSML_HOME"]).parent / "project").stdout.strip()
+    browser.get(board.url.rstrip("/") + f"/session/{name}")
+    assert "epoch 30 done" not in browser.find_element(By.CSS_SELECTOR, "pre.log").text  # opened while it ran
+    WebDriverWait(browser, 60).until(
+        lambda d: "epoch 30 done" in d.find_element(By.CSS_SELECTOR, "pre.log").get_attribute("textContent"))
+    assert _at_tail(browser), "the log panel does not show its newest lines after a live update"
+    browser.refresh()
+    assert _at_tail(browser), "the log panel opens at its oldest lines"
+    assert console_errors(browser) == []
+
+
+def test_the_compare_caption_says_the_line_styles_it_draws(board, browser) -> None:
+    browser.get(board.url.rstrip("/") + f"/compare?s={FIRST}&s={SECOND}")
+    caption = browser.find_element(By.CSS_SELECTOR, "p.line-styles").text
+    assert "train solid, eval dashed" in caption
+    paths = browser.find_elements(By.CSS_SELECTOR, "figure.chart svg path")
+    drawn = {path.find_element(By.TAG_NAME, "title").get_attribute("textContent"):
+             path.get_attribute("stroke-dasharray") for path in paths}
+    assert drawn[f"{FIRST} train/loss"] is None and drawn[f"{SECOND} train/cer"] is None  # solid
+    assert drawn[f"{FIRST} eval/loss"] == "6 3" and drawn[f"{SECOND} eval/cer"] == "6 3"  # dashed
+
+
+@pytest.mark.parametrize("width", [1400, 760])
+def test_tables_fit_or_scroll_inside_their_box(board, browser, width: int) -> None:
+    browser.set_window_size(width, 900)
+    for path in ("/", f"/session/{FIRST}", "/dataset/toy", "/datasets", f"/compare?s={FIRST}&s={SECOND}&s=tester/*"):
+        browser.get(board.url.rstrip("/") + path)
+        page = browser.execute_script("const root = document.documentElement;"
+                                      "return [root.scrollWidth, root.clientWidth]")
+        assert page[0] <= page[1], f"{path} at {width} px scrolls sideways: {page}"
+        for box in browser.find_elements(By.CSS_SELECTOR, ".scroll"):
+            table = box.find_element(By.TAG_NAME, "table")
+            inner, outer = table.size["width"], box.size["width"]
+            scrolls = browser.execute_script("return arguments[0].scrollWidth > arguments[0].clientWidth", box)
+            assert inner <= outer + 1 or scrolls, f"{path}: a table of {inner} px is cut to {outer} px"
+    if width == 1400:  # the widest table here fits whole: its last column (the best score) is in view
+        last = browser.find_elements(By.CSS_SELECTOR, "table.compare thead th")[-1]
+        assert last.text == "best score"
+        right = browser.execute_script("return arguments[0].getBoundingClientRect().right", last)
+        assert right <= width

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
            "#17becf")
 DASHES = ("", "6 3", "2 3", "8 3 2 3")
+DASH_NAMES = dict(zip(DASHES, ("solid", "dashed", "dotted", "dash-dotted")))  # for captions
 MAX_POINTS = 800  # per line: more than an 640-pixel-wide chart can show
 MAX_DOTS = 60  # lines with at most this many points get a dot (with a hover title) per point
 MAX_MARK_LABELS = 12

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from nsml import table
 from nsml.board.charts import DASHES, PALETTE, Chart, Line, Mark, build
@@ -19,6 +19,7 @@ from nsml.entities import Metric, Submission
 from nsml.plot import family_and_label
 
 EPOCH_KEY = "epoch"
+KIND_ORDER = ("train", "eval", "train_step")  # solid, dashed, dotted: the usual lines first
 Series = dict[str, dict[str, list[tuple[float, float]]]]  # {family: {label: [(x, y)]}}
 
 
@@ -56,20 +57,36 @@ def session_charts(points: Sequence[Metric]) -> list[Chart]:
     return charts
 
 
-def overlay_charts(points_by_session: Mapping[str, Sequence[Metric]]) -> list[Chart]:
-    """One chart per family with every session's lines: colour by session, dash by line kind."""
+def line_kind(label: str) -> str:
+    """``train/loss`` -> ``train``, ``train_step/loss`` -> ``train_step``; a key without a kind is its own."""
+    return label.rsplit("/", 1)[0]
+
+
+def kind_dashes(labels: Iterable[str]) -> dict[str, str]:
+    """{line kind: dash}, the same on every chart of a page: train solid, eval dashed, then the rest by name.
+
+    The caption of the compare page is written from this mapping, so what it says is what is drawn.
+    """
+    kinds = sorted({line_kind(label) for label in labels},
+                   key=lambda kind: (KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER), kind))
+    return {kind: DASHES[index % len(DASHES)] for index, kind in enumerate(kinds)}
+
+
+def overlay_charts(points_by_session: Mapping[str, Sequence[Metric]]) -> tuple[list[Chart], dict[str, str]]:
+    """One chart per family with every session's lines, colour by session, dash by line kind; and the kinds'
+    dashes ({kind: dash}) for the caption."""
     per_session = {name: series(points) for name, points in points_by_session.items()}
     families = sorted({family for found in per_session.values() for family in found})
+    dashes = kind_dashes(label for found in per_session.values() for lines in found.values() for label in lines)
     charts = []
     for family in families:
-        kinds = sorted({label for found in per_session.values() for label in found.get(family, {})})
         lines = []
         for index, (name, found) in enumerate(per_session.items()):
             for label, values in sorted(found.get(family, {}).items()):
                 lines.append(Line(f"{name} {label}", values, PALETTE[index % len(PALETTE)],
-                                  DASHES[kinds.index(label) % len(DASHES)]))
+                                  dashes[line_kind(label)]))
         charts.append(build(family, lines))
-    return charts
+    return charts, dashes
 
 
 def history_chart(submissions: Sequence[Submission], title: str) -> Chart:

@@ -16,6 +16,7 @@ from flask import Blueprint, Response, abort, current_app, jsonify, render_templ
 
 from nsml import compare, datasets, scorers
 from nsml.board import session_view, utterances
+from nsml.board.charts import DASH_NAMES
 from nsml.board.curves import history_chart, overlay_charts
 from nsml.board.reader import STATUS_FILTERS, Reader
 from nsml.entities import Session, Submission
@@ -224,6 +225,7 @@ def compare_page() -> str:
         top = {s.name: compare.best_submission(reader().submissions(session=s.name)) for s in chosen}
         context.update(common=common, differing=differing, arguments={s.name: compare.arguments(s) for s in chosen},
                        bests=bests, top=top, metric_keys=sorted({k for values in bests.values() for k in values}),
-                       warnings=compare.warnings(chosen, top),
-                       charts=overlay_charts({s.name: reader().metrics(s.name) for s in chosen}))
+                       warnings=compare.warnings(chosen, top))
+        context["charts"], dashes = overlay_charts({s.name: reader().metrics(s.name) for s in chosen})
+        context["line_styles"] = [(kind, DASH_NAMES[dash]) for kind, dash in dashes.items()]
     return render_template("compare.html", **context)
