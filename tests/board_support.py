@@ -72,13 +72,19 @@ class Board:
     env: dict[str, str]
     process: subprocess.Popen
 
+    def raw(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, bytes, dict[str, str]]:
+        """(status, body bytes, headers) of GET ``path``; an HTTP error status is returned, not raised."""
+        request = urllib.request.Request(self.url.rstrip("/") + path, headers=headers or {})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, response.read(), dict(response.headers)
+        except urllib.error.HTTPError as error:
+            return error.code, error.read(), dict(error.headers)
+
     def get(self, path: str) -> tuple[int, str, dict[str, str]]:
         """(status, body, headers) of GET ``path``; an HTTP error status is returned, not raised."""
-        try:
-            with urllib.request.urlopen(self.url.rstrip("/") + path, timeout=30) as response:
-                return response.status, response.read().decode("utf-8"), dict(response.headers)
-        except urllib.error.HTTPError as error:
-            return error.code, error.read().decode("utf-8"), dict(error.headers)
+        status, body, headers = self.raw(path)
+        return status, body.decode("utf-8"), headers
 
     def page(self, path: str) -> str:
         status, body, _ = self.get(path)

@@ -270,3 +270,83 @@ def test_a_thousand_sessions_are_paginated_and_fast(tmp_path: Path) -> None:
     finally:
         server.shutdown()
         thread.join(timeout=10)
+
+
+def test_test_audio_is_served_only_for_the_datasets_test_list(board) -> None:
+    data = Path(board.env["NSML_HOME"]).parent / "toy_data"
+    status, body, headers = board.raw("/dataset/toy/audio/test_03.wav")
+    assert status == 200 and headers["Content-Type"] == "audio/wav"
+    assert body == (data / "test" / "test_data" / "test_03.wav").read_bytes() and body[:4] == b"RIFF"
+    status, part, headers = board.raw("/dataset/toy/audio/test_03.wav", {"Range": "bytes=0-11"})
+    assert status == 206 and part == body[:12]  # what an <audio> element asks for while seeking
+    assert "media-src 'self'" in board.get("/")[2]["Content-Security-Policy"]
+    assert (data / "train" / "train_data" / "train_01.wav").is_file()
+    for refused in ("/dataset/toy/audio/train_01.wav",  # a wav of the dataset, but not of its test set
+                    "/dataset/toy/audio/..%2F..%2Ftrain%2Ftrain_data%2Ftrain_01.wav",
+                    "/dataset/toy/audio/../../train/train_data/train_01.wav",
+                    "/dataset/toy/audio/%2Fetc%2Fpasswd.wav", "/dataset/toy/audio/..%2Ftest_label.wav",
+                    "/dataset/nothing/audio/test_03.wav", "/dataset/toy/audio/test_99.wav"):
+        status, body, _ = board.raw(refused)
+        assert status == 404, f"{refused} -> {status}"
+        assert b"RIFF" not in body
+    html = board.page(f"/session/{FIRST}/submission/1?show=all&order=test")
+    players = re.findall(r'<audio class="play" controls preload="none" src="([^"]+)"', html)
+    assert players == [f"/dataset/toy/audio/test_0{i}.wav" for i in range(1, 7)]
+
+
+def test_test_list_lines_leading_out_of_test_data_are_never_played(tmp_path: Path) -> None:
+    from board_support import make_markup_dataset
+
+    from nsml.board.audio import test_wavs
+
+    root = make_markup_dataset(tmp_path / "data")
+    secret = tmp_path / "secret.wav"
+    secret.write_bytes(b"RIFF secret")
+    (root / "test" / "test_data" / "linked.wav").symlink_to(secret)
+    listed = root / "test" / "test_data" / "test_list.csv"
+    listed.write_text(listed.read_text() + "../../train/train_data/train_01.wav\nlinked.wav\nmissing.wav\n")
+    assert sorted(test_wavs(root)) == [f"test_0{i}" for i in range(1, 7)]
+    assert test_wavs(tmp_path / "nowhere") == {}
+
+
+def test_csv_downloads_of_a_submissions_utterances_and_a_sessions_metrics(board) -> None:
+    import csv
+    import io
+
+    status, body, headers = board.get(f"/session/{FIRST}/submission/1/utterances.csv")
+    assert status == 200 and headers["Content-Type"].startswith("text/csv")
+    assert headers["Content-Disposition"] == 'attachment; filename="tester-toy-1-submission-1.csv"'
+    table = list(csv.DictReader(io.StringIO(body)))
+    assert [row["key"] for row in table] == [f"test_0{i}" for i in range(1, 7)]
+    third = table[2]
+    assert (third["reference"], third["hypothesis"]) == ("괜찮습니다", "<b>괜찮습니다</b>")
+    assert (third["errors"], third["size"]) == ("7", "5")
+    assert float(third["error_rate"]) == 1.4
+    assert sum(float(row["errors"]) for row in table) == 15 and sum(float(row["size"]) for row in table) == 35
+    assert 'utterances.csv" download>' in board.page(f"/session/{FIRST}/submission/1")
+
+    state = board.json(f"/api/session/{FIRST}")
+    status, body, headers = board.get(f"/session/{FIRST}/metrics.csv")
+    assert status == 200 and headers["Content-Disposition"] == 'attachment; filename="tester-toy-1-metrics.csv"'
+    values = list(csv.DictReader(io.StringIO(body)))
+    assert len(values) == state["reported"] == 3 * 6
+    assert values[0]["step"] == "1" and values[0]["summary"] == "0"
+    assert {(row["key"], float(row["value"])) for row in values if row["step"] == "3"} >= {("train__loss", 1 / 3),
+                                                                                          ("epoch", 3.0)}
+    assert all(float(row["seconds_since_start"]) >= 0 for row in values)
+    assert board.get("/session/tester/toy/99/metrics.csv")[0] == 404
+    assert board.get(f"/session/{FIRST}/submission/9/utterances.csv")[0] == 404
+
+
+def test_csv_cells_a_spreadsheet_would_run_are_text() -> None:
+    import csv
+    import io
+
+    from nsml.board.downloads import utterances_csv
+    from nsml.entities import ScoredUtterance
+
+    hostile = ScoredUtterance(submission=1, position=0, key="@SUM(A1)", reference='=HYPERLINK("http://x","a, b")',
+                              hypothesis="+1\n-2", errors=2.0, size=4.0)
+    row = list(csv.DictReader(io.StringIO(utterances_csv([hostile]))))[0]
+    assert row["key"] == "'@SUM(A1)" and row["reference"] == '\'=HYPERLINK("http://x","a, b")'
+    assert row["hypothesis"] == "'+1\n-2" and row["errors"] == "2" and row["error_rate"] == "0.5"

@@ -182,3 +182,18 @@ def test_tables_fit_or_scroll_inside_their_box(board, browser, width: int) -> No
         assert last.text == "best score"
         right = browser.execute_script("return arguments[0].getBoundingClientRect().right", last)
         assert right <= width
+
+
+def test_each_utterance_plays_its_test_wav_beside_the_alignment(board, browser) -> None:
+    browser.get(board.url.rstrip("/") + f"/session/{FIRST}/submission/1?show=all&order=test")
+    players = browser.find_elements(By.CSS_SELECTOR, "li.utterance audio.play")
+    assert len(players) == 6
+    third = players[2]
+    assert third.find_element(By.XPATH, "..").find_element(By.CSS_SELECTOR, "code.key").text == "test_03"
+    browser.execute_script("arguments[0].load()", third)
+    WebDriverWait(browser, 15).until(lambda d: d.execute_script("return arguments[0].readyState", third) >= 1)
+    seconds = browser.execute_script("return arguments[0].duration", third)
+    assert abs(seconds - 3200 / 16000) < 0.01  # test_03 is 3200 frames at 16 kHz
+    link = browser.find_element(By.CSS_SELECTOR, "p.downloads a")
+    assert link.get_attribute("href").endswith(f"/session/{FIRST}/submission/1/utterances.csv")
+    assert console_errors(browser) == []

@@ -19,8 +19,8 @@ from nsml.board import pages
 from nsml.board.reader import Reader
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1", "[::1]")
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
-       "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; media-src 'self'; "
+       "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 EXTENSION = "nsml_board"
 
 

@@ -12,10 +12,10 @@ import json
 import math
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request, send_file, url_for
 
 from nsml import compare, datasets, scorers
-from nsml.board import session_view, utterances
+from nsml.board import audio, downloads, session_view, utterances
 from nsml.board.charts import DASH_NAMES
 from nsml.board.curves import history_chart, overlay_charts
 from nsml.board.reader import STATUS_FILTERS, Reader
@@ -150,10 +150,47 @@ def submission(user: str, dataset: str, number: int, k: int) -> str:
     pages = max(1, math.ceil(chosen.matched / UTTERANCES_PER_PAGE))
     scorer = scorers.SCORERS.get(found.scorer)
     summary = scorer.summary(found.metrics, found.utterances) if scorer is not None else ""
+    known = datasets.known(reader()).get(found.dataset)
+    playable = set(audio.test_wavs(known.root)) if known is not None else set()
+    changed = known is not None and found.test_set is not None and found.test_set != datasets.fingerprint(known.root)
     return render_template("submission.html", sub=found, selection=chosen, summary=summary, show=show, order=order,
                            q=text, page=min(page, pages), pages=pages, session=reader().session(name),
                            route={"user": user, "dataset": dataset, "number": number, "k": k},
-                           shows=utterances.SHOW, orders=utterances.ORDERS)
+                           shows=utterances.SHOW, orders=utterances.ORDERS, playable=playable,
+                           test_set_changed=changed)
+
+
+def _csv(text: str, name: str) -> Response:
+    response = Response(text, mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@blueprint.route("/session/<user>/<dataset>/<int:number>/submission/<int:k>/utterances.csv")
+def submission_csv(user: str, dataset: str, number: int, k: int) -> Response:
+    name = f"{user}/{dataset}/{number}"
+    found = reader().submission(name, k)
+    if found is None:
+        abort(404, description=f"no submission {k} of {name}")
+    return _csv(downloads.utterances_csv(reader().utterances(found.id)),
+                downloads.filename(name, "submission", str(k)))
+
+
+@blueprint.route("/session/<user>/<dataset>/<int:number>/metrics.csv")
+def session_metrics_csv(user: str, dataset: str, number: int) -> Response:
+    found = _session_or_404(user, dataset, number)
+    return _csv(downloads.metrics_csv(reader().metrics(found.name), found.started or found.created),
+                downloads.filename(found.name, "metrics"))
+
+
+@blueprint.route("/dataset/<name>/audio/<key>.wav")
+def test_audio(name: str, key: str) -> Response:
+    """A test utterance's wav, found by key in the dataset's test list only (see ``audio``)."""
+    known = datasets.known(reader()).get(name)
+    path = audio.test_wavs(known.root).get(key) if known is not None else None
+    if path is None:
+        abort(404, description=f"no test utterance {key} in dataset {name}")
+    return send_file(path, mimetype="audio/wav", conditional=True, max_age=0)
 
 
 # datasets and their boards
