@@ -20,6 +20,11 @@ CHANNELS = 1
 SUBTYPE = "PCM_16"
 INT16_SCALE = 32768.0
 MIN_SAMPLES = 512  # one N_FFT window: anything shorter has no spectrogram frame
+# Loudest sample a float wav may hold, in units of full scale (soundfile's [-1, 1)). Float wavs may exceed full
+# scale a little (a mix that was never limited), but 48 dB above it is no recording: integer values saved as
+# floats, or a scale applied twice. Such samples square to features far outside anything trained on (at 1e30,
+# to infinity in a batch-norm buffer after a whole epoch), so they are refused like NaN.
+MAX_PEAK = 256.0
 
 
 class AudioError(ValueError):
@@ -82,6 +87,11 @@ def non_finite_error(path: str, count: int, first: int, rate: int) -> AudioError
                       f"with such samples would make every loss and prediction NaN")
 
 
+def loudness_error(path: str, peak: float) -> AudioError:
+    return AudioError(f"{path}: samples reach {peak:.3g} times full scale (a float wav far outside [-1, 1], "
+                      f"at most {MAX_PEAK:g} is accepted); rescale it, e.g. sox --norm {path} fixed.wav")
+
+
 def probe(path: str | os.PathLike) -> AudioInfo:
     """Header of ``path``; raises ``AudioError`` for a missing, unreadable, not regular or too short file."""
     path = str(path)
@@ -99,8 +109,9 @@ def probe(path: str | os.PathLike) -> AudioInfo:
 def read_audio(path: str | os.PathLike) -> np.ndarray:
     """Samples of ``path`` as float32 on the 16-bit integer scale, 16 kHz mono (converted when needed).
 
-    NaN or infinite samples (possible only in float wavs) are refused here, on every read: they would turn the
-    loss, the weights and every transcript into NaN or silence without any other sign of what went wrong.
+    NaN or infinite samples and samples far beyond full scale (``MAX_PEAK``; both possible only in float wavs) are
+    refused here, on every read: they would turn the loss, the weights and every transcript into NaN or silence
+    without any other sign of what went wrong.
     """
     path = str(path)
     require_regular_file(path)
@@ -111,6 +122,9 @@ def read_audio(path: str | os.PathLike) -> np.ndarray:
     bad, first = count_non_finite(data)
     if bad:
         raise non_finite_error(path, bad, first, rate)
+    peak = float(np.abs(data).max()) if data.size else 0.0
+    if peak > MAX_PEAK:
+        raise loudness_error(path, peak)
     signal = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
     if rate != SAMPLE_RATE:
         from scipy.signal import resample_poly

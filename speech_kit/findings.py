@@ -38,6 +38,7 @@ KINDS: tuple[Kind, ...] = (
     Kind("truncated", ERROR, "truncated audio"),
     Kind("too_short", ERROR, "empty or too short audio"),
     Kind("non_finite", ERROR, "NaN or infinite samples"),
+    Kind("out_of_range", ERROR, "samples far beyond full scale"),
     Kind("too_long", ERROR, "too long for the memory budget"),
     Kind("text_outside_table", WARNING, "transcript with characters outside the label table"),
     Kind("clipped", WARNING, "clipped audio"),

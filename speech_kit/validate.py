@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from speech_kit import layout
-from speech_kit.audio import MIN_SAMPLES, SAMPLE_RATE
+from speech_kit.audio import MAX_PEAK, MIN_SAMPLES, SAMPLE_RATE, loudness_error
 from speech_kit.audio_scan import EMPTY, MISSING, NOT_REGULAR, OK, TRUNCATED, UNREADABLE, AudioFacts, file_state, scan
 from speech_kit.findings import ERROR, Entry, Report
 from speech_kit.scan_cache import ScanCache, default_cache_path
@@ -107,6 +107,8 @@ def audio_findings(facts: AudioFacts, wav: str, max_seconds: float | None) -> li
     if facts.non_finite:
         found.append(("non_finite", f"{wav}: {facts.non_finite} samples are NaN or infinite (first at "
                                     f"{facts.first_non_finite / facts.rate:.2f} s)"))
+    if facts.peak > MAX_PEAK:
+        found.append(("out_of_range", str(loudness_error(wav, facts.peak))))
     if max_seconds is not None and facts.seconds > max_seconds:
         found.append(("too_long", f"{wav}: {facts.seconds:.1f} s is longer than --max_duration {max_seconds:g} s"))
     if found:

@@ -41,6 +41,10 @@ def _with_bad_samples(path: Path, value: float) -> Path:
     return write(path, data, subtype="FLOAT")
 
 
+def _scaled(path: Path, factor: float) -> Path:
+    return write(path, (tone(1.0) * factor).astype(np.float32), subtype="FLOAT")
+
+
 def _fifo(path: Path) -> Path:
     os.mkfifo(path)
     return path
@@ -90,4 +94,6 @@ AUDIO_CASES: tuple[Case, ...] = (
     Case("44.1 kHz", lambda p: write(p, tone(1.0, rate=44100), rate=44100), "converted", True),
     Case("clipped", _square_at_full_scale, "clipped", True),
     Case("silent", lambda p: write(p, np.zeros(RATE)), "silent", True),
+    Case("huge samples (float wav x 1e30)", lambda p: _scaled(p, 1e30), "out_of_range", False),
+    Case("integer values in a float wav (x 32768)", lambda p: _scaled(p, 32768.0), "out_of_range", False),
 )

@@ -54,6 +54,21 @@ def test_bad_files_stop_training_with_the_whole_report(tiny_dataset, tmp_path):
     assert "Traceback" not in err and not (tmp_path / "ckpt" / "best").exists()
 
 
+def test_a_huge_float_wav_stops_before_training_naming_its_line(tiny_dataset, tmp_path):
+    """A float wav scaled by 1e30 is finite, so it used to pass with a clipped warning, train a whole epoch and
+    stop on a batch-norm buffer; now it is an error of the check, on its file and line, before any batch."""
+    data = tiny_dataset / "train" / "train_data"
+    (data / "wav_002.wav").unlink()
+    next(c for c in AUDIO_CASES if c.kind == "out_of_range").make(data / "wav_002.wav")
+    done = run_main(TINY, tmp_path / "ckpt", tiny_dataset, tmp_path)
+    assert done.returncode == 2
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"main.py: error: {data}/data_list.csv:3: wav_002.wav: samples reach 3.32e+29 times full "
+                           f"scale"), done.stderr[-2000:]
+    assert "sox --norm" in last and "running_var" not in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "ckpt" / "best").exists()
+
+
 def test_skip_trains_on_the_rest_and_records_what_it_left_out(tiny_dataset, tmp_path):
     checkpoints = tmp_path / "ckpt"
     done = run_main([*TINY, "--max_duration", "60", "--on_bad_sample", "skip"], checkpoints,
