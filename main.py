@@ -19,7 +19,9 @@ from torch import nn
 
 import nsml
 from entry import Binding, EpochReporter, LanguageModelSlot
+from entry.finetune import FineTuneError, adopt_architecture, check_coverage, given_options, init_path
 from models import DecodingOptions, ModelConfig, build_model, check_compatible, save_checkpoint
+from models.checkpoint import CheckpointError, load_checkpoint
 from models.attention import KINDS as ATTENTION_KINDS
 from models.lm import NgramLM
 from models.transcribe import transcribe
@@ -48,7 +50,7 @@ HERE = Path(__file__).resolve().parent
 logger = logging.getLogger("main")
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description="Korean speech recognition hackathon baseline: an attention Seq2seq over spectrograms.",
         epilog="Data: nsml.DATASET_PATH (set by 'nsml run -d', or NSML_DATASET_PATH) else ./sample_dataset, in the "
@@ -126,7 +128,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max_duration", type=float, default=0.0,
                         help="longest training utterance in seconds, longer ones are bad samples (0: from the "
                              "device's memory and the batch size, so that one batch fits in half of it)")
+    parser.add_argument("--init", metavar="CHECKPOINT", type=partial(init_path, roots=(nsml_checkout(),)),
+                        help="fine-tune: start from this checkpoint's weights (e.g. pretrained/korean) with its "
+                             "architecture, feature and units (flags left out are taken from it, flags that "
+                             "contradict it are an error); the optimizer and the schedule start fresh")
+    return parser
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = build_parser()
     args = parser.parse_args(argv)
+    args.given = given_options(parser, argv)  # --init: which architecture flags the command line itself sets
     for name in ("hidden_size", "layer_size", "batch_size", "workers", "max_epochs", "max_len", "beam_size"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be at least 1, got {getattr(args, name)}")
@@ -150,13 +162,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def bind_model(model: nn.Module, optimizer: torch.optim.Optimizer | None = None, *, config: ModelConfig,
                vocab: Vocab, featurizer: Featurizer | None = None, decoding: DecodingOptions = DecodingOptions(),
                state: TrainState | None = None, precision: str = "fp32", lr: float | None = None,
-               units: TextUnits | None = None, lm: LanguageModelSlot | None = None) -> None:
+               units: TextUnits | None = None, lm: LanguageModelSlot | None = None) -> Binding:
     """Bind save/load/infer for NSML (``entry.Binding``).
 
     ``state`` (epoch, step, best loss) travels with the checkpoint, and so does the n-gram LM in ``lm``. On load
     the optimizer's moments are restored but its learning rate is this run's ``lr``, so a flag given on fork
     applies. ``infer`` takes one wav path (the 2019 contract, returns its text) or a list of paths (returns a
-    list, decoded in batches).
+    list, decoded in batches). Returns the binding (its ``init`` starts a fine-tuning run).
     """
     featurizer = featurizer or Featurizer()
     units = units or TextUnits()
@@ -172,6 +184,12 @@ def bind_model(model: nn.Module, optimizer: torch.optim.Optimizer | None = None,
         return texts[0] if isinstance(wav_path, str) else texts
 
     binding.bind(infer)
+    return binding
+
+
+def nsml_checkout() -> Path:
+    """The checkout ``nsml`` runs from (a session's code snapshot leaves out ``pretrained/``; this one has it)."""
+    return Path(nsml.__file__).resolve().parent.parent
 
 
 def dataset_root() -> str:
@@ -201,8 +219,10 @@ def train(args: argparse.Namespace, ctx: DistributedContext, model: nn.Module, o
         nsml.report(False, step=0, skipped_samples=len(checked.excluded()))
         logger.warning("the %d utterances left out and why: %s", len(checked.excluded()), where)
     train_list = read_train_list(root, table, checked)
+    if args.init:
+        check_coverage((table.decode(ids) for ids in train_list.targets.values()), units, vocab, args.init)
     train_list.targets = retarget(train_list.targets, table, units, vocab)
-    if args.lm_order and lm.lm is None:
+    if args.lm_order and (lm.lm is None or args.init):  # fine-tuning: an LM of this data, not the checkpoint's
         lm.lm = NgramLM.train((vocab.decode(ids) for ids in train_list.targets.values()), args.lm_order)
         logger.info("trained a %d-gram LM on %d training transcripts", args.lm_order, len(train_list.targets))
     augment = SpecAugment(seed=args.seed) if args.spec_augment else None
@@ -249,8 +269,13 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(args.seed)
     try:
         table = Vocab.from_file(args.labels)
+        start = load_checkpoint(args.init) if args.init else None
+        if start is not None:
+            taken = adopt_architecture(args, args.given, start, args.init)
+            if ctx.is_main:
+                logger.info("fine-tuning from %s: its architecture and units (%s)", args.init, " ".join(taken))
         units = TextUnits(args.units)
-        vocab = units.vocab(table)
+        vocab = start.vocab if start is not None else units.vocab(table)
         featurizer = Featurizer(FeatureConfig(args.feature, args.n_mels, args.feature_norm))
         config = ModelConfig(vocab_size=len(vocab), sos_id=vocab.sos_id, eos_id=vocab.eos_id,
                              feature_size=featurizer.size, hidden_size=args.hidden_size, layer_size=args.layer_size,
@@ -265,14 +290,17 @@ def main(argv: list[str] | None = None) -> int:
                                    length_penalty=args.length_penalty, ctc_weight=args.ctc_weight,
                                    lm_weight=args.lm_weight, length_bonus=args.length_bonus)
         lm = LanguageModelSlot()
-        bind_model(model, optimizer, config=config, vocab=vocab, featurizer=featurizer, decoding=decoding,
-                   state=state, precision=args.precision, lr=args.lr, units=units, lm=lm)
+        binding = bind_model(model, optimizer, config=config, vocab=vocab, featurizer=featurizer,
+                             decoding=decoding, state=state, precision=args.precision, lr=args.lr, units=units, lm=lm)
+        if start is not None and args.mode == "train":
+            binding.init(args.init)  # before paused: a fork then loads its own checkpoint over these weights
         if args.pause == 1:
             nsml.paused(scope=locals())
         if args.mode != "train":
             return 0
         train(args, ctx, model, optimizer, table, vocab, units, featurizer, state, lm)
-    except (LabelTableError, DatasetError, AudioError, NonFiniteLoss, NonFiniteModel) as err:
+    except (LabelTableError, DatasetError, AudioError, NonFiniteLoss, NonFiniteModel, CheckpointError,
+            FineTuneError) as err:
         print(f"main.py: error: {err}", file=sys.stderr)
         return 2
     finally:

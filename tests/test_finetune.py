@@ -1,0 +1,74 @@
+"""Fine-tuning from a shipped model: ``main.py --init pretrained/korean`` (and through ``nsml run -a``) takes the
+checkpoint's architecture and units, refuses flags that contradict it and transcripts it cannot spell, each in
+one line before any training."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from nsml_support import nsml_cli
+from support import ROOT, write_tone
+from test_main import run_main
+
+from label_loader import Vocab
+from models import load_checkpoint
+
+PRETRAINED = ROOT / "pretrained" / "korean"
+FAST = ["--max_epochs", "1", "--precision", "fp32", "--workers", "1"]
+
+
+def test_a_flag_that_contradicts_the_checkpoint_is_one_line_naming_both_values(tmp_path):
+    done = run_main(["--init", str(PRETRAINED), "--hidden_size", "512", "--units", "char", "--layer_size", "3"],
+                    tmp_path / "ckpt")
+    assert done.returncode == 2 and done.stderr.count("error") == 1, done.stderr
+    assert "--hidden_size 512 (it has 256)" in done.stderr and "--units char (it has jamo)" in done.stderr
+    assert "--layer_size" not in done.stderr  # given, but the checkpoint's own value
+    assert not (tmp_path / "ckpt").exists()
+
+
+def test_a_folder_without_a_checkpoint_is_refused_while_parsing(tmp_path):
+    done = run_main(["--init", str(tmp_path)], tmp_path / "ckpt")
+    assert done.returncode == 2 and "argument --init" in done.stderr and "no model.pt there" in done.stderr
+
+
+def test_transcripts_the_checkpoint_cannot_spell_are_refused_naming_the_characters(tmp_path):
+    """Jamo cover every Hangul syllable (a syllable no training text had is fine); Latin letters and digits are not."""
+    texts = ["안녕 A", "뷁 7", "감사합니다 A"]
+    table = Vocab.from_counts(Counter("".join(texts)), source="labels")
+    root = tmp_path / "data"
+    data = root / "train" / "train_data"
+    data.mkdir(parents=True)
+    lines, labels = [], []
+    for i, text in enumerate(texts):
+        write_tone(data / f"w{i}.wav", 1.0, seed=i)
+        lines.append(f"w{i}.wav,w{i}.label\n")
+        labels.append(f"w{i},{' '.join(map(str, table.encode(text)))}\n")
+    (data / "data_list.csv").write_text("".join(lines))
+    (root / "train" / "train_label").write_text("".join(labels))
+    table.write(tmp_path / "labels.txt")
+    done = run_main(["--init", str(PRETRAINED), "--labels", str(tmp_path / "labels.txt"), *FAST], tmp_path / "ckpt",
+                    dataset=root)
+    assert done.returncode == 2, done.stderr
+    error = done.stderr.strip().splitlines()[-1]
+    assert error.startswith("main.py: error: --init") and "2 character(s)" in error
+    assert "'A' (2 utterances), '7' (1 utterance)" in error and "every Hangul syllable is covered" in error
+
+
+@pytest.mark.slow
+def test_nsml_run_fine_tunes_the_shipped_model_on_sample_dataset(env):
+    """``-a "--init pretrained/korean"``: the session's code snapshot has no pretrained/, the checkout has."""
+    nsml_cli(env, "dataset", "add", "sample", str(ROOT / "sample_dataset"))
+    nsml_cli(env, "run", "-d", "sample", "-a", f"--init pretrained/korean --batch_size 16 {' '.join(FAST)}",
+             cwd=ROOT, timeout=300)
+    session = json.loads(nsml_cli(env, "ps", "--json").stdout)[0]
+    assert session["status"] == "done"
+    log = nsml_cli(env, "logs", session["name"]).stdout
+    assert "fine-tuning from" in log and "--units jamo" in log
+    best = load_checkpoint(Path(env["NSML_HOME"]) / "sessions" / "tester" / "sample" / "1" / "checkpoints" / "best")
+    shipped = load_checkpoint(PRETRAINED)
+    assert best.config == shipped.config and best.units == "jamo" and best.vocab.chars == shipped.vocab.chars
+    eval_cer = [float(line.split("cer ")[-1]) for line in log.splitlines() if "| eval" in line]
+    assert eval_cer and eval_cer[-1] < 0.7  # from scratch, one epoch of 64 utterances stays at 1.0
