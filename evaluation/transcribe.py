@@ -54,6 +54,25 @@ def check_output(output: str) -> None:
         raise DatasetError(f"--output {output}: folder {target.parent} does not exist (create it first)")
 
 
+def _check_some_usable(wavs: list[str]) -> None:
+    """Refuse the run when no file has a readable header (nothing would be transcribed); a few bad files among
+    good ones only get empty transcripts and warnings (``_warn``), so a long list is not lost to one of them."""
+    first: AudioError | None = None
+    for wav in wavs:
+        try:
+            probe(wav)
+            return
+        except AudioError as err:
+            first = first or err
+    if first is not None:
+        raise AudioError(f"{first}" + (f" (and the other {len(wavs) - 1} files cannot be read either)"
+                                       if len(wavs) > 1 else ""))
+
+
+def _warn(index: int, error: str) -> None:
+    print(f"{PROG}: warning: {error}; its transcript is left empty", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog=f"python -m {PROG}",
@@ -90,8 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         check_output(args.output)
         wavs = expand_inputs(args.inputs)
-        for wav in wavs:
-            probe(wav)
+        _check_some_usable(wavs)
         checkpoint = load_checkpoint(args.checkpoint, map_location=args.device)
     except (AudioError, DatasetError, CheckpointError) as err:
         return fail(PROG, err)
@@ -104,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     def transcripts() -> Iterator[tuple[str, str]]:
         with tqdm(total=len(wavs), desc="transcribe", unit="file", disable=not sys.stderr.isatty()) as bar:
             texts = transcribe(model, checkpoint.vocab, wavs, options, Featurizer(checkpoint.features),
-                               args.batch_size, args.precision, bar.update, TextUnits(checkpoint.units), lm)
+                               args.batch_size, args.precision, bar.update, TextUnits(checkpoint.units), lm,
+                               on_error=_warn)
         yield from zip(wavs, texts)
 
     if args.output == STDOUT:

@@ -2,15 +2,20 @@
 ``evaluation.transcribe`` command and ``nsml submit``.
 
 Files are read in order of duration (from their headers), so each batch holds utterances of similar length;
-results come back in the caller's order. Two costs shape the batches, measured at the seed's settings on a CPU
-(``docs/performance.md``): the encoder's convolutions cost what their padded frames cost, so a batch is encoded in
-length-sorted chunks of at most ``ENCODER_FRAMES`` padded frames; every decoder step reads all the GRU weights
-whatever the batch, so the chunks' outputs are joined and decoded as one batch. On a CPU the batches are shared
-among forked one-thread processes (``speech_kit.forked``).
+results come back in the caller's order. A file that cannot be used (missing, unreadable, NaN or infinite samples)
+gets an empty transcript and a warning naming it, and the others are decoded as usual: one bad file among a
+thousand must not cost the other 999 their transcripts (or, under ``nsml submit``, the whole submission).
+
+Two costs shape the batches, measured at the seed's settings on a CPU (``docs/performance.md``): the encoder's
+convolutions cost what their padded frames cost, so a batch is encoded in length-sorted chunks of at most
+``ENCODER_FRAMES`` padded frames; every decoder step reads all the GRU weights whatever the batch, so the chunks'
+outputs are joined and decoded as one batch. On a CPU the batches are shared among forked one-thread processes
+(``speech_kit.forked``).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -19,7 +24,7 @@ import torch
 from models.decoding import DecodingOptions, decoder_for, evaluating
 from models.lm import NgramLM
 from models.seq2seq import EncoderOutput, Seq2seq
-from speech_kit.audio import probe
+from speech_kit.audio import AudioError, probe
 from speech_kit.batching import collate, cut_by_frames
 from speech_kit.features import Featurizer
 from speech_kit.forked import forked_map
@@ -32,21 +37,31 @@ from speech_kit.vocab import Vocab
 # (about 35,000), slower.
 ENCODER_FRAMES = 8000
 
+logger = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class Recognition:
-    """One file's result: its transcript and, for a model with a class head, the class id and its probability."""
+    """One file's result: its transcript and, for a model with a class head, the class id and its probability;
+    for a file that could not be used, an empty transcript and ``error``, the one line that says why."""
 
     text: str
     class_id: int | None = None
     class_prob: float | None = None
+    error: str | None = None
+
+
+def warn_unusable(index: int, error: str) -> None:
+    """The default ``on_error`` of ``recognize``: a logged warning naming the file (``error`` starts with it)."""
+    logger.warning("%s; its transcript is left empty", error)
 
 
 def recognize(model: Seq2seq, vocab: Vocab, paths: Sequence[str], options: DecodingOptions = DecodingOptions(),
               featurize: Callable[[str], torch.Tensor] | None = None, batch_size: int = 32,
               precision: str = "fp32", on_progress: Callable[[int], None] | None = None,
               units: TextUnits | None = None, lm: NgramLM | None = None,
-              processes: int | None = None, encoder_frames: int = ENCODER_FRAMES) -> list[Recognition]:
+              processes: int | None = None, encoder_frames: int = ENCODER_FRAMES,
+              on_error: Callable[[int, str], None] = warn_unusable) -> list[Recognition]:
     """Transcripts (and classes) of ``paths`` (wav files), in order; ``on_progress(n)`` after each batch of ``n``.
 
     ``units`` turns the label table's text back into a transcript (e.g. composes jamo); ``lm`` joins CTC beam
@@ -54,19 +69,39 @@ def recognize(model: Seq2seq, vocab: Vocab, paths: Sequence[str], options: Decod
     On a CPU the batches are shared among ``processes`` forked one-thread processes (``speech_kit.forked``;
     default: one per compute thread this process would use, ``speech_kit.threads.recommended_threads``), which
     decode about twice as fast on two cores as one process with two threads; 1 decodes here, with this
-    process's threads.
+    process's threads. A file that cannot be read (``AudioError``: missing, not audio, NaN or infinite samples)
+    gets ``Recognition("", error=...)`` and ``on_error(index, error)`` is called here, in the caller's process
+    (default: a logged warning).
     """
     featurize = featurize or Featurizer()
     units = units or TextUnits()
     device = next(model.parameters()).device
+    results: list[Recognition] = [Recognition("")] * len(paths)
     order = list(range(len(paths)))
     if len(paths) > 1:
-        seconds = [info.frames / info.rate for info in map(probe, paths)]
-        order.sort(key=seconds.__getitem__)
+        seconds: dict[int, float] = {}
+        for i in order:
+            try:
+                info = probe(paths[i])
+                seconds[i] = info.frames / info.rate
+            except AudioError as err:
+                results[i] = Recognition("", error=str(err))
+        order = sorted(seconds, key=seconds.__getitem__)
+        if on_progress is not None and len(order) < len(paths):
+            on_progress(len(paths) - len(order))
     strategy = decoder_for(model, options, lm, vocab.chars)
 
     def recognize_batch(chosen: list[int]) -> list[Recognition]:
-        feats = [featurize(paths[i]) for i in chosen]
+        recognitions: list[Recognition] = [Recognition("")] * len(chosen)
+        feats, used = [], []
+        for k, i in enumerate(chosen):
+            try:
+                feats.append(featurize(paths[i]))
+                used.append(k)
+            except AudioError as err:  # NaN samples are found only now, on reading the whole file
+                recognitions[k] = Recognition("", error=str(err))
+        if not feats:
+            return recognitions
         chunks = cut_by_frames(range(len(feats)), [f.size(0) for f in feats], encoder_frames, len(feats))
         with evaluating(model), autocast(device, precision):
             enc = EncoderOutput.join([_encode(model, [feats[k] for k in chunk], vocab.pad_id, device)
@@ -74,8 +109,8 @@ def recognize(model: Seq2seq, vocab: Vocab, paths: Sequence[str], options: Decod
             ids = strategy(model, enc)
             probs = (torch.softmax(model.classifier(model.pooled(enc)).float(), -1)
                      if model.classifier is not None else None)
-        recognitions: list[Recognition] = [Recognition("")] * len(chosen)
-        for row, (k, label_ids) in enumerate(zip((k for chunk in chunks for k in chunk), ids)):
+        for row, (j, label_ids) in enumerate(zip((j for chunk in chunks for j in chunk), ids)):
+            k = used[j]
             text = units.decode(vocab.decode(label_ids))
             if probs is None:
                 recognitions[k] = Recognition(text)
@@ -88,12 +123,14 @@ def recognize(model: Seq2seq, vocab: Vocab, paths: Sequence[str], options: Decod
         processes = recommended_threads().compute
     processes = processes if device.type == "cpu" else 1
     batches = _even_batches(order, batch_size, processes)
-    results: list[Recognition] = [Recognition("")] * len(paths)
     for index, recognitions in forked_map(recognize_batch, batches, processes):
         for i, recognition in zip(batches[index], recognitions):
             results[i] = recognition
         if on_progress is not None:
             on_progress(len(batches[index]))
+    for i, result in enumerate(results):
+        if result.error is not None:
+            on_error(i, result.error)
     return results
 
 
@@ -118,7 +155,8 @@ def transcribe(model: Seq2seq, vocab: Vocab, paths: Sequence[str], options: Deco
                featurize: Callable[[str], torch.Tensor] | None = None, batch_size: int = 32,
                precision: str = "fp32", on_progress: Callable[[int], None] | None = None,
                units: TextUnits | None = None, lm: NgramLM | None = None, processes: int | None = None,
-               encoder_frames: int = ENCODER_FRAMES) -> list[str]:
+               encoder_frames: int = ENCODER_FRAMES,
+               on_error: Callable[[int, str], None] = warn_unusable) -> list[str]:
     """The transcripts alone of ``recognize`` (same arguments)."""
     return [r.text for r in recognize(model, vocab, paths, options, featurize, batch_size, precision, on_progress,
-                                      units, lm, processes, encoder_frames)]
+                                      units, lm, processes, encoder_frames, on_error)]

@@ -2,8 +2,9 @@
 
 INPUT has a ``filename`` column (paths relative to the CSV; other columns are ignored); OUTPUT (default
 ``out.csv``) gets ``filename,transcription,gender``, one row per input row in the same order. Wav at any sample
-rate and channel count, and FLAC, are read (converted to 16 kHz mono). A row whose file is missing or unreadable
-gets an empty prediction and a warning naming it; the others are recognised in batches.
+rate and channel count, and FLAC, are read (converted to 16 kHz mono). A row whose file is missing, unreadable or
+holds NaN or infinite samples gets an empty prediction and a warning naming it; the others are recognised in
+batches.
 """
 
 from __future__ import annotations
@@ -93,16 +94,23 @@ def main(argv: list[str] | None = None) -> int:
         except AudioError as err:
             print(f"{PROG}: warning: {args.input}:{i + 2}: {err}; its prediction is left empty", file=sys.stderr)
     predictions = [("", "")] * len(names)
+    unusable: list[int] = []
+
+    def warn(index: int, error: str) -> None:  # NaN samples and the like, found only when the whole file is read
+        unusable.append(readable[index])
+        print(f"{PROG}: warning: {args.input}:{readable[index] + 2}: {error}; its prediction is left empty",
+              file=sys.stderr)
+
     with tqdm(total=len(readable), desc="recognise", unit="file", disable=not sys.stderr.isatty()) as bar:
         results = recognizer([str(base / names[i]) for i in readable], args.batch_size, args.precision, bar.update,
-                             decoding)
+                             decoding, warn)
     for i, result in zip(readable, results):
         predictions[i] = (result.transcription, result.gender)
     with atomic_write(output, newline="") as f:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(OUTPUT_COLUMNS)
         writer.writerows((name, *prediction) for name, prediction in zip(names, predictions))
-    print(f"{len(readable)} of {len(names)} file(s) recognised -> {args.output}")
+    print(f"{len(readable) - len(unusable)} of {len(names)} file(s) recognised -> {args.output}")
     return 0
 
 

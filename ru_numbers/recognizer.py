@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from models import DecodingOptions, ModelConfig, Seq2seq, load_checkpoint, save_checkpoint
-from models.transcribe import recognize
+from models.transcribe import recognize, warn_unusable
 from ru_numbers.gender import PitchGender, utterance_f0
 from ru_numbers.manifest import GENDERS
 from ru_numbers.units import UnitTable, table
@@ -92,13 +92,18 @@ class Recognizer:
 
     def __call__(self, paths: Sequence[str], batch_size: int = 32, precision: str = "fp32",
                  on_progress: Callable[[int], None] | None = None,
-                 decoding: DecodingOptions = GREEDY) -> list[Result]:
+                 decoding: DecodingOptions = GREEDY,
+                 on_error: Callable[[int, str], None] = warn_unusable) -> list[Result]:
         """``decoding``: greedy CTC by default; ``beam_size`` > 1 is CTC prefix beam search, where
-        ``length_bonus`` rewards each emitted word (a counterweight to dropped words)."""
+        ``length_bonus`` rewards each emitted word (a counterweight to dropped words). A file that cannot be used
+        gets ``Result("", "", 0.0)`` and ``on_error(index, why)`` (``models.transcribe.recognize``)."""
         results = recognize(self.model, self.vocab, paths, decoding, self.featurizer, batch_size, precision,
-                            on_progress)
+                            on_progress, on_error=on_error)
         out = []
         for path, r in zip(paths, results):
+            if r.error is not None:
+                out.append(Result("", "", 0.0))
+                continue
             head = GENDERS[r.class_id]
             f0 = utterance_f0(path) if self.pitch is not None else None
             gender = self.pitch(f0) if self.pitch is not None else None

@@ -100,15 +100,31 @@ def test_a_fifo_and_nan_audio_are_refused_before_any_read(tmp_path):
         read_audio(nan)
 
 
-def test_the_transcriber_refuses_nan_audio_instead_of_an_empty_transcript(tmp_path, vocab):
+def test_the_transcriber_names_nan_audio_and_keeps_the_other_transcripts(tmp_path, vocab):
+    """NaN, Inf, unreadable and missing files among good ones: each gets an empty transcript and one error naming
+    it, in one process and across forked workers; the good files' transcripts are what they are alone."""
     config = ModelConfig(vocab_size=len(vocab), sos_id=vocab.sos_id, eos_id=vocab.eos_id, feature_size=257,
                          hidden_size=8, layer_size=1, bidirectional=False, use_attention=True, decoder=True, ctc=False)
     model = build_model(config).eval()
-    good = write(tmp_path / "good.wav", tone(1.0))
-    nan = AUDIO_CASES[9].make(tmp_path / "nan.wav")
-    assert isinstance(transcribe(model, vocab, [str(good)], DecodingOptions(max_len=3))[0], str)
-    with pytest.raises(AudioError, match="nan.wav: 10 samples are NaN"):
-        transcribe(model, vocab, [str(good), str(nan)], DecodingOptions(max_len=3))
+    good = [str(write(tmp_path / f"good{i}.wav", tone(1.0 + 0.2 * i, seed=i))) for i in range(3)]
+    bad = {"nan": next(c for c in AUDIO_CASES if c.name.startswith("NaN")).make(tmp_path / "nan.wav"),
+           "inf": next(c for c in AUDIO_CASES if c.name.startswith("Inf")).make(tmp_path / "inf.wav"),
+           "random": next(c for c in AUDIO_CASES if c.kind == "unreadable").make(tmp_path / "random.wav"),
+           "missing": tmp_path / "missing.wav"}
+    alone = transcribe(model, vocab, good, DecodingOptions(max_len=3), processes=1)
+    paths = [good[0], str(bad["nan"]), good[1], str(bad["inf"]), str(bad["random"]), good[2], str(bad["missing"])]
+    for processes, batch_size in ((1, 32), (2, 2), (2, 1)):
+        errors: dict[int, str] = {}
+        texts = transcribe(model, vocab, paths, DecodingOptions(max_len=3), batch_size=batch_size,
+                           processes=processes, on_error=errors.__setitem__)
+        assert [texts[i] for i in (0, 2, 5)] == alone and [texts[i] for i in (1, 3, 4, 6)] == [""] * 4
+        assert sorted(errors) == [1, 3, 4, 6]
+        assert errors[1].startswith(f"{bad['nan']}: 10 samples are NaN or infinite")
+        assert errors[3].startswith(f"{bad['inf']}: ") and "NaN or infinite" in errors[3]
+        assert errors[4].startswith(f"{bad['random']}: not a readable audio file")
+        assert errors[6] == f"{bad['missing']}: audio file not found"
+    with pytest.raises(AudioError):  # reading the file directly still refuses it
+        read_audio(bad["nan"])
 
 
 def _edit(path: Path, old: str, new: str) -> None:
@@ -366,3 +382,74 @@ def test_an_undecided_encoding_names_both_legacy_ones(tmp_path):
     assert str(caught.value).endswith(f"if it was saved as cp949 (Korean Windows, euc-kr) or cp1251 (Russian "
                                       f"Windows), convert it with: iconv -f cp949 -t utf-8 {path} > {path}.utf8 (or "
                                       f"-f cp1251)")
+
+
+# --- inference over a list holding unusable files: empty predictions and warnings, the other rows kept
+
+
+def _mixed_inputs(folder: Path) -> tuple[list[str], dict[str, Path]]:
+    """Three good wavs around a NaN, an Inf, a random-bytes and a missing one (file names, relative to ``folder``)."""
+    folder.mkdir(exist_ok=True)
+    for i in range(3):
+        write(folder / f"good{i}.wav", tone(1.0 + 0.2 * i, seed=i))
+    bad = {"nan": next(c for c in AUDIO_CASES if c.name.startswith("NaN")).make(folder / "nan.wav"),
+           "inf": next(c for c in AUDIO_CASES if c.name.startswith("Inf")).make(folder / "inf.wav"),
+           "random": next(c for c in AUDIO_CASES if c.kind == "unreadable").make(folder / "random.wav"),
+           "missing": folder / "missing.wav"}
+    return ["good0.wav", "nan.wav", "good1.wav", "inf.wav", "random.wav", "good2.wav", "missing.wav"], bad
+
+
+def test_the_transcriber_command_warns_about_nan_files_and_writes_every_row(tmp_path, vocab):
+    from ru_support import run_module
+
+    from models import save_checkpoint
+
+    config = ModelConfig(vocab_size=len(vocab), sos_id=vocab.sos_id, eos_id=vocab.eos_id, hidden_size=16,
+                         layer_size=1)
+    checkpoint = tmp_path / "ckpt"
+    checkpoint.mkdir()
+    save_checkpoint(checkpoint, build_model(config), config, vocab)
+    names, bad = _mixed_inputs(tmp_path / "in")
+    listing = tmp_path / "in" / "list.txt"
+    listing.write_text("\n".join(names) + "\n", encoding="utf-8")
+    out = tmp_path / "pred.csv"
+    done = run_module("evaluation.transcribe", "--checkpoint", str(checkpoint), "--max_len", "4", "--output",
+                      str(out), str(listing))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Traceback" not in done.stderr
+    warnings = [line for line in done.stderr.splitlines() if "warning" in line]
+    assert len(warnings) == 4
+    for kind, line in zip(("nan", "inf", "random", "missing"), warnings):
+        assert line.startswith(f"evaluation.transcribe: warning: {bad[kind]}: ") and line.endswith(
+            "; its transcript is left empty"), line
+    rows = [line.split(",", 1) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [Path(r[0]).name for r in rows] == names
+    assert [rows[i][1] for i in (1, 3, 4, 6)] == [""] * 4
+    only_bad = tmp_path / "in" / "bad.txt"
+    only_bad.write_text("missing.wav\nrandom.wav\n", encoding="utf-8")
+    done = run_module("evaluation.transcribe", "--checkpoint", str(checkpoint), str(only_bad))
+    assert done.returncode == 2 and done.stderr == (
+        f"evaluation.transcribe: error: {bad['missing']}: audio file not found (and the other 1 files cannot be "
+        f"read either)\n")
+
+
+def test_ru_numbers_evaluate_keeps_every_row_around_a_nan_file(tmp_path):
+    from ru_support import run_module
+
+    names, bad = _mixed_inputs(tmp_path / "in")
+    table = tmp_path / "in" / "input.csv"
+    table.write_text("filename\n" + "\n".join(names) + "\n", encoding="utf-8")
+    out = tmp_path / "out.csv"
+    done = run_module("ru_numbers.evaluate", str(table), str(out))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Traceback" not in done.stderr
+    warnings = sorted(line for line in done.stderr.splitlines() if "warning" in line)
+    assert [w.split(": ")[2] for w in warnings] == [f"{table}:{line}" for line in (3, 5, 6, 8)]
+    assert all(w.startswith(f"{RU_PROG}: warning: {table}:") and "left empty" in w for w in warnings)
+    assert str(bad["nan"]) in warnings[0] and "NaN or infinite" in warnings[0]
+    assert str(bad["inf"]) in warnings[1] and "NaN or infinite" in warnings[1]
+    rows = out.read_text(encoding="utf-8").splitlines()
+    assert rows[0] == "filename,transcription,gender" and [r.split(",")[0] for r in rows[1:]] == names
+    assert [rows[1 + i] for i in (1, 3, 4, 6)] == [f"{names[i]},," for i in (1, 3, 4, 6)]
+    assert all(rows[1 + i].split(",")[2] in ("male", "female") for i in (0, 2, 5))
+    assert done.stdout.strip().endswith(f"3 of 7 file(s) recognised -> {out}")
