@@ -36,7 +36,8 @@ def board(tmp_path_factory: pytest.TempPathFactory):
 
 def rows(html: str, table_class: str) -> list[list[str]]:
     """The text of each body row's cells of the first table with ``table_class``."""
-    body = html.split(f'<table class="{table_class}">', 1)[1].split("</table>", 1)[0].split("<tbody>", 1)[1]
+    opening = re.search(rf'<table class="(?:[^"]* )?{table_class}(?: [^"]*)?"[^>]*>', html)
+    body = html[opening.end():].split("</table>", 1)[0].split("<tbody>", 1)[1]
     found = []
     for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S):
         cells = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
@@ -54,8 +55,9 @@ def test_sessions_page_lists_status_dataset_arguments_summary_and_memo_as_text(b
     assert status == 200 and headers["Content-Type"].startswith("text/html")
     assert "script-src 'self'" in headers["Content-Security-Policy"]
     listed = {row[1]: row[2:] for row in rows(html, "sessions")}
-    assert listed[FIRST] == ["done", "toy", listed[FIRST][2], "--epochs 3", "epoch=3 eval__cer=0.1111",
+    assert listed[FIRST] == ["done", "toy", listed[FIRST][2], "--epochs 3", "epoch=3 eval__cer=0.1111", "CRR 57.14",
                              "&lt;script&gt;alert(&#39;memo&#39;)&lt;/script&gt; first &amp; best"]
+    assert listed[SECOND][5] == "CRR 45.71"  # its best of two submissions
     assert listed[SECOND][3:5] == ["--epochs 2 --use_attention", "epoch=2 eval__cer=0.1667"]
     assert "<script>alert" not in html  # the memo is text, never markup
     assert list(listed).index(SECOND) < list(listed).index(FIRST)  # newest first
@@ -64,6 +66,8 @@ def test_sessions_page_lists_status_dataset_arguments_summary_and_memo_as_text(b
     memo = {row["name"]: row["memo"] for row in state["sessions"]}
     assert memo[FIRST] == MEMO
     assert {row["name"]: row["summary"] for row in state["sessions"]}[FIRST] == {"epoch": 3, "eval__cer": 1 / 9}
+    best = {row["name"]: row["best"] for row in state["sessions"]}[SECOND]
+    assert best["submission"] == 2 and best["metric"] == "crr" and round(best["value"], 2) == 45.71
 
     only = rows(board.page("/?q=use_attention"), "sessions")
     assert [row[1] for row in only] == [SECOND]
@@ -137,7 +141,7 @@ def test_compare_shows_differing_arguments_best_values_and_overlaid_curves(board
     html = board.page("/compare?s=tester/toy/%5B12%5D&s=nobody/%2A")  # s=tester/toy/[12], s=nobody/*
     assert "no session matches nobody/*" in html
     assert "common arguments: <code>--mode train --pause 0 " in html
-    head = re.findall(r"<th>(.*?)</th>", html.split('<table class="compare">', 1)[1].split("</thead>", 1)[0])
+    head = re.findall(r"<th>(.*?)</th>", html.split('<table class="compare sortable" id="compare-table">', 1)[1].split("</thead>", 1)[0])
     assert head[:4] == ["session", "status", "<code>--epochs</code>", "<code>--use_attention</code>"]
     compared = {row[0]: row[1:] for row in rows(html, "compare")}
     assert compared[FIRST][:3] == ["done", "3", "no"] and compared[SECOND][:3] == ["done", "2", "yes"]

@@ -197,3 +197,42 @@ def test_each_utterance_plays_its_test_wav_beside_the_alignment(board, browser) 
     link = browser.find_element(By.CSS_SELECTOR, "p.downloads a")
     assert link.get_attribute("href").endswith(f"/session/{FIRST}/submission/1/utterances.csv")
     assert console_errors(browser) == []
+
+
+def _column(driver, table: str, index: int) -> list[str]:
+    """The text of one column, read in one script (a live update may replace the table between two reads)."""
+    return driver.execute_script(
+        "return Array.from(document.querySelectorAll(`table#${arguments[0]} tbody tr`),"
+        " (row) => row.cells[arguments[1]].innerText.trim())", table, index)
+
+
+def _press(driver, table: str, index: int) -> None:
+    driver.execute_script("document.querySelectorAll(`table#${arguments[0]} thead th`)[arguments[1]]"
+                          ".querySelector('button.sort').click()", table, index)
+
+
+def test_tables_sort_by_a_pressed_heading_and_stay_sorted_across_live_updates(board, browser) -> None:
+    browser.get(board.url)
+    headings = [th.text.rstrip(" ↕▲▼") for th in browser.find_elements(By.CSS_SELECTOR, "#sessions-table thead th")]
+    best = headings.index("best score")
+    _press(browser, "sessions-table", best)
+    assert _column(browser, "sessions-table", best)[:2] == ["CRR 45.71", "CRR 57.14"]
+    assert all(cell == "-" for cell in _column(browser, "sessions-table", best)[2:])  # unscored ones last
+    _press(browser, "sessions-table", best)
+    names = _column(browser, "sessions-table", 1)
+    assert _column(browser, "sessions-table", best)[:2] == ["CRR 57.14", "CRR 45.71"]
+    assert names[:2] == [FIRST, SECOND]
+    assert browser.execute_script("return document.querySelectorAll('#sessions-table thead th')[arguments[0]]"
+                                  ".getAttribute('aria-sort')", best) == "descending"
+
+    nsml_cli(board.env, "memo", SECOND, "sorted while the page was open")
+    WebDriverWait(browser, 15).until(lambda d: d.find_element(
+        By.CSS_SELECTOR, f'tr[data-session="{SECOND}"] td.memo').text == "sorted while the page was open")
+    assert _column(browser, "sessions-table", 1)[:2] == [FIRST, SECOND]  # still best first after the swap
+
+    browser.get(board.url.rstrip("/") + "/dataset/toy")
+    browser.find_element(By.CSS_SELECTOR, "#history-1").find_element(By.XPATH, "..").find_element(
+        By.XPATH, "ancestor::details").click()
+    _press(browser, "history-1", 3)
+    assert _column(browser, "history-1", 3) == ["28.57", "45.71", "57.14"]
+    assert console_errors(browser) == []

@@ -80,11 +80,19 @@ def _sessions_state() -> dict[str, Any]:
     found = reader().session_page(filters["page"], SESSIONS_PER_PAGE, filters["dataset"] or None,
                                   filters["status"] or None, filters["q"] or None)
     summaries = reader().summaries([s.name for s in found.sessions])
+    best = reader().best_submissions([s.name for s in found.sessions])
     rows = [{"name": s.name, "status": s.describe_status(), "active": s.active, "dataset": s.dataset,
-             "args": s.args, "memo": s.memo, "created": s.created, "summary": _finite(summaries[s.name])}
-            for s in found.sessions]
+             "args": s.args, "memo": s.memo, "created": s.created, "summary": _finite(summaries[s.name]),
+             "best": _best_score(best.get(s.name))} for s in found.sessions]
     state = {"total": found.total, "page": found.page, "pages": found.pages, "sessions": rows}
-    return dict(state, version=_hash(state), filters=filters, found=found, summaries=summaries)
+    return dict(state, version=_hash(state), filters=filters, found=found, summaries=summaries, best=best)
+
+
+def _best_score(found: Submission | None) -> dict[str, Any] | None:
+    if found is None:
+        return None
+    return {"submission": found.number, "metric": found.primary_metric,
+            "value": None if math.isnan(found.primary) else found.primary}
 
 
 def _filter_query(state: dict[str, Any]) -> dict[str, Any]:

@@ -167,6 +167,13 @@ class Reader:
         return self._entities(Submission, f"SELECT * FROM submissions{where} ORDER BY id DESC{tail}",
                               [v for _, v in clauses])
 
+    def best_submissions(self, names: Sequence[str]) -> dict[str, Submission]:
+        """Each named session's best submission (as ``nsml compare`` ranks them), in one query; none: left out."""
+        best: dict[str, Submission] = {}
+        for found in sorted(self._in(Submission, "session", list(names)), key=Submission.rank_key):
+            best.setdefault(found.session, found)
+        return best
+
     def submission_counts(self) -> dict[str, int]:
         return {row["dataset"]: row["n"] for row in
                 self._rows("SELECT dataset, COUNT(*) AS n FROM submissions GROUP BY dataset")}

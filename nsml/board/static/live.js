@@ -28,6 +28,7 @@
         log.scrollTop = kept;
       }
     });
+    region.dispatchEvent(new CustomEvent("board:swapped", { bubbles: true })); // sort.js sorts its tables again
   }
 
   async function poll(region) {
