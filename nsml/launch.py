@@ -29,6 +29,8 @@ from nsml.constants import (
     ENV_SESSION,
     ENV_SUBMIT_LIMIT,
     ENV_SUBMIT_OUTPUT,
+    LOAD_CHECK_FAILED,
+    PAUSED_LOAD_CHECK,
 )
 from nsml.errors import NsmlError, UsageError
 from nsml.procs import die_with_parent, pid_alive, terminate_tree
@@ -43,6 +45,7 @@ MONITOR_INTERVAL_S = 1
 # How long an entry may take to reach its argument parsing when -a is checked (main.py: about 2 s of imports); one
 # that has not parsed by then is let through unchecked.
 PROBE_TIMEOUT_S = 60.0
+LOAD_CHECK_TIMEOUT_S = 180.0  # a fork's load check: imports, the model built, the checkpoint read
 
 
 def command(session: Session, extra: list[str] | None = None) -> list[str]:
@@ -268,6 +271,37 @@ def check_arguments(code_dir: Path, entry_name: str, args: str, dataset: str, da
     hints = entry_args.suggestions(message, verdict.get("options") or [])
     hint = f"; {entry_args.did_you_mean(hints)}" if hints else ""
     raise UsageError(f"{entry_name} rejects -a {entry_args.quoted(args)}: {message}{hint} (no session was started)")
+
+
+def check_load(code_dir: Path, entry_name: str, args: str, extra: list[str], checkpoint: Path, dataset: str,
+               dataset_path: Path, what: str) -> None:
+    """Refuse a fork whose entry, run with ``args``, cannot load ``checkpoint`` (an architecture flag changed by
+    ``-a``), before any session exists.
+
+    The entry runs as the fork would start it, up to its ``nsml.paused()``, which loads the checkpoint and ends the
+    process (``NSML_PAUSED=check``). Only a load that raised refuses the fork; an entry that fails earlier, never
+    calls ``paused()`` or takes longer than ``LOAD_CHECK_TIMEOUT_S`` is let through (its session shows what
+    happens).
+    """
+    env = {key: value for key, value in os.environ.items()
+           if key not in (ENV_SESSION, ENV_SUBMIT_OUTPUT, ENV_SUBMIT_LIMIT)}
+    env.update({ENV_DATASET_PATH: str(dataset_path), ENV_DATASET_NAME: dataset, "PYTHONPATH": _python_path(),
+                ENV_PAUSED: PAUSED_LOAD_CHECK, ENV_PAUSED_CHECKPOINT: str(checkpoint)})
+    child = subprocess.Popen(entry.command(entry_name, entry_args.split(args) + extra), cwd=code_dir, env=env,
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             start_new_session=True, preexec_fn=die_with_parent())
+    try:
+        _, stderr = child.communicate(timeout=LOAD_CHECK_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        terminate_tree(child.pid, grace=1.0)
+        child.communicate()
+        return
+    failed = [line for line in stderr.decode("utf-8", errors="replace").splitlines()
+              if line.startswith(LOAD_CHECK_FAILED)]
+    if child.returncode != 0 and failed:
+        reason = failed[-1][len(LOAD_CHECK_FAILED):]
+        raise UsageError(f"{entry_name} with -a {entry_args.quoted(args)} cannot load {what}: {reason} (a changed "
+                         f"architecture flag? leave it out of -a; no session was started)")
 
 
 def _detached_main(name: str) -> int:

@@ -27,6 +27,8 @@ from nsml.constants import (
     ENV_SUBMIT_KEEP_GOING,
     ENV_SUBMIT_LIMIT,
     ENV_SUBMIT_OUTPUT,
+    LOAD_CHECK_FAILED,
+    PAUSED_LOAD_CHECK,
     SUBMIT_FAILURE_HEADER,
 )
 from nsml.store import Store
@@ -156,7 +158,7 @@ def report(summary: bool = False, scope: Any = None, **kwargs: Any) -> None:
 def _hyperparameters(store: Store, owner: str) -> dict[str, Any] | None:
     """The session's resolved arguments for TensorBoard's HPARAMS tab (none outside a session)."""
     found = store.session(owner) if owner != LOCAL_SESSION else None
-    return None if found is None else hparams(found.params, found.args)
+    return None if found is None else hparams(found.params, found.args, found.code_dir)
 
 
 def _fail(code: int, header: str, error: BaseException | None = None) -> NoReturn:
@@ -179,6 +181,8 @@ def paused(scope: Any = None) -> None:
     mode = os.environ.get(ENV_PAUSED)
     if not mode:
         return
+    if mode == PAUSED_LOAD_CHECK:
+        _check_load()
     if mode not in ("fork", "submit"):
         raise ValueError(f"{ENV_PAUSED}={mode!r}: expected 'fork' or 'submit'")
     needed = ("load",) if mode == "fork" else ("load", "infer")
@@ -195,6 +199,23 @@ def paused(scope: Any = None) -> None:
         _write_predictions()
         sys.stdout.flush()
         sys.exit(0)
+
+
+def _check_load() -> NoReturn:
+    """``nsml fork``'s check before a session exists: load the checkpoint with this run's flags, say in one line
+    why that failed (a changed architecture flag, mostly), and end the process either way: nothing after
+    ``paused()`` (training) runs."""
+    status = 0
+    try:
+        if _bound.load is not None:
+            _bound.load(str(Path(os.environ[ENV_PAUSED_CHECKPOINT]).resolve()))
+    except Exception as error:  # noqa: BLE001 - any failure of user code is reported, not re-raised
+        text = " ".join(line.strip() for line in str(error).splitlines() if line.strip())
+        print(f"{LOAD_CHECK_FAILED}{type(error).__name__}: {text[:400]}", file=sys.stderr)
+        status = EXIT_LOAD_FAILED
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    os._exit(status)
 
 
 def _keep_tracebacks(blocks: list[str]) -> None:

@@ -63,9 +63,13 @@ def test_fork_keeps_the_parents_flags_and_always_has_a_best(env, project) -> Non
     assert fork_best.read_bytes() == parent_best.read_bytes()
 
     # --replace-args drops the parent's arguments: without --use_attention the checkpoint no longer loads
+    # (found by loading it before any session exists)
     replaced = nsml_cli(env, "fork", "tester/toy/1", "3", "-a", "--epochs 4", "--replace-args", cwd=project,
                         check=False)
-    assert replaced.returncode == 3 and "RuntimeError: checkpoint has use_attention=True" in replaced.stdout
+    assert replaced.returncode == 2 and replaced.stderr.count("\n") == 1, replaced.stderr
+    assert "cannot load tester/toy/1 checkpoint '3': RuntimeError: checkpoint has use_attention=True" in \
+        replaced.stderr
+    assert Store(Path(env["NSML_HOME"]) / "nsml.sqlite").session("tester/toy/4") is None
 
 
 def test_fork_refuses_an_argument_string_before_creating_a_session(env, project) -> None:
@@ -74,3 +78,30 @@ def test_fork_refuses_an_argument_string_before_creating_a_session(env, project)
     assert refused.returncode == 2
     assert refused.stderr.startswith("nsml: error: cannot split the -a string") and refused.stderr.count("\n") == 1
     assert [line.split()[0] for line in nsml_cli(env, "ps").stdout.splitlines()[1:]] == ["tester/toy/1"]
+
+
+def test_fork_with_a_changed_architecture_flag_is_refused_before_a_session_exists(env, project) -> None:
+    nsml_cli(env, "run", "-d", "toy", "-a", "--epochs 1", cwd=project)
+    refused = nsml_cli(env, "fork", "tester/toy/1", "best", "-a", "--use_attention", cwd=project, check=False)
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr
+    assert refused.stderr.startswith('nsml: error: main.py with -a "--epochs 1 --use_attention" cannot load '
+                                     "tester/toy/1 checkpoint 'best': RuntimeError: checkpoint has "
+                                     "use_attention=False")
+    assert [line.split()[0] for line in nsml_cli(env, "ps").stdout.splitlines()[1:]] == ["tester/toy/1"]
+    # a flag the checkpoint does not fix forks as before
+    assert "epoch 3 done" in nsml_cli(env, "fork", "tester/toy/1", "best", "-a", "--epochs 3", cwd=project).stdout
+
+
+@pytest.mark.slow
+def test_a_main_py_fork_with_another_hidden_size_is_one_line_before_a_session(env) -> None:
+    """The baseline's own case: ``nsml fork S -a "--hidden_size 64"`` from a session trained with 32."""
+    root = Path(__file__).resolve().parent.parent
+    nsml_cli(env, "dataset", "add", "sample", str(root / "sample_dataset"))
+    tiny = "--hidden_size 32 --layer_size 1 --batch_size 32 --workers 1 --max_epochs 1 --precision fp32"
+    nsml_cli(env, "run", "-d", "sample", "-a", tiny, cwd=root, timeout=300)
+    refused = nsml_cli(env, "fork", "tester/sample/1", "best", "-a", "--hidden_size 64", cwd=root, check=False,
+                       timeout=300)
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr
+    assert "cannot load tester/sample/1 checkpoint 'best': CheckpointError:" in refused.stderr
+    assert "hidden_size: 32 != 64" in refused.stderr
+    assert len(nsml_cli(env, "ps").stdout.splitlines()) == 2  # the header and the parent only

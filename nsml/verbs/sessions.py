@@ -118,6 +118,9 @@ def cmd_fork(store: Store, args: argparse.Namespace) -> int:
     extra = ["--pause", "1"]
     if launch.accepts_option(parent, dataset.root, "--iteration"):
         extra += ["--iteration", args.checkpoint]
+    if args.args is not None:
+        launch.check_load(parent.code_dir, parent.entry, arguments, extra, source, dataset.name, dataset.root,
+                          f"{parent.name} checkpoint {args.checkpoint!r}")
     _notice_gpus(parent.gpus, parent.nproc)
     memo = args.memo or f"fork of {parent.name} checkpoint {args.checkpoint}"
     created = session.create(store, parent.dataset, parent.entry, arguments, gpus=parent.gpus, cpus=parent.cpus,
