@@ -76,7 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--lr", type=float, default=1e-04, help="Adam learning rate (applies on fork too)")
     parser.add_argument("--teacher_forcing", type=float, default=0.5,
                         help="probability of feeding the reference instead of the prediction, drawn per batch")
-    parser.add_argument("--max_len", type=int, default=80, help="longest transcript decoded at inference")
+    parser.add_argument("--max_len", type=int, default=80,
+                        help="longest transcript decoded at inference, in labels, for audio under that many encoder "
+                             "frames (40 ms each); longer audio may have one label per frame")
     parser.add_argument("--beam_size", type=int, default=1, help="beam width at inference (1: greedy, the seed's)")
     parser.add_argument("--length_penalty", type=float, default=0.0,
                         help="beam scores are divided by length**length_penalty")

