@@ -141,7 +141,8 @@ def test_compare_shows_differing_arguments_best_values_and_overlaid_curves(board
     html = board.page("/compare?s=tester/toy/%5B12%5D&s=nobody/%2A")  # s=tester/toy/[12], s=nobody/*
     assert "no session matches nobody/*" in html
     assert "common arguments: <code>--mode train --pause 0 " in html
-    head = re.findall(r"<th>(.*?)</th>", html.split('<table class="compare sortable" id="compare-table">', 1)[1].split("</thead>", 1)[0])
+    table = html.split('<table class="compare sortable" id="compare-table">', 1)[1]
+    head = re.findall(r"<th>(.*?)</th>", table.split("</thead>", 1)[0])
     assert head[:4] == ["session", "status", "<code>--epochs</code>", "<code>--use_attention</code>"]
     compared = {row[0]: row[1:] for row in rows(html, "compare")}
     assert compared[FIRST][:3] == ["done", "3", "no"] and compared[SECOND][:3] == ["done", "2", "yes"]
@@ -354,3 +355,36 @@ def test_csv_cells_a_spreadsheet_would_run_are_text() -> None:
     row = list(csv.DictReader(io.StringIO(utterances_csv([hostile]))))[0]
     assert row["key"] == "'@SUM(A1)" and row["reference"] == '\'=HYPERLINK("http://x","a, b")'
     assert row["hypothesis"] == "'+1\n-2" and row["errors"] == "2" and row["error_rate"] == "0.5"
+
+
+def test_smoothing_follows_tensorboards_debiased_moving_average() -> None:
+    from nsml.board.curves import smooth
+
+    assert smooth([(1, 1.0), (2, 2.0), (3, float("nan")), (4, 4.0)], 0.6)[:2] == [(1, 1.0), (2, 1.625)]
+    last = smooth([(1, 1.0), (2, 2.0), (3, float("nan")), (4, 4.0)], 0.6)
+    assert last[2][0] == 3 and last[2][1] != last[2][1]  # a NaN stays a gap
+    assert abs(last[3][1] - (0.6 * 1.04 + 0.4 * 4.0) / (1 - 0.6 ** 3)) < 1e-12
+    assert smooth([(1, 3.0), (2, 5.0)], 0.0) == [(1, 3.0), (2, 5.0)]
+
+
+def test_curves_are_smoothed_zoomed_and_drawn_against_time_on_request(board) -> None:
+    plain = figures(board.page(f"/session/{FIRST}"))["loss"]
+    assert 'class="raw"' not in plain and plain.count("</circle>") == 6
+    smoothed = board.page(f"/session/{FIRST}?smooth=0.6")
+    loss = figures(smoothed)["loss"]
+    assert loss.count('<path class="raw"') == 2  # train and eval, raw and pale under their smoothed lines
+    assert "<title>train/loss @ 2: 0.6875 (raw 0.5)</title>" in loss  # (0.6 * 0.4 * 1 + 0.4 * 0.5) / (1 - 0.36)
+    assert 'data-fragment="/session/tester/toy/1/live?smooth=0.6"' in smoothed
+    assert 'class="raw"' in board.page(f"/session/{FIRST}/live?smooth=0.6")
+    zoomed = figures(board.page(f"/session/{FIRST}?from=2&to=3"))["loss"]
+    assert re.findall(r"<title>train/loss @ (\d+)", zoomed) == ["2", "3"]
+    assert "whole range" in board.page(f"/session/{FIRST}?from=2&to=3")
+    relative = figures(board.page(f"/session/{FIRST}?x=relative"))["loss"]
+    assert ">time since the first report</text>" in relative and ">0:00</text>" in relative
+    wall = figures(board.page(f"/session/{FIRST}?x=wall"))["loss"]
+    assert ">wall clock</text>" in wall and re.search(r">(\d\d-\d\d )?\d\d:\d\d(:\d\d)?</text>", wall)
+    odd = board.page(f"/session/{FIRST}?x=%3Cscript%3E&smooth=lots&from=nan")
+    assert 'class="raw"' not in odd and ">step</text>" in figures(odd)["loss"] and "<script>" not in odd
+    compared = board.page(f"/compare?s={FIRST}&s={SECOND}&smooth=0.5&x=relative")
+    assert figures(compared)["loss"].count('<path class="raw"') == 4
+    assert '<input type="hidden" name="s" value="tester/toy/1 tester/toy/2">' in compared

@@ -37,6 +37,7 @@ class Line:
     titles: Sequence[str] | None = None
     dots: bool | None = None  # None: dots when the line is short enough
     connect: bool = True  # False: dots only (separate events, such as submissions)
+    faint: bool = False  # the raw line under a smoothed one: drawn pale, left out of the legend
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class Path:
     color: str
     dash: str
     label: str
+    faint: bool = False
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,8 @@ class Chart:
     legend: list[Path] = field(default_factory=list)
     width: int = WIDTH
     height: int = HEIGHT
+    x_low: float = 0.0  # the data range across the plot area, for the browser's drag-to-zoom
+    x_high: float = 1.0
     left: int = LEFT
     right: int = WIDTH - RIGHT
     top: int = TOP
@@ -162,16 +166,34 @@ def _finite(y: float | None) -> bool:
     return y is not None and math.isfinite(y)
 
 
+def relative_label(high: float) -> Callable[[float], str]:
+    """Seconds since the start as m:ss, or h:mm:ss once the axis reaches an hour."""
+    def label(value: float) -> str:
+        whole = int(round(value))
+        hours, minutes, seconds = whole // 3600, whole % 3600 // 60, whole % 60
+        return f"{hours}:{minutes:02d}:{seconds:02d}" if high >= 3600 else f"{minutes}:{seconds:02d}"
+    return label
+
+
+def relative_ticks(low: float, high: float, count: int = 5) -> list[float]:
+    step = next((s for s in TIME_STEPS if s >= (high - low) / max(count, 1)), TIME_STEPS[-1])
+    first = math.ceil(low / step) * step
+    return [first + i * step for i in range(int((high - first) // step) + 1)]
+
+
 def build(title: str, lines: Sequence[Line], marks: Sequence[Mark] = (), x_label: str = "step",
-          time_axis: bool = False) -> Chart:
-    """Scale ``lines`` and ``marks`` into a chart; a chart with no finite point is empty (the template says so)."""
+          time_axis: bool = False, relative: bool = False) -> Chart:
+    """Scale ``lines`` and ``marks`` into a chart; a chart with no finite point is empty (the template says so).
+
+    ``time_axis``: x is a wall-clock time, ticked on whole local minutes, hours or days; ``relative``: x is seconds
+    since a start, ticked on whole seconds, minutes or hours."""
     drawn = [(line, _thin(line.points)) for line in lines]
     xs = [x for _, points in drawn for x, y in points if _finite(y)] + [mark.x for mark in marks]
     ys = [y for _, points in drawn for _, y in points if _finite(y)]
     if not ys:
         return Chart(title, x_label)
-    (x_low, x_high), (y_low, y_high) = _span(xs, 60.0 if time_axis else 1.0), _span(ys)
-    chart = Chart(title, x_label)
+    (x_low, x_high), (y_low, y_high) = _span(xs, 60.0 if time_axis or relative else 1.0), _span(ys)
+    chart = Chart(title, x_label, x_low=x_low, x_high=x_high)
     y_step = nice_step(y_high - y_low, 5)  # the value axis starts and ends on a tick
     y_low, y_high = math.floor(y_low / y_step) * y_step, math.ceil(y_high / y_step) * y_step
     y_values = number_ticks(y_low, y_high)
@@ -186,6 +208,8 @@ def build(title: str, lines: Sequence[Line], marks: Sequence[Mark] = (), x_label
         x_values = time_ticks(x_low, x_high)
         step = x_values[1] - x_values[0] if len(x_values) > 1 else 60
         x_text = time_label(step)
+    elif relative:
+        x_values, x_text = relative_ticks(x_low, x_high), relative_label(x_high)
     else:
         whole = all(float(x).is_integer() for x in xs)
         x_values, x_text = number_ticks(x_low, x_high, integer=whole), number_label
@@ -204,8 +228,9 @@ def build(title: str, lines: Sequence[Line], marks: Sequence[Mark] = (), x_label
         if current:
             segments.append(current)
         d = " ".join("M" + " L".join(segment) for segment in segments)
-        path = Path(d, line.color, line.dash, line.label)
-        chart.legend.append(path)
+        path = Path(d, line.color, line.dash, line.label, line.faint)
+        if not line.faint:
+            chart.legend.append(path)
         if d and line.connect:
             chart.paths.append(path)
         if line.dots or (line.dots is None and len(line.points) <= MAX_DOTS):

@@ -14,11 +14,13 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 
 from nsml import table
-from nsml.board.charts import DASHES, PALETTE, Chart, Line, Mark, build
+from nsml.board.chart_options import X_LABELS, ChartOptions
+from nsml.board.charts import DASHES, PALETTE, Chart, Line, Mark, build, number_label
 from nsml.entities import Metric, Submission
 from nsml.plot import family_and_label
 
 EPOCH_KEY = "epoch"
+DEFAULT = ChartOptions()
 KIND_ORDER = ("train", "eval", "train_step")  # solid, dashed, dotted: the usual lines first
 Series = dict[str, dict[str, list[tuple[float, float]]]]  # {family: {label: [(x, y)]}}
 
@@ -27,33 +29,75 @@ def _value(metric: Metric) -> float:
     return math.nan if metric.value is None else metric.value
 
 
-def series(points: Sequence[Metric]) -> Series:
-    """{family: {label: points}}, families sorted; a value without step takes its report count as x."""
+def _x(metric: Metric, count: int, options: ChartOptions, start: float) -> float:
+    if options.x == "wall":
+        return metric.wall
+    if options.x == "relative":
+        return metric.wall - start
+    return count if metric.step is None else metric.step
+
+
+def series(points: Sequence[Metric], options: ChartOptions = DEFAULT) -> Series:
+    """{family: {label: points}}, families sorted; a value without step takes its report count as x. Smoothing
+    comes before the zoom, so zooming in never changes a smoothed value."""
     families: dict[str, dict[str, list[tuple[float, float]]]] = defaultdict(dict)
+    start = points[0].wall if points else 0.0
     for point in points:
         family, label = family_and_label(point.key)
         line = families[family].setdefault(label, [])
-        line.append((len(line) + 1 if point.step is None else point.step, _value(point)))
+        line.append((_x(point, len(line) + 1, options, start), _value(point)))
     return {family: families[family] for family in sorted(families)}
 
 
-def epoch_marks(points: Sequence[Metric]) -> list[Mark]:
-    """A mark at each step where ``epoch`` was reported (the steps where epochs ended)."""
-    return [Mark(point.step, f"epoch {table.number(point.value)}") for point in points
-            if point.key == EPOCH_KEY and point.step is not None and point.value is not None]
+def smooth(points: Sequence[tuple[float, float]], weight: float) -> list[tuple[float, float]]:
+    """TensorBoard's smoothing: an exponential moving average with ``weight`` on the past, debiased so the first
+    values are not pulled towards zero; a NaN stays a gap and does not disturb the average."""
+    smoothed, last, count = [], 0.0, 0
+    for x, y in points:
+        if not math.isfinite(y):
+            smoothed.append((x, y))
+            continue
+        last, count = last * weight + (1 - weight) * y, count + 1
+        smoothed.append((x, last / (1 - weight ** count)))
+    return smoothed
 
 
-def session_charts(points: Sequence[Metric]) -> list[Chart]:
+def drawn_lines(label: str, values: list[tuple[float, float]], color: str, dash: str,
+                options: ChartOptions) -> list[Line]:
+    """The line of ``label`` as the options ask: smoothed over a faint raw line, cut to the zoomed range."""
+    kept = [(x, y) for x, y in values if options.keeps(x)]
+    if not options.smoothing:
+        return [Line(label, kept, color, dash)]
+    smoothed = [(x, y) for x, y in smooth(values, options.smoothing) if options.keeps(x)]
+    titles = [f"{label} @ {number_label(x)}: {number_label(y)} (raw {number_label(raw)})"
+              for (x, y), (_, raw) in zip(smoothed, kept)]
+    return [Line(label, kept, color, dash, dots=False, faint=True), Line(label, smoothed, color, dash, titles)]
+
+
+def epoch_marks(points: Sequence[Metric], options: ChartOptions = DEFAULT) -> list[Mark]:
+    """A mark where each ``epoch`` was reported (the steps, or times, where epochs ended)."""
+    start = points[0].wall if points else 0.0
+    marks = [Mark(_x(point, 0, options, start), f"epoch {table.number(point.value)}") for point in points
+             if point.key == EPOCH_KEY and point.step is not None and point.value is not None]
+    return [mark for mark in marks if options.keeps(mark.x)]
+
+
+def _build(title: str, lines: list[Line], marks: Sequence[Mark], options: ChartOptions) -> Chart:
+    return build(title, lines, marks, x_label=X_LABELS[options.x], time_axis=options.x == "wall",
+                 relative=options.x == "relative")
+
+
+def session_charts(points: Sequence[Metric], options: ChartOptions = DEFAULT) -> list[Chart]:
     """One chart per family; the ``epoch`` family itself only when nothing else was reported (its marks say it)."""
-    marks = epoch_marks(points)
-    families = series(points)
+    marks = epoch_marks(points, options)
+    families = series(points, options)
     if marks and len(families) > 1:
         families.pop(EPOCH_KEY, None)
     charts = []
     for family, lines in families.items():
-        drawn = [Line(label, values, PALETTE[index % len(PALETTE)])
-                 for index, (label, values) in enumerate(sorted(lines.items()))]
-        charts.append(build(family, drawn, marks if family != EPOCH_KEY else ()))
+        drawn = [line for index, (label, values) in enumerate(sorted(lines.items()))
+                 for line in drawn_lines(label, values, PALETTE[index % len(PALETTE)], "", options)]
+        charts.append(_build(family, drawn, marks if family != EPOCH_KEY else (), options))
     return charts
 
 
@@ -72,10 +116,11 @@ def kind_dashes(labels: Iterable[str]) -> dict[str, str]:
     return {kind: DASHES[index % len(DASHES)] for index, kind in enumerate(kinds)}
 
 
-def overlay_charts(points_by_session: Mapping[str, Sequence[Metric]]) -> tuple[list[Chart], dict[str, str]]:
+def overlay_charts(points_by_session: Mapping[str, Sequence[Metric]],
+                   options: ChartOptions = DEFAULT) -> tuple[list[Chart], dict[str, str]]:
     """One chart per family with every session's lines, colour by session, dash by line kind; and the kinds'
     dashes ({kind: dash}) for the caption."""
-    per_session = {name: series(points) for name, points in points_by_session.items()}
+    per_session = {name: series(points, options) for name, points in points_by_session.items()}
     families = sorted({family for found in per_session.values() for family in found})
     dashes = kind_dashes(label for found in per_session.values() for lines in found.values() for label in lines)
     charts = []
@@ -83,9 +128,9 @@ def overlay_charts(points_by_session: Mapping[str, Sequence[Metric]]) -> tuple[l
         lines = []
         for index, (name, found) in enumerate(per_session.items()):
             for label, values in sorted(found.get(family, {}).items()):
-                lines.append(Line(f"{name} {label}", values, PALETTE[index % len(PALETTE)],
-                                  dashes[line_kind(label)]))
-        charts.append(build(family, lines))
+                lines += drawn_lines(f"{name} {label}", values, PALETTE[index % len(PALETTE)],
+                                     dashes[line_kind(label)], options)
+        charts.append(_build(family, lines, (), options))
     return charts, dashes
 
 

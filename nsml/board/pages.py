@@ -16,6 +16,7 @@ from flask import Blueprint, Response, abort, current_app, jsonify, render_templ
 
 from nsml import compare, datasets, scorers
 from nsml.board import audio, downloads, session_view, utterances
+from nsml.board.chart_options import X_AXES, ChartOptions
 from nsml.board.charts import DASH_NAMES
 from nsml.board.curves import history_chart, overlay_charts
 from nsml.board.reader import STATUS_FILTERS, Reader
@@ -51,7 +52,13 @@ def _fragment(html: str, version: str) -> Response:
 
 @blueprint.app_context_processor
 def _common() -> dict[str, Any]:
-    return {"home": current_app.config["BOARD_HOME"], "session_url": session_url}
+    return {"home": current_app.config["BOARD_HOME"], "session_url": session_url, "whole_range_url": whole_range_url}
+
+
+def whole_range_url() -> str:
+    """This page without its zoom (``from``, ``to``), every other query value kept."""
+    kept = {key: values for key, values in request.args.to_dict(flat=False).items() if key not in ("from", "to")}
+    return url_for(request.endpoint, **(request.view_args or {}), **kept)
 
 
 def session_url(name: str, endpoint: str = "board.session", **values: Any) -> str:
@@ -124,13 +131,15 @@ def sessions_api() -> Response:
 
 @blueprint.route("/session/<user>/<dataset>/<int:number>")
 def session(user: str, dataset: str, number: int) -> str:
-    view = session_view.build(reader(), _session_or_404(user, dataset, number))
-    return render_template("session.html", view=view, s=view.session)
+    options = ChartOptions.parse(request.args)
+    view = session_view.build(reader(), _session_or_404(user, dataset, number), options)
+    return render_template("session.html", view=view, s=view.session, options=options, axes=X_AXES,
+                           hidden={})
 
 
 @blueprint.route("/session/<user>/<dataset>/<int:number>/live")
 def session_live(user: str, dataset: str, number: int) -> Response:
-    view = session_view.build(reader(), _session_or_404(user, dataset, number))
+    view = session_view.build(reader(), _session_or_404(user, dataset, number), ChartOptions.parse(request.args))
     return _fragment(render_template("_session_live.html", view=view, s=view.session), view.version)
 
 
@@ -262,8 +271,10 @@ def compare_page() -> str:
     cut = len(chosen) > MAX_COMPARED
     chosen = chosen[:MAX_COMPARED]
     unmatched = [p for p in patterns if not reader().sessions_matching([p], 1)]
+    options = ChartOptions.parse(request.args)
     context: dict[str, Any] = {"patterns": patterns, "chosen": chosen, "cut": cut, "unmatched": unmatched,
-                               "limit": MAX_COMPARED}
+                               "limit": MAX_COMPARED, "options": options, "axes": X_AXES,
+                               "hidden": {"s": " ".join(patterns)}}
     if chosen:
         common, differing = compare.split_args(chosen)
         bests = {s.name: compare.best_values(reader(), s.name) for s in chosen}
@@ -271,6 +282,6 @@ def compare_page() -> str:
         context.update(common=common, differing=differing, arguments={s.name: compare.arguments(s) for s in chosen},
                        bests=bests, top=top, metric_keys=sorted({k for values in bests.values() for k in values}),
                        warnings=compare.warnings(chosen, top))
-        context["charts"], dashes = overlay_charts({s.name: reader().metrics(s.name) for s in chosen})
+        context["charts"], dashes = overlay_charts({s.name: reader().metrics(s.name) for s in chosen}, options)
         context["line_styles"] = [(kind, DASH_NAMES[dash]) for kind, dash in dashes.items()]
     return render_template("compare.html", **context)

@@ -17,7 +17,8 @@ from typing import Any
 
 from nsml import checkpoints
 from nsml.board.charts import Chart
-from nsml.board.curves import session_charts
+from nsml.board.chart_options import ChartOptions
+from nsml.board.curves import DEFAULT, session_charts
 from nsml.board.reader import Reader
 from nsml.entities import Session, Submission
 from nsml.errors import NsmlError
@@ -91,7 +92,7 @@ def checkpoint_rows(session: Session, records: list[Any]) -> list[CheckpointRow]
     return rows
 
 
-def build(reader: Reader, session: Session) -> SessionView:
+def build(reader: Reader, session: Session, options: ChartOptions = DEFAULT) -> SessionView:
     metrics = reader.metrics(session.name)
     records = reader.checkpoints(session.name)
     submissions = reader.submissions(session=session.name)
@@ -103,5 +104,5 @@ def build(reader: Reader, session: Session) -> SessionView:
     latest: dict[str, float] = {}
     for metric in metrics:
         latest[metric.key] = math.nan if metric.value is None else metric.value
-    return SessionView(session, session_charts(metrics), dict(sorted(latest.items())), len(metrics),
+    return SessionView(session, session_charts(metrics, options), dict(sorted(latest.items())), len(metrics),
                        checkpoint_rows(session, records), submissions, tail, size, version)
