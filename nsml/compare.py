@@ -3,7 +3,10 @@
 Participants compared runs by hand from ``nsml ps``; here the arguments every session shares are printed once and
 only the differing ones become columns, next to each session's best value of every summary metric and its best
 score on the board. Arguments are the values the entry really used (recorded from its argparse parse, defaults
-included); for an entry without argparse, the ``-a`` string is read as flags instead. Sessions that ran on
+included); for an entry without argparse, the ``-a`` string is read as flags instead. A session that failed
+before its entry parsed anything has only its ``-a`` string: the flags it gives are compared, the ones it leaves
+out are not counted as differences (they are unknown, not different). A file inside the session's own code
+snapshot (main.py's default ``--labels``) is compared by its content (``nsml.argvalues``). Sessions that ran on
 different datasets, or on different test sets of one dataset, are compared with a warning: their scores are not
 measured on the same thing.
 """
@@ -17,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from nsml import entry_args
+from nsml.argvalues import by_content
 from nsml.entities import Session, Submission
 from nsml.store import Store
 
@@ -33,15 +37,25 @@ def parse_args(args: str) -> dict[str, str]:
         token = tokens[i]
         if token.startswith("-") and "=" in token:
             key, value = token.split("=", 1)
-            options[key] = value
+            options[key] = _number(value)
         elif token.startswith("-"):
             has_value = i + 1 < len(tokens) and not tokens[i + 1].startswith("--")
-            options[token] = tokens[i + 1] if has_value else "yes"
+            options[token] = _number(tokens[i + 1]) if has_value else "yes"
             i += has_value
         else:
             options[f"#{i}"] = token
         i += 1
     return options
+
+
+def _number(token: str) -> str:
+    """A number as a recorded value shows it (``1e-3`` -> ``0.001``), so the two compare; other text as it is."""
+    for kind in (int, float):
+        try:
+            return str(kind(token))
+        except ValueError:
+            pass
+    return token
 
 
 def _shown(value: object) -> str:
@@ -58,15 +72,28 @@ def _shown(value: object) -> str:
 def arguments(session: Session) -> dict[str, str]:
     """The session's arguments as {option: shown value}: recorded values when there are some, else the -a string."""
     if session.params is not None:
-        return {key: _shown(value) for key, value in session.params.items()}
+        return {key: _shown(by_content(value, session.code_dir)) for key, value in session.params.items()}
     return parse_args(session.args)
 
 
+def unrecorded(session: Session) -> bool:
+    """A session that ended (or is still starting) without its entry's parse recorded: only its -a is known."""
+    return session.params is None and session.status != "done"
+
+
 def split_args(sessions: list[Session]) -> tuple[dict[str, str], list[str]]:
-    """(the options every session gives the same value, the options that differ between them)."""
+    """(the options every session gives the same value, the options that differ between them).
+
+    An option an unrecorded session leaves out does not make it differ; at least the recorded sessions (all of
+    them, when none is recorded) must give it."""
     parsed = [arguments(s) for s in sessions]
+    known = [p for s, p in zip(sessions, parsed) if not unrecorded(s)] or parsed
     keys = list(dict.fromkeys(k for p in parsed for k in p))
-    common = {k: parsed[0][k] for k in keys if all(k in p and p[k] == parsed[0][k] for p in parsed)}
+    common = {}
+    for key in keys:
+        values = {p[key] for p in parsed if key in p}
+        if len(values) == 1 and all(key in p for p in known):
+            common[key] = values.pop()
     return common, [k for k in keys if k not in common]
 
 

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nsml.argvalues import by_content
+
 MISSING_NOTICE = ("nsml: TensorBoard events are not written ({reason}); metrics are recorded as usual. "
                   "Install the tensorboard package to get them: pip install tensorboard")
 
@@ -45,13 +47,15 @@ def hparam_value(value: Any) -> bool | int | float | str | None:
     return str(value)
 
 
-def hparams(params: Mapping[str, Any] | None, args: str) -> dict[str, bool | int | float | str]:
-    """{name: value} for TensorBoard: the recorded options without their dashes, else the raw ``-a`` string."""
+def hparams(params: Mapping[str, Any] | None, args: str,
+            code_dir: Path | None = None) -> dict[str, bool | int | float | str]:
+    """{name: value} for TensorBoard: the recorded options without their dashes, else the raw ``-a`` string. A file
+    inside the session's ``code_dir`` (main.py's ``--labels``) is given by its content, as ``nsml compare`` does."""
     if params is None:
         return {"args": args}
     found = {}
     for option, value in params.items():
-        shown = hparam_value(value)
+        shown = hparam_value(by_content(value, code_dir))
         if shown is not None:
             found[option.lstrip("-") or option] = shown
     return found
