@@ -25,6 +25,7 @@ from models.checkpoint import CheckpointError, load_checkpoint
 from models.attention import KINDS as ATTENTION_KINDS
 from models.lm import NgramLM
 from models.transcribe import transcribe
+from nsml.errors import NoSpace
 from nsml.records import write_run_file
 from speech_kit.audio import AudioError
 from speech_kit.augment import SpecAugment
@@ -47,6 +48,8 @@ from speech_kit.units import UNIT_KINDS, TextUnits, retarget
 from speech_kit.vocab import LabelTableError, Vocab
 
 HERE = Path(__file__).resolve().parent
+UNTRAINED_READ = ('read the README\'s "What `./run.sh` does" section (its epochs and data), or start from the '
+                  'shipped model: -a "--init pretrained/korean"')
 logger = logging.getLogger("main")
 
 
@@ -238,12 +241,15 @@ def train(args: argparse.Namespace, ctx: DistributedContext, model: nn.Module, o
         logger.info("dataset %s: %d utterances, %s per process x %d process(es), %d validate", root,
                     len(train_list.wav_paths), batching, ctx.world_size, data.valid.count())
 
-    reporter = EpochReporter(state, args.save_name, logger)
+    reporter = EpochReporter(state, args.save_name, logger, max_epochs=args.max_epochs)
     sampler = FrameBudgetBatches(args.batch_frames, feature_frames(data.train.wav_paths)) if args.batch_frames else None
     objective = SpeechObjective(vocab, args.ctc_weight, args.label_smoothing,
                                 to_text=lambda ids: units.decode(vocab.decode(ids)))
     fit(model, objective, data, optimizer, config, state, ctx, on_epoch=reporter.end_epoch,
         on_report=reporter.report_batch, sampler=sampler, show_progress=sys.stderr.isatty())
+    notice = reporter.untrained_notice(UNTRAINED_READ) if ctx.is_main else None
+    if notice:
+        logger.warning(notice)
 
 
 def describe_device(ctx: DistributedContext, args: argparse.Namespace) -> str:
@@ -305,6 +311,9 @@ def main(argv: list[str] | None = None) -> int:
             FineTuneError) as err:
         print(f"main.py: error: {err}", file=sys.stderr)
         return 2
+    except NoSpace as err:  # a checkpoint save on a full disk: the run's own fault-free failure, status 1
+        print(f"main.py: error: {err}", file=sys.stderr)
+        return 1
     finally:
         cleanup(ctx)
     return 0

@@ -1,11 +1,12 @@
-"""What an entry does with ``fit``'s figures: per-batch metrics, and at the end of every epoch a log line, the
-epoch's summary metrics, ``nsml.save(save_name)`` always and ``nsml.save("best")`` on the lowest evaluation loss."""
+"""What an entry does with ``fit``'s figures: per-batch metrics, and at the end of every epoch a log line ("epoch
+k/N", counted from 1 like the board and the stored ``epoch`` metric), the epoch's summary metrics,
+``nsml.save(save_name)`` always and ``nsml.save("best")`` on the lowest evaluation loss."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import nsml
 from speech_kit.train import EpochReport, TrainState
@@ -24,6 +25,7 @@ class Metric:
 
 
 SPEECH = (Metric("loss"), Metric("cer"))  # what both entries report; the first is the one logged with 'best'
+UNTRAINED_CER = 0.95  # a final evaluation CER at least this high: the model outputs (almost) nothing right yet
 
 
 @dataclass(frozen=True)
@@ -39,17 +41,20 @@ class EpochReporter:
     metrics: Sequence[Metric] = SPEECH
     export: Callable[[], None] | None = None
     log_batches: bool = True
+    max_epochs: int = 0  # the run's --max_epochs, shown as "epoch k/N" (0: unknown, "epoch k")
+    last: list[EpochReport] = field(default_factory=list, compare=False)  # the latest epoch's report, once there
 
     def report_batch(self, epoch: int, step: int, metrics: dict[str, float]) -> None:
         """Every few batches: the seed's per-step metrics."""
         loss, cer = metrics["loss"], metrics["cer"]
         nsml.report(False, step=step, train_step__loss=loss, train_step__cer=cer)
         if self.log_batches:
-            self.log.info("epoch %d step %d: loss %.4f cer %.4f", epoch, step, loss, cer)
+            self.log.info("epoch %s step %d: loss %.4f cer %.4f", self._epoch(epoch), step, loss, cer)
 
     def end_epoch(self, report: EpochReport) -> None:
         """Report the epoch, save ``save_name`` always and ``best`` on the lowest evaluation loss."""
-        self.log.info("epoch %d: train %s (%.1f s) | eval %s", report.epoch, self._line(report.train),
+        self.last[:] = [report]
+        self.log.info("epoch %s: train %s (%.1f s) | eval %s", self._epoch(report.epoch), self._line(report.train),
                       report.seconds, self._line(report.valid))
         figures = {f"{split}__{m.name}": m.value(values) for split, values in (("train", report.train),
                                                                                  ("eval", report.valid))
@@ -61,10 +66,24 @@ class EpochReporter:
         if report.is_best:
             nsml.save("best")
             first = self.metrics[0]
-            self.log.info("epoch %d: new best eval %s %.4f saved as 'best'", report.epoch, first.label or first.name,
-                          first.value(report.valid))
+            self.log.info("epoch %s: new best eval %s %.4f saved as 'best'", self._epoch(report.epoch),
+                          first.label or first.name, first.value(report.valid))
             if self.export is not None:
                 self.export()
+
+    def untrained_notice(self, read: str) -> str | None:
+        """One line when the last epoch's evaluation CER is still at least ``UNTRAINED_CER``: a first run that ends
+        like this has usually trained too briefly, and the person running it should learn that here, not from the
+        board. ``read`` says where to read on."""
+        if not self.last or "cer" not in self.last[0].valid or self.last[0].valid["cer"] < UNTRAINED_CER:
+            return None
+        return (f"notice: the final evaluation CER is {self.last[0].valid['cer']:.2f} (at least {UNTRAINED_CER}): "
+                f"the model does not recognise speech yet; likely causes: too few epochs (--max_epochs) or too "
+                f"little data for training from scratch; {read}")
+
+    def _epoch(self, index: int) -> str:
+        """People count epochs from 1, as the board and the stored ``epoch`` metric do; ``fit`` counts from 0."""
+        return f"{index + 1}/{self.max_epochs}" if self.max_epochs else str(index + 1)
 
     def _line(self, values: dict[str, float]) -> str:
         return " ".join(f"{m.label or m.name} {m.value(values):.4f}" for m in self.metrics)

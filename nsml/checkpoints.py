@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from nsml import home
-from nsml.errors import InvalidName, OutsideHome, UnknownName
+from nsml.errors import InvalidName, NoSpace, OutsideHome, UnknownName
 from nsml.procs import pid_alive
 
 PENDING = ".pending"
@@ -88,7 +88,7 @@ def real_root(root: Path) -> Path:
     Everything the platform deletes or copies as a checkpoint must lie inside the real root, so a link planted in a
     session folder never makes ``model rm`` delete, or ``model pull`` copy, a folder elsewhere.
     """
-    if root.absolute().is_relative_to(home.nsml_home()):
+    if any(root.absolute().is_relative_to(base) for base in home.platform_roots()):
         return home.contained(root)
     return root.resolve()
 
@@ -139,8 +139,13 @@ def publish(root: Path, name: object, write: Callable[[str], object]) -> Path:
     pending.mkdir(parents=True)
     try:
         write(str(pending))
-    except BaseException:
+    except BaseException as error:
         _remove(pending)
+        code = NoSpace.behind(error)
+        if code is not None:
+            raise NoSpace(f"{NoSpace.where(code, root)}: checkpoint {name!r} could not be saved; the half-written "
+                          f"copy is removed and the previous {name!r}, if any, is kept; free some space, then "
+                          f"continue with nsml fork") from error
         raise
     (root / VERSIONS).mkdir(exist_ok=True)
     os.rename(pending, root / VERSIONS / version)

@@ -24,7 +24,7 @@ def column(sql: str, *, json: bool = False, default: Any = MISSING) -> Any:
     return field(default=default, metadata=metadata)
 
 
-ACTIVE = ("created", "running")
+ACTIVE = ("created", "queued", "running")  # queued: a Slurm job waiting for its resources
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class Session:
     cpus: int | None = column("INTEGER")
     nproc: int = column("INTEGER NOT NULL")
     memo: str = column("TEXT NOT NULL")
-    status: str = column("TEXT NOT NULL")  # created, running, done, failed, stopped, killed
+    status: str = column("TEXT NOT NULL")  # created, queued, running, done, failed, stopped, killed
     exit_code: int | None = column("INTEGER")  # negative: killed by that signal
     stop_requested: int = column("INTEGER NOT NULL DEFAULT 0")
     supervisor_pid: int | None = column("INTEGER")
@@ -61,6 +61,11 @@ class Session:
     # [{"options": [...], "dest": ..., "nargs": int | None}]: how each option takes values, for merging fork args
     param_spec: list | None = column("TEXT", json=True, default=None)
     test_set: str | None = column("TEXT", default=None)  # fingerprint of the dataset's test set at creation
+    backend: str = column("TEXT NOT NULL DEFAULT 'local'", default="local")  # where it runs: nsml.backends
+    job_id: str | None = column("TEXT", default=None)  # the backend's own id (a Slurm job number)
+    # the backend's resources: {"nodes": 2, "mem": "8G", "time": "2:00:00", "partition": ..., "account": ...}
+    job: dict | None = column("TEXT", json=True, default=None)
+    events_offset: int = column("INTEGER NOT NULL DEFAULT 0", default=0)  # bytes of the job's event file ingested
 
     @property
     def dir(self) -> Path:

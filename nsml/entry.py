@@ -21,6 +21,7 @@ from typing import Any
 
 from nsml import home
 from nsml.argrecord import install
+from nsml.backends import events
 from nsml.constants import ENV_PAUSED, ENV_SESSION
 from nsml.store import Store
 
@@ -39,7 +40,7 @@ def _records_arguments() -> bool:
 
 
 def _record(params: dict[str, Any], spec: list[dict[str, Any]]) -> None:
-    Store(home.db_path()).record_params(os.environ[ENV_SESSION], params, spec)
+    (events.from_environment() or Store(home.db_path())).record_params(os.environ[ENV_SESSION], params, spec)
 
 
 def _warn(message: str) -> None:

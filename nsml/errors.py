@@ -8,7 +8,11 @@ folder missing a file): those print ``nsml: ...``.
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Iterable
+from pathlib import Path
+
+from speech_kit.space import NO_SPACE_ERRNOS, describe
 
 
 class NsmlError(Exception):
@@ -40,3 +44,31 @@ class InvalidName(UsageError, ValueError):
 class OutsideHome(NsmlError):
     """A path the platform was about to delete, copy or write that leads (through a link) outside the folder it
     belongs to; nothing was done to it."""
+
+
+class NoSpace(NsmlError, OSError):
+    """A write of the platform's (a code snapshot, a checkpoint) ran out of disk space; what it half-wrote is
+    already removed and the message says what needed the space. An ``OSError`` too, so code that handles write
+    failures in general still catches it."""
+
+    @staticmethod
+    def behind(error: BaseException) -> int | None:
+        """The errno of the write refused for want of space behind ``error`` (itself or an error it was raised
+        from: ``torch.save`` reports one as a ``RuntimeError`` raised while handling the ``OSError``), else None."""
+        seen: set[int] = set()
+        current: BaseException | None = error
+        while current is not None and id(current) not in seen:
+            if isinstance(current, OSError) and current.errno in NO_SPACE_ERRNOS:
+                return current.errno
+            seen.add(id(current))
+            current = current.__cause__ or current.__context__
+        return None
+
+    @staticmethod
+    def where(code: int, folder: Path) -> str:
+        """What ran out, in words: the disk (with its free space), the quota, or the file-size limit."""
+        if code == errno.EDQUOT:
+            return f"the disk quota is used up on {folder}"
+        if code == errno.EFBIG:
+            return f"a file under {folder} reached this process's file-size limit (ulimit -f)"
+        return describe(folder)

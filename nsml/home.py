@@ -52,8 +52,30 @@ def make_folder(folder: Path) -> Path:
     return folder
 
 
+ENV_SHARED = "NSML_SHARED"  # a folder every cluster node mounts at the same path: session folders live there
+
+
+def shared_root() -> Path | None:
+    """``$NSML_SHARED`` (the cluster's shared file system), or None on a platform without one."""
+    value = os.environ.get(ENV_SHARED)
+    return Path(value).expanduser().absolute() if value else None
+
+
+def platform_roots() -> list[Path]:
+    """The folders whose contents the platform owns (deletes, copies): ``$NSML_HOME`` and ``$NSML_SHARED``."""
+    shared = shared_root()
+    return [nsml_home()] + ([shared] if shared is not None else [])
+
+
 def session_dir(name: str) -> Path:
-    return nsml_home() / "sessions" / name
+    """A session's folder: under ``$NSML_SHARED`` when set (a cluster node must read its code and write its
+    checkpoints), else under ``$NSML_HOME``; a session made before ``NSML_SHARED`` was set keeps its folder."""
+    shared = shared_root()
+    local = nsml_home() / "sessions" / name
+    if shared is None:
+        return local
+    folder = shared / "sessions" / name
+    return local if not folder.exists() and local.exists() else folder
 
 
 def checkpoint_dir(session: str) -> Path:
@@ -62,16 +84,17 @@ def checkpoint_dir(session: str) -> Path:
 
 
 def contained(path: Path, root: Path | None = None) -> Path:
-    """``path`` with every link resolved, provided it lies inside ``root`` (default ``$NSML_HOME``), also resolved.
+    """``path`` with every link resolved, provided it lies inside ``root`` (default: ``$NSML_HOME`` or
+    ``$NSML_SHARED``), also resolved.
 
     Session folders, checkpoint names and versions are paths the platform deletes and copies; a link planted among
     them (by a script, an unpacked archive, a user's mistake) must not make ``rm`` delete, or ``pull`` copy, what
     lies outside. Raises ``OutsideHome`` naming both paths.
     """
-    base = (root if root is not None else nsml_home()).resolve()
+    bases = [root.resolve()] if root is not None else [base.resolve() for base in platform_roots()]
     real = path.resolve()
-    if real != base and base not in real.parents:
-        raise OutsideHome(f"{path} leads outside {base} (to {real}); refused, nothing was changed there")
+    if not any(real == base or base in real.parents for base in bases):
+        raise OutsideHome(f"{path} leads outside {bases[0]} (to {real}); refused, nothing was changed there")
     return real
 
 

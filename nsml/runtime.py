@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from nsml import checkpoints, home
+from nsml.backends import events
+from nsml.backends.events import EventFile
 from nsml.constants import (
     ENV_CHECKPOINT_DIR,
     ENV_DATASET_PATH,
@@ -79,8 +81,11 @@ def _checkpoint_root(session: str | None) -> Path:
     return Path(os.environ.get(ENV_CHECKPOINT_DIR) or "checkpoints").absolute()
 
 
-def _records() -> tuple[Store, str]:
+def _records() -> tuple[Store | EventFile, str]:
     session = _session()
+    job_events = events.from_environment()  # a cluster job: records go to its event file, never the database
+    if session and job_events is not None:
+        return job_events, session
     if session:
         return Store(home.db_path()), session
     return Store(_checkpoint_root(None) / "nsml.sqlite"), LOCAL_SESSION

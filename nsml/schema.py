@@ -2,7 +2,8 @@
 
 ``PRAGMA user_version`` holds the schema version. Version 1 (the first release) had CRR-only submissions and no
 recorded arguments; version 2 stores submissions as named metrics with a primary one, per-utterance scores, the
-test-set fingerprint, each session's resolved arguments and each dataset's scorer. Upgrades run inside the
+test-set fingerprint, each session's resolved arguments and each dataset's scorer; version 3 the backend a session
+runs on (local or Slurm), its job and how much of its event file was ingested. Upgrades run inside the
 caller's ``BEGIN IMMEDIATE`` transaction, so two processes opening an old store at once upgrade it once.
 """
 
@@ -15,7 +16,7 @@ from dataclasses import fields
 from nsml.entities import ENTITIES, Submission
 from nsml.errors import NsmlError
 
-VERSION = 2
+VERSION = 3
 
 _COUNTERS = """
 CREATE TABLE IF NOT EXISTS counters (   -- session numbers are never reused, even after rm
@@ -72,6 +73,8 @@ def upgrade(conn: sqlite3.Connection, path: object) -> None:
                         f"upgrade the kit")
     if version == VERSION:
         return
+    if version >= 1 and not _existing_columns(conn, "sessions"):  # another program's database: never touched
+        raise sqlite3.OperationalError("no such table: sessions")
     if version >= 1:
         _convert_crr_submissions(conn)
     conn.execute(_COUNTERS)

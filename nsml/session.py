@@ -11,12 +11,13 @@ import os
 import shutil
 import time
 from collections.abc import Iterable
+from dataclasses import replace
 from fnmatch import fnmatchcase
 from pathlib import Path
 
 from nsml import checkpoints, home
 from nsml.entities import ACTIVE, Session
-from nsml.errors import NsmlError, UnknownName
+from nsml.errors import NoSpace, NsmlError, UnknownName
 from nsml.procs import pid_alive
 from nsml.store import Store
 
@@ -26,18 +27,20 @@ __all__ = ["ACTIVE", "Session", "all_sessions", "create", "discard", "get", "mat
 
 def create(store: Store, dataset: str, entry: str, args: str, gpus: int = 0, cpus: int | None = None,
            nproc: int = 1, memo: str = "", parent: str | None = None, parent_checkpoint: str | None = None,
-           extra_args: Iterable[str] = (), test_set: str | None = None) -> Session:
+           extra_args: Iterable[str] = (), test_set: str | None = None, backend: str = "local",
+           job: dict | None = None) -> Session:
     """Record a new session and make its folder; the caller fills ``code/`` and launches it.
 
     ``args`` is the entry's argument string (submit re-uses it; the caller has checked that it splits);
     ``extra_args`` are added by the platform at launch only; ``test_set`` fingerprints the dataset's test split
-    as it is now, so ``compare`` can tell when sessions of one dataset name saw different test sets.
+    as it is now, so ``compare`` can tell when sessions of one dataset name saw different test sets; ``backend``
+    (``nsml.backends``) runs it, with ``job``'s resources.
     """
     user = home.current_user()
     name = store.create_session(user, dataset, {
         "entry": entry, "args": args, "extra_args": list(extra_args), "gpus": gpus, "cpus": cpus,
         "nproc": nproc, "memo": memo, "status": "created", "created": time.time(), "parent": parent,
-        "parent_checkpoint": parent_checkpoint, "test_set": test_set,
+        "parent_checkpoint": parent_checkpoint, "test_set": test_set, "backend": backend, "job": job,
         "supervisor_pid": os.getpid(),  # until a supervisor takes over: if this command dies, so does the session
     })
     folder = home.session_dir(name)
@@ -48,9 +51,22 @@ def create(store: Store, dataset: str, entry: str, args: str, gpus: int = 0, cpu
 
 
 def refresh(store: Store, session: Session) -> Session:
-    """The session with its status corrected: an active session whose supervisor died is recorded as killed."""
+    """The session with its status corrected: an active session whose supervisor died is recorded as killed.
+
+    A session of another backend (a Slurm job) is corrected by that backend, from the scheduler's state.
+    """
+    if session.backend != "local" and session.job_id is not None:
+        from nsml import backends  # the backends import this module
+
+        return backends.get(session.backend).refresh(store, session)
     if session.active and session.supervisor_pid and not pid_alive(session.supervisor_pid):
-        if store.update_session(session.name, only_if_status=session.status, status="killed", ended=time.time()):
+        try:
+            recorded = store.update_session(session.name, only_if_status=session.status, status="killed",
+                                            ended=time.time())
+        except NoSpace:  # a full disk: shown as killed, recorded by the first command after space is freed
+            checkpoints.sweep(session.checkpoint_root)
+            return replace(session, status="killed")
+        if recorded:
             checkpoints.sweep(session.checkpoint_root)  # nobody else will: the supervisor did not get to it
         return get(store, session.name, refresh_status=False)
     return session
@@ -98,7 +114,12 @@ def discard(store: Store, session: Session) -> None:
     its record included, is deleted.
     """
     home.contained(session.dir)
-    store.delete_session(session.name)
+    try:
+        store.delete_session(session.name)
+    except NoSpace:  # on a full disk even deleting a record needs room: the session's own folder makes it
+        _remove_folder(session.dir)
+        store.delete_session(session.name)
+        return
     _remove_folder(session.dir)
 
 

@@ -19,10 +19,17 @@ from typing import Any, TypeVar
 
 from nsml import home, schema
 from nsml.entities import CheckpointRecord, Dataset, Metric, ScoredUtterance, Session, Submission
-from nsml.errors import NsmlError, UsageError
+from nsml.errors import NoSpace, NsmlError, UsageError
+from speech_kit import space
 
 E = TypeVar("E")
 LOCK_TIMEOUT_S = 60  # how long a command waits for another one's write transaction
+NO_ROOM_BYTES = 1 << 20  # less free than this, and an I/O error opening the store is its index not fitting
+
+
+def _no_room(folder: Path) -> bool:
+    free = space.free_bytes(folder)
+    return free is not None and free < NO_ROOM_BYTES
 
 
 def _json_fields(entity: type) -> frozenset[str]:
@@ -70,7 +77,9 @@ def _failure(path: Path, error: Exception) -> NsmlError:
         return UsageError(f"cannot write {path} ({text}): make it and {folder} writable, or point NSML_HOME at a "
                           f"folder you can write")
     if "full" in text or "I/O" in text:
-        return NsmlError(f"cannot write {path} ({text}): free some space on its disk, then run the command again")
+        return NoSpace(f"cannot write {path} ({text}): {space.describe(folder)}: free some space (nsml rm SESSION "
+                       f"deletes a session's code, log and checkpoints; nsml ps lists them), then run the command "
+                       f"again")
     if isinstance(error, sqlite3.OperationalError):  # an SQLite database, but tables of another program
         return UsageError(f"{path} is an SQLite database but not nsml's store ({text}): move it aside ({aside}) "
                           f"and nsml starts an empty one, or point NSML_HOME at another folder")
@@ -101,8 +110,34 @@ class Store:
 
     def _open(self) -> sqlite3.Connection:
         home.make_folder(self.path.parent)
+        try:
+            return self._connect(alone=False)
+        except sqlite3.OperationalError as error:
+            if "disk I/O error" not in str(error) or not _no_room(self.path.parent):
+                raise
+        return self._connect(alone=True)
+
+    def _connect(self, alone: bool) -> sqlite3.Connection:
+        """A connection in WAL mode, with the tables upgraded to this version.
+
+        ``alone``: in exclusive locking mode, the way out when the disk is full. A WAL reader maps the
+        ``-shm`` index, which SQLite makes anew (32 KiB written) whenever no connection has the file open, so on a
+        full disk every command, ``nsml ps`` and ``nsml rm`` included, failed with ``disk I/O error`` and the user
+        could not free space through nsml. An exclusive connection keeps that index in its own memory: reads work,
+        other nsml processes wait for it (``LOCK_TIMEOUT_S``), and writes fail as ``disk is full`` until space is
+        freed.
+        """
         conn = sqlite3.connect(self.path, timeout=LOCK_TIMEOUT_S, isolation_level=None)
+        try:
+            return self._prepare(conn, alone)
+        except BaseException:
+            conn.close()
+            raise
+
+    def _prepare(self, conn: sqlite3.Connection, alone: bool) -> sqlite3.Connection:
         conn.row_factory = sqlite3.Row
+        if alone:
+            conn.execute("PRAGMA locking_mode=EXCLUSIVE")
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         if conn.execute("PRAGMA user_version").fetchone()[0] != schema.VERSION:
@@ -113,7 +148,6 @@ class Store:
             except BaseException:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
-                conn.close()
                 raise
         return conn
 
@@ -188,6 +222,32 @@ class Store:
         with self._write() as conn:
             return conn.execute("UPDATE sessions SET params=?, param_spec=? WHERE name=? AND params IS NULL",
                                 (row["params"], row["param_spec"], name)).rowcount > 0
+
+    def ingest_events(self, name: str, offset: int, new_offset: int, metrics: Iterable[Mapping[str, Any]],
+                      saved: Iterable[Mapping[str, Any]], params: Mapping[str, Any] | None) -> bool:
+        """Add what a job wrote to its event file between ``offset`` and ``new_offset``, in one transaction.
+
+        Nothing is added unless the session's recorded offset is still ``offset``, so two commands ingesting the
+        same file at once add each line once. ``saved``: checkpoint records; ``params``: the first resolved
+        arguments ({"params": ..., "spec": ...}), kept only when none are recorded yet.
+        """
+        with self._write() as conn:
+            moved = conn.execute("UPDATE sessions SET events_offset=? WHERE name=? AND events_offset=?",
+                                 (new_offset, name, offset)).rowcount
+            if not moved:
+                return False
+            conn.executemany(
+                "INSERT INTO metrics (session, step, key, value, summary, wall) VALUES (?, ?, ?, ?, ?, ?)",
+                [(name, m["step"], key, None if value is None or math.isnan(value) else value, int(m["summary"]),
+                  m["wall"]) for m in metrics for key, value in m["values"].items()])
+            for record in saved:
+                _insert(conn, CheckpointRecord, {"session": name, "name": record["name"], "saved": record["saved"],
+                                                 "summary": dict(record["summary"])}, verb="INSERT OR REPLACE")
+            if params is not None:
+                row = _encode(Session, {"params": dict(params["params"]), "param_spec": params["spec"]})
+                conn.execute("UPDATE sessions SET params=?, param_spec=? WHERE name=? AND params IS NULL",
+                             (row["params"], row["param_spec"], name))
+        return True
 
     def delete_session(self, name: str) -> None:
         with self._write() as conn:

@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from nsml import checkpoints, datasets, home, scorers
+from nsml import backends, checkpoints, datasets, home, scorers
 from nsml.constants import (ENV_PAUSED, ENV_PAUSED_CHECKPOINT, ENV_SUBMIT_ERRORS, ENV_SUBMIT_ID,
                             ENV_SUBMIT_KEEP_GOING, ENV_SUBMIT_LIMIT, ENV_SUBMIT_OUTPUT, SUBMIT_FAILURE_HEADER)
 from nsml.entities import ScoredUtterance, Session, Submission
@@ -118,6 +118,10 @@ def _predict(session: Session, dataset_root: Path, folder: Path, output: Path, t
                 ENV_SUBMIT_KEEP_GOING: "1" if keep_going else "0",
                 ENV_SUBMIT_ERRORS: str(output.parent / ERRORS_FILE)})
     argv = command(session, extra=["--mode", "test", "--pause", "1"])
+    if session.backend != "local":  # a job of the cluster's submit partition, waited for (nsml.backends.slurm)
+        exit_code, peak = backends.of(session).predict(session, argv, env, timeout,
+                                                       None if test else session.dir / "submit.log")
+        return _checked(exit_code, output, peak)
     log = None if test else open(session.dir / "submit.log", "ab")  # -t shows stdout; a full submit logs it
     try:
         child = subprocess.Popen(argv, cwd=session.code_dir, env=env, stdin=subprocess.DEVNULL, stdout=log,
@@ -137,6 +141,11 @@ def _predict(session: Session, dataset_root: Path, folder: Path, output: Path, t
         kill_marked(ENV_SUBMIT_ID, submit_id)
         if log is not None:
             log.close()
+    return _checked(exit_code, output, peak)
+
+
+def _checked(exit_code: int, output: Path, peak: int) -> int:
+    """``peak`` when the entry ended well and wrote its predictions; else why not, as ``SubmitFailed``."""
     if exit_code != 0:
         raise SubmitFailed(f"submit failed: {_reason(exit_code)}")
     if not output.is_file():

@@ -189,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
                         pitch.rule.threshold_hz, 100 * accuracy, min(FIT_UTTERANCES, len(train_list.wav_paths)))
 
     reporter = EpochReporter(state, args.save_name, logger, GENDER_METRICS, log_batches=False,
+                             max_epochs=args.max_epochs,
                              export=partial(binding.export, args.export) if args.export else None)
 
     try:

@@ -103,10 +103,12 @@ def to_device(batch: Batch, device: torch.device) -> Batch:
 
 
 class _Progress:
-    """A log line at least every ``every`` seconds: batch i/N, running loss, ETA for the epoch."""
+    """A log line at least every ``every`` seconds: batch i/N, running loss, ETA for the epoch and, with
+    ``epochs_after`` more epochs to come, for the whole run (each taken to last as long as this one)."""
 
-    def __init__(self, description: str, total: int, every: float, enabled: bool):
+    def __init__(self, description: str, total: int, every: float, enabled: bool, epochs_after: int = 0):
         self.description, self.total, self.every, self.enabled = description, total, every, enabled
+        self.epochs_after = epochs_after
         self.started = self.last = time.monotonic()
 
     def update(self, index: int, loss: float) -> None:
@@ -115,16 +117,18 @@ class _Progress:
             return
         self.last = now
         elapsed = now - self.started
-        eta = elapsed / index * (self.total - index)
-        logger.info("%s: batch %d/%d, loss %.4f, %.0f s elapsed, ETA %.0f s", self.description, index, self.total,
-                    loss, elapsed, eta)
+        per_batch = elapsed / index
+        eta = per_batch * (self.total - index)
+        logger.info("%s: batch %d/%d, loss %.4f, %.0f s elapsed, ETA %.0f s (run %.0f s)", self.description, index,
+                    self.total, loss, elapsed, eta, eta + self.epochs_after * per_batch * self.total)
 
 
 def train_epoch(model: nn.Module, objective: Objective, dataset: BaseDataset, worker_batches: Sequence[list[list[int]]],
                 optimizer: torch.optim.Optimizer, config: TrainConfig, device: torch.device,
                 on_report: Callable[[int, dict[str, float]], None] | None = None, show_progress: bool = True,
                 log_progress: bool = True, description: str = "train",
-                schedule: Callable[[int], float] | None = None) -> tuple[dict[str, float], Tally]:
+                schedule: Callable[[int], float] | None = None, epochs_after: int = 0
+                ) -> tuple[dict[str, float], Tally]:
     """One pass over ``worker_batches`` (index lists per loader thread); ``on_report(batch_index, metrics)`` every
     ``config.report_every`` batches with the metrics of that window; ``schedule(batch_index)`` gives the learning
     rate of each step (None: leave the optimizer's). Returns the epoch's metrics and sums."""
@@ -138,7 +142,7 @@ def train_epoch(model: nn.Module, objective: Objective, dataset: BaseDataset, wo
                          objective.pad_id, worker_batches)
     loader.start()
     totals, window = Tally(), Tally()
-    progress = _Progress(description, batch_count, config.progress_seconds, log_progress)
+    progress = _Progress(description, batch_count, config.progress_seconds, log_progress, epochs_after)
     with tqdm(total=batch_count, desc=description, unit="batch", disable=not show_progress, leave=False) as bar:
         for index, batch in enumerate(iterate_batches(batch_queue, workers), 1):
             batch = to_device(batch, device)
@@ -269,8 +273,9 @@ def fit(model: nn.Module, objective: Objective, data: DataSplit, optimizer: torc
 
         train_metrics, train_totals = train_epoch(trained, objective, data.train, plans, optimizer, config,
                                                   ctx.device, report, show_progress=show_progress and ctx.is_main,
-                                                  log_progress=ctx.is_main, description=f"epoch {epoch}",
-                                                  schedule=schedule)
+                                                  log_progress=ctx.is_main,
+                                                  description=f"epoch {epoch + 1}/{config.max_epochs}",
+                                                  schedule=schedule, epochs_after=config.max_epochs - epoch - 1)
         seconds = time.time() - started
         state.epoch, state.step = epoch + 1, step0 + sum(len(p) for p in plans)
         if not ctx.is_main:

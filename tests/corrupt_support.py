@@ -7,6 +7,8 @@ Every file is real: written with soundfile, cut with byte slicing, or made with 
 from __future__ import annotations
 
 import os
+import resource
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,3 +99,25 @@ AUDIO_CASES: tuple[Case, ...] = (
     Case("huge samples (float wav x 1e30)", lambda p: _scaled(p, 1e30), "out_of_range", False),
     Case("integer values in a float wav (x 32768)", lambda p: _scaled(p, 32768.0), "out_of_range", False),
 )
+
+
+# --- full and read-only disks ------------------------------------------------------------------------------------
+def mount_small_disk(folder: Path, size: str, read_only: bool = False) -> Callable[[], None] | None:
+    """Mount a real tmpfs of ``size`` (``mount -t tmpfs``) at ``folder``, made if missing; returns the function
+    that unmounts it, or None where this machine does not let the tests mount (not root, no CAP_SYS_ADMIN)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    options = f"size={size}" + (",ro" if read_only else "")
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], capture_output=True,
+                          text=True)
+    if done.returncode != 0:
+        return None
+    return lambda: subprocess.run(["umount", "-l", str(folder)], check=True)
+
+
+def file_size_limit(nbytes: int) -> Callable[[], None]:
+    """A ``preexec_fn`` that caps every file the child writes at ``nbytes`` (``RLIMIT_FSIZE``): a write past it
+    fails with ``EFBIG``, the way a full disk fails with ``ENOSPC`` (Python ignores ``SIGXFSZ``, so the write
+    raises instead of the process dying). Works without privileges, where mounting a small disk does not."""
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (nbytes, nbytes))
+    return limit

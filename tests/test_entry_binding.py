@@ -169,7 +169,7 @@ def test_the_end_of_an_epoch_reports_saves_and_exports_the_best(small, vocab, ch
     with caplog.at_level("INFO"):
         reporter.end_epoch(EpochReport(0, figures, dict(figures, loss=0.4), 3.0, is_best=True))
         reporter.end_epoch(EpochReport(1, figures, figures, 3.0, is_best=False))
-    assert "epoch 0: train loss 1.2500 cer 0.5000 gender err 0.2500 (3.0 s) | eval loss 0.4000" in caplog.text
+    assert "epoch 1: train loss 1.2500 cer 0.5000 gender err 0.2500 (3.0 s) | eval loss 0.4000" in caplog.text
     metrics = Store(checkpoints / "nsml.sqlite").latest_metrics("local")
     assert metrics == {"train__loss": 1.25, "train__cer": 0.5, "train__gender_error": 0.25, "eval__loss": 1.25,
                        "eval__cer": 0.5, "eval__gender_error": 0.25, "epoch": 2}

@@ -157,7 +157,8 @@ def test_sigkill_of_real_training_then_fork_resumes_from_a_finite_checkpoint(env
     assert 1 <= epoch <= 4
     assert all(bool(t.isfinite().all()) for t in saved.model_state.values() if t.is_floating_point())
     fork = nsml_cli(env, "fork", name, "model", "-a", f"--max_epochs {epoch + 1}", cwd=code, timeout=300)
-    assert f"(epoch {epoch})" in fork.stdout and f"epoch {epoch}: train loss" in fork.stdout  # the run's output
+    assert f"(epoch {epoch})" in fork.stdout  # the run's output
+    assert f"epoch {epoch + 1}/{epoch + 1}: train loss" in fork.stdout
     child = f"{name.rsplit('/', 1)[0]}/{int(name.rsplit('/', 1)[1]) + 1}"
     resumed = load_checkpoint(Path(env["NSML_HOME"]) / "sessions" / child / "checkpoints" / "model")
     assert resumed.train_state["epoch"] == epoch + 1

@@ -65,14 +65,21 @@ def test_score_cli_names_the_bad_line(tiny_dataset, tmp_path, capsys):
     assert "1 predicted keys are not in" in capsys.readouterr().err
 
 
-def test_transcriber_refuses_bad_inputs_before_decoding(tiny_dataset, tmp_path, vocab, capsys):
+def test_transcriber_keeps_rows_of_unreadable_files_and_refuses_a_list_without_one(tiny_dataset, tmp_path, vocab,
+                                                                                 capsys):
     config = ModelConfig(vocab_size=len(vocab), sos_id=vocab.sos_id, eos_id=vocab.eos_id, hidden_size=16,
                          layer_size=1)
     save_checkpoint(tmp_path, build_model(config), config, vocab)
     wav = str(tiny_dataset / "test" / "test_data" / "test_000.wav")
     out = tmp_path / "out.csv"
-    assert transcribe_main(["--checkpoint", str(tmp_path), "--output", str(out), wav, str(tmp_path / "x.wav")]) == 2
-    assert "x.wav: audio file not found" in capsys.readouterr().err and not out.exists()
+    # one missing file among readable ones: its row is kept with an empty transcript and a warning names it
+    assert transcribe_main(["--checkpoint", str(tmp_path), "--output", str(out), wav, str(tmp_path / "x.wav")]) == 0
+    assert "x.wav: audio file not found; its transcript is left empty" in capsys.readouterr().err
+    assert out.read_text(encoding="utf-8").splitlines()[1] == f"{tmp_path / 'x.wav'},"
+    out.unlink()
+    # no readable file at all: refused before decoding, nothing written
+    assert transcribe_main(["--checkpoint", str(tmp_path), "--output", str(out), str(tmp_path / "x.wav")]) == 2
+    assert "x.wav" in capsys.readouterr().err and not out.exists()
     assert transcribe_main(["--checkpoint", str(tmp_path / "none"), "--output", str(out), wav]) == 2
     assert "no model.pt" in capsys.readouterr().err
     assert transcribe_main(["--checkpoint", str(tmp_path), "--output", str(out), wav]) == 0

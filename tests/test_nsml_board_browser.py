@@ -141,7 +141,7 @@ def _at_tail(driver) -> bool:
 
 
 def test_the_log_panel_follows_the_tail_of_a_live_run(board, browser) -> None:
-    name = nsml_cli(board.env, "run", "-d", "toy", "-a", "--epochs 30 --epoch_seconds 0.15", "--detach",
+    name = nsml_cli(board.env, "run", "-d", "toy", "-a", "--epochs 30 --epoch_seconds 0.4", "--detach",
                     cwd=Path(board.env["NSML_HOME"]).parent / "project").stdout.strip()
     browser.get(board.url.rstrip("/") + f"/session/{name}")
     assert "epoch 30 done" not in browser.find_element(By.CSS_SELECTOR, "pre.log").text  # opened while it ran
@@ -235,4 +235,45 @@ def test_tables_sort_by_a_pressed_heading_and_stay_sorted_across_live_updates(bo
         By.XPATH, "ancestor::details").click()
     _press(browser, "history-1", 3)
     assert _column(browser, "history-1", 3) == ["28.57", "45.71", "57.14"]
+    assert console_errors(browser) == []
+
+
+def test_chart_controls_smooth_change_the_axis_and_zoom_by_dragging(board, browser) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.support.ui import Select
+
+    browser.set_window_size(WIDTH, 900)
+    browser.get(board.url.rstrip("/") + f"/session/{FIRST}")
+
+    def loss_svg():
+        return next(figure.find_element(By.TAG_NAME, "svg") for figure in browser.find_elements(
+            By.CSS_SELECTOR, "figure.chart") if figure.find_element(By.TAG_NAME, "figcaption").text == "loss")
+
+    def steps() -> list[str]:
+        titles = [t.get_attribute("textContent") for t in loss_svg().find_elements(By.CSS_SELECTOR, "circle title")]
+        return sorted({t.split(" @ ")[1].split(":")[0] for t in titles if t.startswith("train/loss")}, key=float)
+
+    assert steps() == [str(n) for n in range(1, 9)]
+    slider = browser.find_element(By.CSS_SELECTOR, "form.chart-options input[name=smooth]")
+    browser.execute_script("arguments[0].value = '0.7'; arguments[0].dispatchEvent(new Event('input'));"
+                           "arguments[0].dispatchEvent(new Event('change'));", slider)
+    WebDriverWait(browser, 15).until(lambda d: "smooth=0.7" in d.current_url)
+    assert len(loss_svg().find_elements(By.CSS_SELECTOR, "path.raw")) == 2
+    assert browser.find_element(By.CSS_SELECTOR, ".smoothing output").text == "0.70"
+
+    svg = loss_svg()
+    width = svg.size["width"]
+    ActionChains(browser).move_to_element_with_offset(svg, int(-width * 0.05), 0).click_and_hold().move_by_offset(
+        int(width * 0.3), 0).release().perform()
+    WebDriverWait(browser, 15).until(lambda d: "from=" in d.current_url and "to=" in d.current_url)
+    zoomed = steps()
+    assert 1 <= len(zoomed) < 8 and "smooth=0.7" in browser.current_url
+    ActionChains(browser).double_click(loss_svg()).perform()
+    WebDriverWait(browser, 15).until(lambda d: "from=&" in d.current_url or "from=" not in d.current_url)
+    assert steps() == [str(n) for n in range(1, 9)]
+
+    Select(browser.find_element(By.CSS_SELECTOR, "form.chart-options select[name=x]")).select_by_value("relative")
+    WebDriverWait(browser, 15).until(lambda d: "x=relative" in d.current_url)
+    labels = [t.text for t in loss_svg().find_elements(By.CSS_SELECTOR, "text.axis-label")]
+    assert labels == ["time since the first report"]
     assert console_errors(browser) == []

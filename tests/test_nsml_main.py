@@ -52,7 +52,7 @@ def test_fork_resumes_the_baseline_at_the_checkpoint_epoch(env, tmp_path):
     forked = nsml_cli(env, "fork", "tester/sample_dataset/1", "model", "-a", "--max_epochs 3", cwd=ROOT, timeout=300)
     log = forked.stdout + forked.stderr
     assert "(epoch 1)" in log  # nsml.paused loaded the parent's checkpoint through the bound load
-    assert "epoch 0:" not in log and "epoch 1:" in log and "epoch 2:" in log
+    assert "epoch 1/3:" not in log and "epoch 2/3:" in log and "epoch 3/3:" in log  # counted from 1, as the board
     checkpoints = tmp_path / "home" / "sessions" / "tester/sample_dataset/2" / "checkpoints"
     state = load_checkpoint(checkpoints / "model").train_state
     assert state["epoch"] == 3 and state["step"] == 3 * 8

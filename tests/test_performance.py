@@ -244,7 +244,7 @@ def test_an_unreadable_entry_is_computed_and_written_again(tmp_path):
     assert torch.equal(cached(wav), fresh) and cached.misses == 2
     entry.write_bytes(b"")
     assert torch.equal(cached(wav), fresh) and cached.misses == 3
-    assert torch.equal(FeatureCache(tmp_path, FeatureConfig()).lookup(entry), fresh)
+    assert torch.equal(FeatureCache(tmp_path, FeatureConfig()).lookup(entry, os.stat(wav)), fresh)
 
 
 FILL = textwrap.dedent("""

@@ -20,6 +20,7 @@ RECIPES = ROOT / "recipes"
 # the data stage's command that makes the data, and the files whose presence means it is made
 MAKES = {"korean.sh": ("corpus.make_dataset", ("labels.txt",)),
          "compare_korean.sh": ("corpus.make_dataset", ("labels.txt",)),
+         "finetune_korean.sh": ("corpus.make_dataset", ("labels.txt",)),
          "russian.sh": ("ru_numbers.generate", ("train.csv", "test.csv"))}
 
 
@@ -41,7 +42,8 @@ def test_every_recipe_parses(name):
     assert done.returncode == 0, done.stderr
 
 
-@pytest.mark.parametrize(("name", "count"), [("korean.sh", 4), ("russian.sh", 4), ("compare_korean.sh", 2)])
+@pytest.mark.parametrize(("name", "count"), [("korean.sh", 4), ("russian.sh", 4), ("compare_korean.sh", 2),
+                                                    ("finetune_korean.sh", 2)])
 def test_a_dry_run_says_every_stage_and_prints_its_commands(name, count, tmp_path):
     done = recipe(name, tmp_path, DRY_RUN="1", DATA=str(tmp_path / "data"))
     assert done.returncode == 0, done.stderr
@@ -49,6 +51,15 @@ def test_a_dry_run_says_every_stage_and_prints_its_commands(name, count, tmp_pat
     assert f"+ python -m {MAKES[name][0]} --out {tmp_path / 'data'}" in done.stdout
     assert "+ python -m nsml run -d " in done.stdout
     assert not (tmp_path / "data").exists() and not (tmp_path / "home").exists()  # nothing ran
+
+
+def test_the_fine_tuning_table_trains_from_scratch_and_from_the_shipped_model_on_one_budget(tmp_path):
+    done = recipe("finetune_korean.sh", tmp_path, DRY_RUN="1", DATA=str(tmp_path / "data"), MINUTES="2")
+    assert done.returncode == 0, done.stderr
+    runs = [line for line in done.stdout.splitlines() if line.startswith("+ python -m nsml run -d ko_finetune ")]
+    assert len(runs) == 2 and all("--max_minutes 2 " in line for line in runs)
+    assert "--init pretrained/korean " in runs[1] and "--init" not in runs[0] and "--units jamo" in runs[0]
+    assert "+ python -m evaluation.transcribe --checkpoint pretrained/korean " in done.stdout  # the shipped row
 
 
 def test_stage_and_stop_stage_select_the_stages_between(tmp_path):

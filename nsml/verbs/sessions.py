@@ -16,10 +16,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TypeVar
 
-from nsml import (checkpoints, compare, datasets, devices, entry_args, home, launch, logs, scorers, session, snapshot,
-                  table, text)
+from nsml import (backends, checkpoints, compare, datasets, devices, entry_args, home, launch, logs, scorers, session,
+                  snapshot, table, text)
 from nsml.entities import Dataset, Session
-from nsml.errors import UsageError
+from nsml.errors import NoSpace, UsageError
 from nsml.store import Store
 from nsml.text import terminal_columns
 from nsml.verbs import submissions
@@ -48,12 +48,13 @@ def _notice_gpus(gpus: int, nproc: int) -> None:
 
 
 def _start(store: Store, created: Session, detach: bool, submit_checkpoint: str | None = None) -> int:
+    runner = backends.of(created)
     if detach:
-        launch.detach(store, created.name)
+        runner.detach(store, created.name)
         say(f"session {created.name} runs in the background; follow it with: nsml logs -f {created.name}")
         print(created.name)
         return 0
-    exit_code = launch.supervise(store, created.name, echo=True)
+    exit_code = runner.supervise(store, created.name, echo=True)
     say(f"session {created.name} {session.get(store, created.name).describe_status()}")
     if exit_code != 0 or not submit_checkpoint:
         return _exit_status(exit_code)
@@ -61,13 +62,27 @@ def _start(store: Store, created: Session, detach: bool, submit_checkpoint: str 
     return submissions.submit_and_show(store, created.name, submit_checkpoint)
 
 
-def _fill(store: Store, created: Session, fill: Callable[[], T]) -> T:
-    """Fill the new session's ``code/``; a failure removes the half-made session."""
+def _fill(store: Store, created: Session, fill: Callable[[], T], source: Path) -> T:
+    """Fill the new session's ``code/`` from ``source``; a failure removes the half-made session.
+
+    On a full disk the copy is removed before the record (which SQLite may need room to delete), and the error is
+    one line saying what needed the space instead of the copy's traceback and then the clean-up's.
+    """
     try:
         return fill()
-    except BaseException:
-        session.discard(store, created)
-        raise
+    except BaseException as error:
+        code = NoSpace.behind(error)
+        if code is None:
+            session.discard(store, created)
+            raise
+        shutil.rmtree(created.code_dir, ignore_errors=True)
+        try:
+            session.discard(store, created)
+        except Exception:  # noqa: BLE001 - a record left behind is harmless; the space error is the news
+            pass
+        raise NoSpace(f"{NoSpace.where(code, created.dir.parent)}: the code snapshot of {source} did not fit; the "
+                      f"session is not started and its partial copy is removed; free some space, or "
+                      f"leave large files out with {snapshot.IGNORE_FILE} or --max-file-mib") from error
 
 
 def _check_submit(args: argparse.Namespace, dataset: Dataset) -> None:
@@ -84,13 +99,16 @@ def cmd_run(store: Store, args: argparse.Namespace) -> int:
     source = Path.cwd()
     if not (source / args.entry).is_file():
         raise UsageError(f"no entry {args.entry!r} in {source} (choose one with -e)")
+    backend, job = backends.choose(args)
     launch.check_arguments(source, args.entry, args.args, dataset.name, dataset.root, args.gpus)
     nproc = args.nproc or (args.gpus if args.gpus > 1 else 1)
-    _notice_gpus(args.gpus, nproc)
+    if backend == "local":  # a cluster node's GPUs are not this machine's
+        _notice_gpus(args.gpus, nproc)
     created = session.create(store, args.dataset, args.entry, args.args, gpus=args.gpus, cpus=args.cpus,
-                             nproc=nproc, memo=args.memo, test_set=datasets.fingerprint(dataset.root))
+                             nproc=nproc, memo=args.memo, test_set=datasets.fingerprint(dataset.root),
+                             backend=backend, job=job)
     copied = _fill(store, created, lambda: snapshot.copy_code(source, created.code_dir, skip=[home.nsml_home()],
-                                                              max_file_bytes=args.max_file_mib << 20))
+                                                              max_file_bytes=args.max_file_mib << 20), source)
     say(f"session {created.name}: {copied.files} files ({table.size(copied.bytes)}) of code from {source}")
     for left_out in copied.skipped:
         say(f"warning: {left_out.path} not copied into the snapshot: {left_out.reason} (list it in "
@@ -121,12 +139,14 @@ def cmd_fork(store: Store, args: argparse.Namespace) -> int:
     if args.args is not None:
         launch.check_load(parent.code_dir, parent.entry, arguments, extra, source, dataset.name, dataset.root,
                           f"{parent.name} checkpoint {args.checkpoint!r}")
-    _notice_gpus(parent.gpus, parent.nproc)
+    backend, job = backends.choose(args, parent)
+    if backend == "local":
+        _notice_gpus(parent.gpus, parent.nproc)
     memo = args.memo or f"fork of {parent.name} checkpoint {args.checkpoint}"
     created = session.create(store, parent.dataset, parent.entry, arguments, gpus=parent.gpus, cpus=parent.cpus,
                              nproc=parent.nproc, memo=memo,
                              parent=parent.name, parent_checkpoint=args.checkpoint, extra_args=extra,
-                             test_set=datasets.fingerprint(dataset.root))
+                             test_set=datasets.fingerprint(dataset.root), backend=backend, job=job)
     summary = store.checkpoint_summaries(parent.name).get(str(args.checkpoint), {})
 
     def fill() -> None:
@@ -134,7 +154,7 @@ def cmd_fork(store: Store, args: argparse.Namespace) -> int:
         checkpoints.adopt(created.checkpoint_root, "best", source)  # a fork that never improves still has a best
         store.record_checkpoint(created.name, "best", time.time(), summary)
 
-    _fill(store, created, fill)
+    _fill(store, created, fill, parent.code_dir)
     say(f"session {created.name}: forked from {parent.name} checkpoint {args.checkpoint!r} (its 'best' until it "
         f"saves a better one), arguments: {arguments or '-'}")
     return _start(store, created, args.detach, args.submit)
@@ -212,14 +232,14 @@ def cmd_stop(store: Store, args: argparse.Namespace) -> int:
     if not target.active:
         say(f"session {target.name} is not running ({target.describe_status()})")
         return 0
-    say(f"session {target.name} {launch.stop(store, target).describe_status()}")
+    say(f"session {target.name} {backends.of(target).stop(store, target).describe_status()}")
     return 0
 
 
 def cmd_rm(store: Store, args: argparse.Namespace) -> int:
     for target in session.match(store, args.sessions):
         if target.active and args.force:
-            target = launch.stop(store, target)
+            target = backends.of(target).stop(store, target)
         session.remove(store, target)
         say(f"removed {target.name}")
     return 0
@@ -254,6 +274,7 @@ def register(verbs: Any) -> None:
                      help="files larger than this are left out of the code snapshot, with a warning "
                           f"(default {snapshot.DEFAULT_MAX_FILE_MIB})")
     _start_options(run)
+    backends.add_options(run)
 
     ps = add_verb(verbs, "ps", cmd_ps, "List sessions: name, created, args, status, latest summary metrics, memo "
                                        "(long args and memos cut to the terminal's width).")
@@ -299,3 +320,4 @@ def register(verbs: Any) -> None:
                       help="use -a as the whole argument string instead (the parent's are dropped)")
     fork.add_argument("-m", "--memo", help="a note shown by 'nsml ps' (default: where it was forked from)")
     _start_options(fork)
+    backends.add_options(fork)
