@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 import nsml
-from entry import Binding, EpochReporter, LanguageModelSlot
+from entry import Binding, DecodingSlot, EpochReporter, LanguageModelSlot
 from entry.finetune import FineTuneError, adopt_architecture, check_coverage, given_options, init_path
 from models import DecodingOptions, ModelConfig, build_model, check_compatible, save_checkpoint
 from models.checkpoint import CheckpointError, load_checkpoint
@@ -82,7 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max_len", type=int, default=80,
                         help="longest transcript decoded at inference, in labels, for audio under that many encoder "
                              "frames (40 ms each); longer audio may have one label per frame")
-    parser.add_argument("--beam_size", type=int, default=1, help="beam width at inference (1: greedy, the seed's)")
+    parser.add_argument("--beam_size", type=int, default=1,
+                        help="beam width at inference (1: greedy, the seed's); with no decoding flag a loaded "
+                             "checkpoint's recommended decoding (its decoding.json) is used")
+    parser.add_argument("--greedy", action="store_true",
+                        help="greedy decoding at inference even when the checkpoint recommends a beam search")
     parser.add_argument("--length_penalty", type=float, default=0.0,
                         help="beam scores are divided by length**length_penalty")
     parser.add_argument("--precision", choices=CHOICES, default="fp32",
@@ -167,25 +171,32 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def bind_model(model: nn.Module, optimizer: torch.optim.Optimizer | None = None, *, config: ModelConfig,
                vocab: Vocab, featurizer: Featurizer | None = None, decoding: DecodingOptions = DecodingOptions(),
                state: TrainState | None = None, precision: str = "fp32", lr: float | None = None,
-               units: TextUnits | None = None, lm: LanguageModelSlot | None = None) -> Binding:
+               units: TextUnits | None = None, lm: LanguageModelSlot | None = None, greedy: bool = False) -> Binding:
     """Bind save/load/infer for NSML (``entry.Binding``).
 
     ``state`` (epoch, step, best loss) travels with the checkpoint, and so does the n-gram LM in ``lm``. On load
     the optimizer's moments are restored but its learning rate is this run's ``lr``, so a flag given on fork
     applies. ``infer`` takes one wav path (the 2019 contract, returns its text) or a list of paths (returns a
     list, decoded in batches). Returns the binding (its ``init`` starts a fine-tuning run).
+
+    When ``decoding`` searches nothing (greedy, no LM) and ``greedy`` is False, a loaded checkpoint's recommended
+    decoding (``decoding.json``, e.g. ``pretrained/korean``'s beam with its LM) replaces it; a beam search of the
+    run's own is recorded beside every checkpoint it saves.
     """
     featurizer = featurizer or Featurizer()
     units = units or TextUnits()
     lm = lm or LanguageModelSlot()
+    searched = decoding != DecodingOptions(max_len=decoding.max_len, ctc_weight=decoding.ctc_weight)
+    chosen = DecodingSlot(decoding, chosen=greedy or searched)
     spec = {"config": config, "vocab": vocab, "features": featurizer.config, "units": units.kind}
     binding = Binding(model, optimizer, state if state is not None else TrainState(),
                       writer=partial(save_checkpoint, model=model, **spec), check=partial(check_compatible, **spec),
-                      lr=lr, sidecars=[lm])
+                      lr=lr, sidecars=[lm, chosen])
 
     def infer(wav_path: str | list[str]) -> str | list[str]:
         paths = [wav_path] if isinstance(wav_path, str) else list(wav_path)
-        texts = transcribe(model, vocab, paths, decoding, featurizer, precision=precision, units=units, lm=lm.lm)
+        texts = transcribe(model, vocab, paths, chosen.options, featurizer, precision=precision, units=units,
+                           lm=lm.lm)
         return texts[0] if isinstance(wav_path, str) else texts
 
     binding.bind(infer)
@@ -299,7 +310,8 @@ def main(argv: list[str] | None = None) -> int:
                                    lm_weight=args.lm_weight, length_bonus=args.length_bonus)
         lm = LanguageModelSlot()
         binding = bind_model(model, optimizer, config=config, vocab=vocab, featurizer=featurizer,
-                             decoding=decoding, state=state, precision=args.precision, lr=args.lr, units=units, lm=lm)
+                             decoding=decoding, state=state, precision=args.precision, lr=args.lr, units=units, lm=lm,
+                             greedy=args.greedy)
         if start is not None and args.mode == "train":
             binding.init(args.init)  # before paused: a fork then loads its own checkpoint over these weights
         if args.pause == 1:

@@ -45,6 +45,16 @@ PROG = "python -m corpus.make_dataset"
 DEFAULTS = PlanSettings()
 
 
+def spellable(pool: Sequence[Sentence], labels: Path) -> list[Sentence]:
+    """The sentences of ``pool`` that the label table ``labels`` can spell; says how many it leaves out."""
+    chars = set(Vocab.from_file(labels).chars)
+    kept = [s for s in pool if set(s.text) <= chars]
+    if len(kept) < len(pool):
+        print(f"{PROG}: left out {len(pool) - len(kept)} of {len(pool)} sentences with characters {labels} does not "
+              "have (without --labels the table is built over every sentence)", file=sys.stderr)
+    return kept
+
+
 def label_table(pool: Sequence[Sentence], utterances: Sequence[Utterance], labels: Path | None) -> Vocab:
     """The table the dataset's label ids refer to: ``labels`` if given, else one built from ``pool``.
 
@@ -193,6 +203,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="extra UTF-8 sentence files, one sentence per line; digits are spelled out in Hangul and "
                              "commas dropped, and lines with other characters than Hangul, spaces and a final . ? ! "
                              "are skipped")
+    parser.add_argument("--test_text", nargs="+", default=None, metavar="FILE",
+                        help="hold the test split out by source: test sentences come only from these files (e.g. "
+                             "corpus/heldout_ko_everyday.txt), and none of their sentences is used in train; with "
+                             "it --train may be 0, a test-only dataset")
     parser.add_argument("--no_bundled", action="store_true",
                         help="use only the --text files, none of the built-in sources")
     parser.add_argument("--min_chars", type=int, default=DEFAULT_MIN_CHARS,
@@ -242,7 +256,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for flag in ("snr_range", "train_snr_range"):
         if getattr(args, flag) and getattr(args, flag)[0] > getattr(args, flag)[1]:
             parser.error(f"--{flag} LO HI needs LO <= HI, got {' '.join(map(str, getattr(args, flag)))}")
-    if args.no_bundled and not args.text:
+    if args.no_bundled and not args.text and not (args.test_text and args.train == 0):
         parser.error("--no_bundled needs at least one --text file")
     if args.out.exists() and (not args.out.is_dir() or any(args.out.iterdir())):
         if not args.overwrite:
@@ -253,8 +267,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = _settings(args)
         sources = [] if args.no_bundled else args.sources
         pool = load_corpus(sources, args.text, args.min_chars, args.max_chars)
-        utterances = plan_dataset(pool, args.train, args.test, args.seed, settings)
-        vocab = label_table(pool, utterances, args.labels)
+        held = load_corpus([], args.test_text, args.min_chars, args.max_chars) if args.test_text else None
+        if args.labels is not None:
+            pool, held = spellable(pool, args.labels), spellable(held, args.labels) if held else held
+        utterances = plan_dataset(pool, args.train, args.test, args.seed, settings, held)
+        vocab = label_table([*pool, *(held or ())], utterances, args.labels)
         command = shlex.join(["python", "-m", "corpus.make_dataset", *(sys.argv[1:] if argv is None else argv)])
         seconds = make_dataset(args.out, utterances, vocab, args.labels, args.jobs, command)
     except (LabelTableError, DatasetError, ToolError, TextSourceError, ValueError, OSError) as err:

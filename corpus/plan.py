@@ -81,26 +81,41 @@ def _noisy(rng: random.Random, n: int, fraction: float) -> set[int]:
 
 
 def plan_dataset(
-    sentences: Sequence[Sentence], n_train: int, n_test: int, seed: int, settings: PlanSettings = PlanSettings()
+    sentences: Sequence[Sentence], n_train: int, n_test: int, seed: int, settings: PlanSettings = PlanSettings(),
+    test_sentences: Sequence[Sentence] | None = None,
 ) -> list[Utterance]:
     """Train utterances then test utterances; the test split is held out by sentence and partly by voice.
 
     Test sentences never occur in train. Train voices come from ``TRAIN_VARIANTS``; test voices from all
     variants, with each of ``TEST_ONLY_VARIANTS`` used at least once. When ``n_train`` exceeds the sentences
     left after the test split, train sentences repeat (each pass in the same shuffled order) with fresh voices.
+
+    With ``test_sentences`` the test split is held out by source: its sentences come only from there, and any of
+    them that ``sentences`` also holds is dropped from train; ``n_train`` may then be 0 (a test-only dataset).
     """
-    if n_train < 1:
+    if n_train < (0 if test_sentences is not None else 1):
         raise ValueError(f"n_train must be at least 1, got {n_train}")
     if n_test < len(TEST_ONLY_VARIANTS):
         raise ValueError(f"n_test must be at least {len(TEST_ONLY_VARIANTS)} (one per test-only voice), got {n_test}")
     pool = list({s.text: s for s in sentences}.values())
-    if n_test >= len(pool):
-        raise ValueError(
-            f"{len(pool)} distinct sentences cannot give {n_test} held-out test sentences and still leave one for train"
-        )
     rng = random.Random(seed)
-    rng.shuffle(pool)
-    test_sentences, train_pool = pool[:n_test], pool[n_test:]
+    if test_sentences is None:
+        if n_test >= len(pool):
+            raise ValueError(f"{len(pool)} distinct sentences cannot give {n_test} held-out test sentences and still "
+                             "leave one for train")
+        rng.shuffle(pool)
+        test_sentences, train_pool = pool[:n_test], pool[n_test:]
+    else:
+        held = list({s.text: s for s in test_sentences}.values())
+        if n_test > len(held):
+            raise ValueError(f"the test text has {len(held)} distinct sentences, fewer than --test {n_test}")
+        rng.shuffle(held)
+        test_sentences = held[:n_test]
+        kept = {s.text for s in held}  # the whole test text stays out of train, used or not
+        train_pool = [s for s in pool if s.text not in kept]
+        rng.shuffle(train_pool)
+        if n_train and not train_pool:
+            raise ValueError("no train sentence is left once the test text is taken out")
     train_sentences = [train_pool[i % len(train_pool)] for i in range(n_train)]
 
     train_voices = _voices(rng, n_train, TRAIN_VARIANTS)

@@ -4,6 +4,9 @@ order, each sentence tagged with the source it came from.
 Sources, in the order they are read (a sentence found in two keeps the first source's tag):
 
 ``handwritten``  the sentences we wrote: ``sentences_ko.txt``, ``sentences_ko_calls.txt``, ``sentences_ko_daily.txt``
+``everyday``     the broad everyday text we wrote in ``text_ko/*.txt``: food and cafés, transport and directions,
+                 shopping, weather, health, phone calls and customer service, work, school, home, hobbies, small
+                 talk
 ``templates``    ``templates_ko``: names, places, times, dates, amounts and counts spelled out in Hangul
 ``kolaw``        konlpy's copy of the Constitution of the Republic of Korea
 ``kobill``       konlpy's ten bills of the National Assembly
@@ -33,14 +36,22 @@ from speech_kit.cli import fail
 
 HERE = Path(__file__).resolve().parent
 HANDWRITTEN_FILES = (HERE / "sentences_ko.txt", HERE / "sentences_ko_calls.txt", HERE / "sentences_ko_daily.txt")
+EVERYDAY_FOLDER = HERE / "text_ko"
+# Test-only text: never a source, so no dataset or LM built from SOURCES can train on it (make_dataset --test_text).
+HELDOUT_FILE = HERE / "heldout_ko_everyday.txt"
 
 
 def _handwritten() -> list[str]:
     return [text for path in HANDWRITTEN_FILES for text in read_sentences(path)]
 
 
+def _everyday() -> list[str]:
+    return [text for path in sorted(EVERYDAY_FOLDER.glob("*.txt")) for text in read_sentences(path)]
+
+
 SOURCES: dict[str, Callable[[], list[str]]] = {
     "handwritten": _handwritten,
+    "everyday": _everyday,
     "templates": templated_sentences,
     "kolaw": lambda: read_konlpy_corpus("kolaw"),
     "kobill": lambda: read_konlpy_corpus("kobill"),
@@ -63,14 +74,17 @@ def load_corpus(
 ) -> list[Sentence]:
     """The deduplicated sentence pool of ``sources`` (in ``SOURCES`` order) then ``extra_files`` (in given order).
 
-    Only sentences of ``min_chars`` to ``max_chars`` characters are kept. Raises ``ValueError`` for an unknown
-    source and ``TextSourceError`` when a source's package (konlpy) is missing.
+    Only sentences of ``min_chars`` to ``max_chars`` characters are kept. No built-in source gives a sentence of
+    the test-only ``HELDOUT_FILE``, even one that it also holds by chance (a short everyday phrase). Raises
+    ``ValueError`` for an unknown source and ``TextSourceError`` when a source's package (konlpy) is missing.
     """
     wanted = set(sources)
     unknown = sorted(wanted - set(SOURCES))
     if unknown:
         raise ValueError(f"unknown text source(s) {', '.join(unknown)}; choose from {', '.join(SOURCES)}")
-    batches: list[tuple[str, list[str]]] = [(name, read()) for name, read in SOURCES.items() if name in wanted]
+    held = set(read_sentences(HELDOUT_FILE)) if wanted else set()  # test-only: no built-in source may give one
+    batches: list[tuple[str, list[str]]] = [(name, [t for t in read() if t not in held])
+                                            for name, read in SOURCES.items() if name in wanted]
     batches += [(f"file:{Path(path).name}", read_sentences(path)) for path in extra_files]
     pool: dict[str, Sentence] = {}
     for source, texts in batches:

@@ -1,7 +1,8 @@
 """What the two NSML entries (``main.py``, ``ru_numbers/train.py``) share above the core: the save/load/infer
 binding (``entry.binding``) and the per-batch and end-of-epoch reporting (``entry.epochs``)."""
 
-from entry.binding import Binding, Check, LanguageModelSlot, Sidecar, Writer
+from entry.binding import Binding, Check, DecodingSlot, LanguageModelSlot, Sidecar, Writer
 from entry.epochs import SPEECH, EpochReporter, Metric
 
-__all__ = ["SPEECH", "Binding", "Check", "EpochReporter", "LanguageModelSlot", "Metric", "Sidecar", "Writer"]
+__all__ = ["SPEECH", "Binding", "Check", "DecodingSlot", "EpochReporter", "LanguageModelSlot", "Metric", "Sidecar",
+           "Writer"]

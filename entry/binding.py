@@ -20,7 +20,9 @@ from torch import nn
 
 import nsml
 from models.checkpoint import Checkpoint, load_checkpoint
+from models.decoding import DecodingOptions
 from models.lm import LM_FILE, NgramLM
+from models.recommended import RECOMMENDED_FILE, describe, read_recommended, with_recommended, write_recommended
 from speech_kit.finite import check_finite_model
 from speech_kit.train import TrainState
 
@@ -65,6 +67,32 @@ class LanguageModelSlot:
         path = Path(directory) / self.FILE
         if path.is_file():
             self.lm = NgramLM.load(path)
+
+
+class DecodingSlot:
+    """The decoding ``infer`` uses: the run's own, or, when the run chose none (``chosen`` False: no search flag
+    and no ``--greedy``), what a loaded checkpoint recommends in its ``decoding.json``. A run whose decoding is a
+    beam search records it beside each checkpoint it saves, so a submit or an export decodes the same way."""
+
+    FILE = RECOMMENDED_FILE
+
+    def __init__(self, options: DecodingOptions = DecodingOptions(), chosen: bool = False):
+        self.options = options
+        self.chosen = chosen
+        self.adopted = False
+
+    def save(self, directory: str) -> None:
+        if self.options.beam_size > 1:
+            write_recommended(directory, self.options, note="adopted from the checkpoint it loaded" if self.adopted
+                              else "the decoding flags of the run that saved it")
+
+    def load(self, directory: str) -> None:
+        recommended = read_recommended(directory)
+        if recommended and not self.chosen:
+            self.options = with_recommended(self.options, recommended)
+            self.adopted = True
+            logger.info("decoding as %s recommends: %s (--greedy or a decoding flag overrides)", directory,
+                        describe(self.options))
 
 
 @dataclass

@@ -14,6 +14,7 @@ import torch
 from tqdm import tqdm
 
 from models import CheckpointError, DecodingOptions, load_checkpoint
+from models.recommended import TUNABLE, describe, read_recommended, with_recommended
 from models.lm import LM_FILE, NgramLM
 from models.transcribe import transcribe
 from speech_kit.audio import AudioError, probe
@@ -90,22 +91,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max_len", type=int, default=80,
                         help="longest transcript, in labels, of audio under that many encoder frames (40 ms each); "
                              "longer audio may have one label per frame")
-    parser.add_argument("--beam_size", type=int, default=1, help="beam width (1: greedy)")
-    parser.add_argument("--length_penalty", type=float, default=0.0,
-                        help="beam scores are divided by length**length_penalty")
-    parser.add_argument("--precision", choices=PRECISIONS, default="fp32", help="bf16: autocast to bfloat16")
-    parser.add_argument("--ctc_weight", type=float, default=0.0,
+    search = parser.add_argument_group(
+        "decoding", "a checkpoint with a decoding.json (the shipped models) is decoded the way it recommends; these "
+                    "flags override its settings one by one, and --greedy drops them all")
+    search.add_argument("--greedy", action="store_true", help="greedy decoding, whatever the checkpoint recommends")
+    search.add_argument("--beam_size", type=int, default=None, help="beam width (1: greedy; default: 1)")
+    search.add_argument("--length_penalty", type=float, default=None,
+                        help="beam scores are divided by length**length_penalty (default: 0)")
+    search.add_argument("--ctc_weight", type=float, default=0.0,
                         help="joint CTC-attention models: weight of the CTC score when the attention beam's finished "
                              "hypotheses are rescored (0: attention score alone)")
-    parser.add_argument("--lm_weight", type=float, default=0.0,
-                        help="weight of the checkpoint's n-gram LM (its lm.json) in CTC beam search")
-    parser.add_argument("--length_bonus", type=float, default=0.0, help="per-unit bonus in CTC beam search")
+    search.add_argument("--lm_weight", type=float, default=None,
+                        help="weight of the checkpoint's n-gram LM (its lm.json) in CTC beam search (default: 0)")
+    search.add_argument("--length_bonus", type=float, default=None,
+                        help="per-unit bonus in CTC beam search (default: 0)")
+    parser.add_argument("--precision", choices=PRECISIONS, default="fp32", help="bf16: autocast to bfloat16")
     args = parser.parse_args(argv)
     if args.batch_size < 1:
         parser.error(f"--batch_size must be at least 1, got {args.batch_size}")
+    given = {name: getattr(args, name) for name in TUNABLE if getattr(args, name) is not None}
+    if args.greedy and given:
+        parser.error(f"--greedy cannot go with --{' --'.join(given)}")
     try:
-        options = DecodingOptions(args.max_len, args.beam_size, args.length_penalty, args.ctc_weight,
-                                  lm_weight=args.lm_weight, length_bonus=args.length_bonus)
+        options = DecodingOptions(args.max_len, ctc_weight=args.ctc_weight, **given)
     except ValueError as err:
         parser.error(str(err))
     try:
@@ -113,13 +121,18 @@ def main(argv: list[str] | None = None) -> int:
         wavs = expand_inputs(args.inputs)
         _check_some_usable(wavs)
         checkpoint = load_checkpoint(args.checkpoint, map_location=args.device)
+        recommended = {} if args.greedy else read_recommended(args.checkpoint)
     except (AudioError, DatasetError, CheckpointError) as err:
         return fail(PROG, err)
+    if recommended:
+        options = with_recommended(options, {k: v for k, v in recommended.items() if k not in given})
+        print(f"{PROG}: decoding as {args.checkpoint} recommends: {describe(options)} (--greedy or a decoding flag "
+              "overrides)", file=sys.stderr)
     model = checkpoint.build(args.device)
     lm_path = Path(args.checkpoint) / LM_FILE
-    lm = NgramLM.load(lm_path) if args.lm_weight and lm_path.is_file() else None
-    if args.lm_weight and lm is None:
-        return fail(PROG, f"--lm_weight {args.lm_weight}: the checkpoint has no {LM_FILE}")
+    lm = NgramLM.load(lm_path) if options.lm_weight and lm_path.is_file() else None
+    if options.lm_weight and lm is None:
+        return fail(PROG, f"LM weight {options.lm_weight:g}: the checkpoint has no {LM_FILE}")
 
     def transcripts() -> Iterator[tuple[str, str]]:
         with tqdm(total=len(wavs), desc="transcribe", unit="file", disable=not sys.stderr.isatty()) as bar:

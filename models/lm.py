@@ -46,6 +46,14 @@ class NgramLM:
                     counts[padded[i - n: i]][unit] += 1
         return cls(order, dict(counts), len(units) + 1)
 
+    def pruned(self, min_count: int) -> NgramLM:
+        """This LM without the contexts of two or more units seen fewer than ``min_count`` times: their
+        predictions back off to the shorter context, and a high order on a large text stays small on disk."""
+        if min_count <= 1:
+            return self
+        kept = {ctx: c for ctx, c in self.counts.items() if len(ctx) < 2 or self._totals[ctx] >= min_count}
+        return NgramLM(self.order, kept, self.vocab_size)
+
     def _prob(self, context: str, unit: str) -> float:
         if not context:
             seen = self.counts.get("", Counter())

@@ -1,7 +1,8 @@
 # Sourced by the recipes after stages.sh. train_session DATASET ENTRY ARGS runs ENTRY on the registered DATASET in a
 # local NSML session with ARGS and follows its log until it ends (Ctrl-C stops the session too); the session's name
 # is left in SESSION. export_session SESSION OUT exports the session's best checkpoint to OUT without its optimizer
-# state, with the training log and plot beside it. latest_session DATASET names the newest finished session on
+# state, with the training log and plot beside it (a third argument: models.export's decoding flags, recorded as
+# the export's recommended decoding). latest_session DATASET names the newest finished session on
 # DATASET, for an export stage run without the train stage.
 train_session() {
   local dataset=$1 entry=$2 args=$3
@@ -15,9 +16,9 @@ train_session() {
 }
 
 export_session() {
-  local session=$1 out=$2
+  local session=$1 out=$2 decoding=${3:-}
   run rm -rf "$out.tmp" && py -m nsml model pull "$session" best "$out.tmp"
-  py -m models.export "$out.tmp" "$out" && run rm -rf "$out.tmp"
+  py -m models.export "$out.tmp" "$out" $decoding && run rm -rf "$out.tmp"
   py_into "$out/training.log" -m nsml logs "$session"
   py -m nsml plot "$session" --out "$out/training.png"
 }

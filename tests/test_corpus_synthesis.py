@@ -18,7 +18,8 @@ from corpus.dataset_files import LABELS_FILE, MANIFEST_COLUMNS, read_manifest
 from speech_kit.synth.noise import NOISE_COLOURS, make_noise_beds
 from corpus.plan import NO_NOISE, PlanSettings, plan_dataset
 from corpus.synthesize import synthesize_utterance
-from corpus.text_sources import load_corpus
+from corpus.korean_text import read_sentences
+from corpus.text_sources import HELDOUT_FILE, load_corpus
 from corpus.voices import TEST_ONLY_VARIANTS
 from evaluation.score import read_test_labels
 from label_loader import Vocab
@@ -140,7 +141,8 @@ def test_noise_is_mixed_at_the_planned_snr(tmp_path):
     assert white < 0.1 < pink < brown  # white noise spreads evenly: 1/16 of its power lies below 500 Hz
 
 
-def test_unknown_character_in_a_reused_table_fails_before_any_audio(tmp_path, capsys):
+def test_a_reused_table_leaves_out_what_it_cannot_spell_and_fails_before_any_audio_when_too_little_is_left(
+        tmp_path, capsys):
     text = tmp_path / "small.txt"
     text.write_text("네 알겠습니다\n", encoding="utf-8")
     table = tmp_path / "small.labels"
@@ -148,9 +150,12 @@ def test_unknown_character_in_a_reused_table_fails_before_any_audio(tmp_path, ca
     out = tmp_path / "out"
     capsys.readouterr()
     assert make_dataset.main(["--out", str(out), "--train", "2", "--test", "4", "--labels", str(table)]) == 2
-    err = capsys.readouterr().err
-    assert re.fullmatch(r"python -m corpus\.make_dataset: error: (train|test) sentence '.+': character '.' of .+ "
-                        r"is not in the label table .+\n", err)
+    err = capsys.readouterr().err.splitlines()
+    pool = len(load_corpus())
+    assert re.fullmatch(rf"python -m corpus\.make_dataset: left out \d+ of {pool} sentences with characters .+ does "
+                        r"not have \(without --labels the table is built over every sentence\)", err[0])
+    assert re.fullmatch(r"python -m corpus\.make_dataset: error: \d+ distinct sentences cannot give 4 held-out test "
+                        r"sentences and still leave one for train", err[1])
     assert not out.exists() and [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
     out.mkdir()
@@ -180,3 +185,33 @@ def test_missing_espeak_is_one_line(tmp_path, monkeypatch, capsys):
     assert make_dataset.main(["--out", str(tmp_path / "x"), "--train", "2", "--test", "4"]) == 2
     assert capsys.readouterr().err == ("python -m corpus.make_dataset: error: espeak-ng is not installed or not on "
                                        "PATH; install it with: apt-get install -y espeak-ng\n")
+
+
+def test_a_test_text_holds_the_test_split_out_by_source(tmp_path):
+    held = tmp_path / "held.txt"
+    pool = load_corpus()
+    shared = pool[0].text  # a sentence the bundled sources also have: test only, never train
+    lines = [shared, "지하철 막차가 몇 시에 끊겨요?", "우산 챙기는 거 잊지 마.", "감기약 하나 주세요.",
+             "주말에 영화 보러 갈래?", "택배가 아직 안 왔어요."]
+    held.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "ds"
+    assert make_dataset.main(["--out", str(out), "--train", "12", "--test", "5", "--seed", "4",
+                              "--test_text", str(held), "-j", "2"]) == 0
+    rows = read_manifest(out)
+    test, train = [r for r in rows if r["split"] == "test"], [r for r in rows if r["split"] == "train"]
+    written = set(held.read_text(encoding="utf-8").split("\n")) - {""}
+    assert len(test) == 5 and {r["text"] for r in test} <= written
+    assert {r["source"] for r in test} == {"file:held.txt"}
+    assert not {r["text"] for r in train} & written and len(train) == 12  # the whole test text stays out of train
+
+    only = tmp_path / "only"  # a test-only dataset
+    assert make_dataset.main(["--out", str(only), "--train", "0", "--test", "6", "--no_bundled", "--test_text",
+                              str(held), "-j", "2"]) == 0
+    assert [r["split"] for r in read_manifest(only)] == ["test"] * 6
+    assert len(read_test_labels(only / "test" / "test_label")) == 6
+
+
+def test_the_bundled_sources_never_hold_the_test_only_text():
+    held = set(read_sentences(HELDOUT_FILE))
+    assert len(held) >= 400
+    assert not held & {s.text for s in load_corpus()}

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ALLOWED: dict[str, set[str]] = {
     "speech_kit": set(),
     "models": {"speech_kit"},
-    "corpus": {"speech_kit"},
+    "corpus": {"speech_kit", "models"},  # corpus.text_lm trains a checkpoint's n-gram LM on the text pool
     "loader": {"speech_kit"},
     "label_loader": {"speech_kit"},
     "nsml": {"speech_kit"},
