@@ -18,7 +18,7 @@ import sys
 from nsml import argrecord, entry_args, home, scratch
 from nsml.errors import NsmlError, UsageError
 from nsml.store import Store
-from nsml.verbs import board, models, sessions, submissions
+from nsml.verbs import board, cluster, models, sessions, submissions
 from nsml.verbs import datasets as dataset_verbs
 from nsml.verbs.common import say
 from speech_kit.cli import fail
@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
                                  "metrics, and submit checkpoints to a dataset's leaderboard. State lives in "
                                  "$NSML_HOME (default ~/.nsml).")
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
-    for module in (sessions, models, submissions, dataset_verbs, board):
+    for module in (sessions, models, submissions, dataset_verbs, board, cluster):
         module.register(verbs)
     return parser
 

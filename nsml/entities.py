@@ -25,6 +25,7 @@ def column(sql: str, *, json: bool = False, default: Any = MISSING) -> Any:
 
 
 ACTIVE = ("created", "queued", "running")  # queued: a Slurm job waiting for its resources
+STOP_ASKED, STOP_IDLE = 1, 2  # Session.stop_requested: by nsml stop (or a signal); by the idle watchdog (nsml.idle)
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ class Session:
     memo: str = column("TEXT NOT NULL")
     status: str = column("TEXT NOT NULL")  # created, queued, running, done, failed, stopped, killed
     exit_code: int | None = column("INTEGER")  # negative: killed by that signal
-    stop_requested: int = column("INTEGER NOT NULL DEFAULT 0")
+    stop_requested: int = column("INTEGER NOT NULL DEFAULT 0")  # 0, STOP_ASKED or STOP_IDLE
     supervisor_pid: int | None = column("INTEGER")
     child_pid: int | None = column("INTEGER")
     created: float = column("REAL NOT NULL")
@@ -93,7 +94,8 @@ class Session:
         return self.status in ("failed", "killed")
 
     def describe_status(self) -> str:
-        """``failed(1)``, ``killed(SIGKILL)``, ``running`` ...: the status with its exit code where it tells more."""
+        """``failed(1)``, ``killed(SIGKILL)``, ``stopped(idle)``, ``running`` ...: the status with its exit code
+        (or the watchdog's reason) where it tells more."""
         if self.status == "failed" and self.exit_code is not None:
             return f"failed({self.exit_code})"
         if self.status == "killed" and self.exit_code is not None and self.exit_code < 0:
@@ -101,6 +103,8 @@ class Session:
                 return f"killed({signal.Signals(-self.exit_code).name})"
             except ValueError:
                 return f"killed({-self.exit_code})"
+        if self.status == "stopped" and self.stop_requested == STOP_IDLE:
+            return "stopped(idle)"
         return "starting" if self.status == "created" else self.status
 
 

@@ -277,6 +277,12 @@ class Store:
                                 (session,)).fetchall()
         return {row["key"]: math.nan if row["value"] is None else row["value"] for row in rows}
 
+    def last_metric_wall(self, session: str) -> float | None:
+        """When the session last reported a metric (its wall time), or None."""
+        with self._read() as conn:
+            row = conn.execute("SELECT MAX(wall) AS wall FROM metrics WHERE session=?", (session,)).fetchone()
+        return row["wall"] if row is not None else None
+
     # checkpoints
 
     def record_checkpoint(self, session: str, name: str, saved: float, summary: Mapping[str, float]) -> None:

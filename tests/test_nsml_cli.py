@@ -46,7 +46,8 @@ def _verbs(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()) -> lis
 def test_every_verb_explains_itself(capsys: pytest.CaptureFixture) -> None:
     verbs = _verbs(build_parser())
     assert ["compare"] in verbs and ["model", "pull"] in verbs and ["dataset", "rm"] in verbs
-    assert ["submit ls"] in verbs and ["submit show"] in verbs and len(verbs) == 22
+    assert ["submit ls"] in verbs and ["submit show"] in verbs and len(verbs) == 24
+    assert ["watchdog"] in verbs and ["cluster", "caps"] in verbs
     for verb in verbs:
         with pytest.raises(SystemExit) as exited:
             build_parser().parse_args([*verb, "--help"])

@@ -185,4 +185,42 @@ def test_a_team_cap_refuses_a_third_concurrent_job(slurm_env, project) -> None:
     assert nsml_cli(capped, "logs", "-f", third, timeout=60).returncode == 0
     cpu_capped = dict(slurm_env, NSML_SLURM_MAX_CPUS="2")
     refused = nsml_cli(cpu_capped, "run", "--detach", "-d", "toy", "-c", "2", "-a", SLOW, cwd=project, check=False)
-    assert refused.returncode == 2 and "needs 2 more CPUs, at most 2 at once" in refused.stderr
+    assert refused.returncode == 2 and "needs 2 more CPUs, at most 2 at once (max_cpus, set in NSML_SLURM_MAX_CPUS)" \
+        in refused.stderr
+
+
+def test_an_organiser_caps_a_team_with_the_cluster_command(slurm_env, project) -> None:
+    account = slurm_env["NSML_SLURM_ACCOUNT"]
+    nsml_cli(slurm_env, "cluster", "caps", "--team", account, "--max_jobs", "1")
+    first = start(slurm_env, project, "-a", SLOW)
+    refused = nsml_cli(slurm_env, "run", "--detach", "-d", "toy", "-a", SLOW, cwd=project, check=False)
+    assert refused.returncode == 2, refused.stderr
+    error = refused.stderr.splitlines()[-1]  # one line, after the snapshot's (the session is discarded)
+    caps_file = Path(slurm_env["NSML_SHARED"]) / "caps.json"
+    assert error.startswith(f"nsml: error: team cap: account {account} holds 1 job(s)")
+    assert f"at most 1 at once (max_jobs, set in {caps_file} for team {account})" in error
+    assert error.endswith(f"an organiser raises the cap with: nsml cluster caps --team {account} --max_jobs N")
+    assert set(sessions(slurm_env)) == {first}
+    nsml_cli(slurm_env, "cluster", "caps", "--team", account, "--max_jobs", "2")
+    second = start(slurm_env, project, "-a", "--epochs 1")
+    assert nsml_cli(slurm_env, "logs", "-f", second, timeout=60).returncode == 0
+    nsml_cli(slurm_env, "cluster", "caps", "--max_gpus", "1")  # every team: one GPU at a time
+    refused = nsml_cli(slurm_env, "run", "--detach", "-d", "toy", "-g", "2", "-a", SLOW, cwd=project, check=False)
+    assert refused.returncode == 2 and f"at most 1 at once (max_gpus, set in {caps_file} for every team)" \
+        in refused.stderr
+
+
+def test_the_watchdog_scancels_a_silent_job(slurm_env, project, cluster) -> None:
+    (project / "silent.py").write_text("import time\nprint('loading', flush=True)\ntime.sleep(300)\n")
+    name = start(slurm_env, project, "-e", "silent.py")
+    entry_log = Path(slurm_env["NSML_SHARED"]) / "sessions" / name / "log.txt"
+    wait_for(lambda: "loading" in entry_log.read_text() and status(slurm_env, name) == "running", timeout=30,
+             what="the silent job to run")
+    wait_for(lambda: (sessions(slurm_env)[name]["idle_s"] or 0) > 2.5, timeout=30, what="the job to be idle")
+    watched = nsml_cli(dict(slurm_env, NSML_IDLE_LIMIT="2"), "watchdog", "--stop", timeout=90)
+    job_id = sessions(slurm_env)[name]["job_id"]
+    assert watched.stdout.splitlines()[1].split()[:4] == [name, "slurm", "job", job_id]
+    assert watched.stdout.splitlines()[1].split()[-1] == "stopped(idle)"
+    assert job(cluster, job_id)["JobState"] == "CANCELLED"
+    assert status(slurm_env, name) == "stopped(idle)"
+    assert "stopped by the idle watchdog" in entry_log.read_text()

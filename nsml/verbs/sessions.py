@@ -16,8 +16,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TypeVar
 
-from nsml import (backends, checkpoints, compare, datasets, devices, entry_args, home, launch, logs, scorers, session,
-                  snapshot, table, text)
+from nsml import (backends, checkpoints, compare, datasets, devices, entry_args, home, idle, launch, logs, scorers,
+                  session, snapshot, table, text)
 from nsml.entities import Dataset, Session
 from nsml.errors import NoSpace, UsageError
 from nsml.store import Store
@@ -168,11 +168,18 @@ def _finite(values: dict[str, float]) -> dict[str, float | None]:
     return {key: None if math.isnan(value) else value for key, value in values.items()}
 
 
+def _status_shown(store: Store, target: Session, idle_limit: float) -> str:
+    """The status, with ``idle 12m`` after a running session idle longer than the limit (``nsml.idle``)."""
+    marker = idle.marker(store, target, idle_limit)
+    return f"{target.describe_status()} {marker}" if marker else target.describe_status()
+
+
 def cmd_ps(store: Store, args: argparse.Namespace) -> int:
     found = session.all_sessions(store)
+    idle_limit = idle.limit()
     if args.json:
-        print_json([dict(asdict(s), status_shown=s.describe_status(), summary=_finite(_summary(store, s.name)))
-                    for s in found])
+        print_json([dict(asdict(s), status_shown=s.describe_status(), summary=_finite(_summary(store, s.name)),
+                         idle_s=idle.idle_seconds(store, s)) for s in found])
         return 0
     width = terminal_columns()
     shown = [s.args for s in found]
@@ -181,8 +188,8 @@ def cmd_ps(store: Store, args: argparse.Namespace) -> int:
         if common:
             print(text.cut(f"arguments of every session: {entry_args.join(common)}", width))
             shown = [entry_args.join(tokens) for tokens in rest]
-    rows = [(s.name, table.when(s.created), args or "-", s.describe_status(), table.metrics(_summary(store, s.name)),
-             s.memo) for s, args in zip(found, shown)]
+    rows = [(s.name, table.when(s.created), args or "-", _status_shown(store, s, idle_limit),
+             table.metrics(_summary(store, s.name)), s.memo) for s, args in zip(found, shown)]
     print(table.table(("SESSION", "CREATED", "ARGS", "STATUS", "SUMMARY", "MEMO"), rows, width=width,
                       shrink=(2, 4, 5)))
     return 0
@@ -277,7 +284,10 @@ def register(verbs: Any) -> None:
     backends.add_options(run)
 
     ps = add_verb(verbs, "ps", cmd_ps, "List sessions: name, created, args, status, latest summary metrics, memo "
-                                       "(long args and memos cut to the terminal's width).")
+                                       "(long args and memos cut to the terminal's width). A running session "
+                                       "whose log and metrics have not advanced for longer than "
+                                       f"${idle.ENV_LIMIT} s (default {idle.DEFAULT_LIMIT_S:g}) is marked "
+                                       "'idle 12m' (nsml watchdog lists and stops them).")
     ps.add_argument("--json", action="store_true", help="every session's whole record as JSON, including the "
                                                         "arguments the entry resolved")
 
