@@ -194,8 +194,8 @@ def test_an_organiser_caps_a_team_with_the_cluster_command(slurm_env, project) -
     nsml_cli(slurm_env, "cluster", "caps", "--team", account, "--max_jobs", "1")
     first = start(slurm_env, project, "-a", SLOW)
     refused = nsml_cli(slurm_env, "run", "--detach", "-d", "toy", "-a", SLOW, cwd=project, check=False)
-    assert refused.returncode == 2, refused.stderr
-    error = refused.stderr.splitlines()[-1]  # one line, after the snapshot's (the session is discarded)
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr  # before any snapshot
+    error = refused.stderr.rstrip()
     caps_file = Path(slurm_env["NSML_SHARED"]) / "caps.json"
     assert error.startswith(f"nsml: error: team cap: account {account} holds 1 job(s)")
     assert f"at most 1 at once (max_jobs, set in {caps_file} for team {account})" in error
@@ -203,6 +203,7 @@ def test_an_organiser_caps_a_team_with_the_cluster_command(slurm_env, project) -
     assert set(sessions(slurm_env)) == {first}
     nsml_cli(slurm_env, "cluster", "caps", "--team", account, "--max_jobs", "2")
     second = start(slurm_env, project, "-a", "--epochs 1")
+    assert second.endswith("/2")  # the refused run took no session number
     assert nsml_cli(slurm_env, "logs", "-f", second, timeout=60).returncode == 0
     nsml_cli(slurm_env, "cluster", "caps", "--max_gpus", "1")  # every team: one GPU at a time
     refused = nsml_cli(slurm_env, "run", "--detach", "-d", "toy", "-g", "2", "-a", SLOW, cwd=project, check=False)

@@ -85,3 +85,11 @@ def choose(args: argparse.Namespace, parent: Session | None = None) -> tuple[str
 
     inherited = parent.job if parent is not None and parent.backend == "slurm" else None
     return name, slurm.job_options(args.nodes, args.mem, args.time, inherited)
+
+
+def check_caps(name: str, job: dict | None, cpus: int | None, gpus: int, nproc: int) -> None:
+    """Refuse a new session that its backend would refuse at start for the team's caps, before it exists."""
+    if name == "slurm" and job is not None:
+        from nsml.backends import slurm
+
+        slurm.check_caps(job, cpus, gpus, nproc)

@@ -157,6 +157,17 @@ def _locked(shared: Path, name: str) -> Iterator[None]:
         yield
 
 
+def _counted(account: str, exclude_partition: str | None) -> list[slurm_cli.Usage]:
+    return [j for j in slurm_cli.account_jobs(account) if j.partition != exclude_partition]
+
+
+def precheck(shared: Path, account: str, cpus: int, gpus: int, exclude_partition: str | None) -> None:
+    """Refuse a job beyond the caps before its session exists; ``held`` checks again, under the lock, at sbatch."""
+    caps = for_account(shared, account)
+    if caps.any:
+        check(caps, account, cpus, gpus, _counted(account, exclude_partition))
+
+
 @contextmanager
 def held(shared: Path, account: str, cpus: int, gpus: int, exclude_partition: str | None) -> Iterator[None]:
     """Check the caps and keep the account's lock until the block (the ``sbatch``) is done."""
@@ -165,6 +176,5 @@ def held(shared: Path, account: str, cpus: int, gpus: int, exclude_partition: st
         yield
         return
     with _locked(shared, f"caps-{account}"):
-        jobs = [j for j in slurm_cli.account_jobs(account) if j.partition != exclude_partition]
-        check(caps, account, cpus, gpus, jobs)
+        check(caps, account, cpus, gpus, _counted(account, exclude_partition))
         yield

@@ -81,6 +81,14 @@ def job_options(nodes: int | None, mem: str | None, limit: str | None, inherited
     return base
 
 
+def check_caps(spec: dict, cpus: int | None, gpus: int, nproc: int) -> None:
+    """Refuse a new session beyond its team's caps (``nsml.backends.caps``) before it exists: ``-c`` per process,
+    ``-g`` and ``nproc`` per node, as ``_per_node`` will ask for them."""
+    nodes = int(spec.get("nodes") or 1)
+    caps.precheck(shared_root(), spec.get("account") or home.current_user(), (cpus or 1) * max(nproc, 1) * nodes,
+                  gpus * nodes, submit_partition())
+
+
 def _job(session: Session) -> dict:
     return session.job or {"nodes": 1}
 

@@ -102,6 +102,7 @@ def cmd_run(store: Store, args: argparse.Namespace) -> int:
     backend, job = backends.choose(args)
     launch.check_arguments(source, args.entry, args.args, dataset.name, dataset.root, args.gpus)
     nproc = args.nproc or (args.gpus if args.gpus > 1 else 1)
+    backends.check_caps(backend, job, args.cpus, args.gpus, nproc)
     if backend == "local":  # a cluster node's GPUs are not this machine's
         _notice_gpus(args.gpus, nproc)
     created = session.create(store, args.dataset, args.entry, args.args, gpus=args.gpus, cpus=args.cpus,
@@ -140,6 +141,7 @@ def cmd_fork(store: Store, args: argparse.Namespace) -> int:
         launch.check_load(parent.code_dir, parent.entry, arguments, extra, source, dataset.name, dataset.root,
                           f"{parent.name} checkpoint {args.checkpoint!r}")
     backend, job = backends.choose(args, parent)
+    backends.check_caps(backend, job, parent.cpus, parent.gpus, parent.nproc)
     if backend == "local":
         _notice_gpus(parent.gpus, parent.nproc)
     memo = args.memo or f"fork of {parent.name} checkpoint {args.checkpoint}"
