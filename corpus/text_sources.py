@@ -39,6 +39,7 @@ HANDWRITTEN_FILES = (HERE / "sentences_ko.txt", HERE / "sentences_ko_calls.txt",
 EVERYDAY_FOLDER = HERE / "text_ko"
 # Test-only text: never a source, so no dataset or LM built from SOURCES can train on it (make_dataset --test_text).
 HELDOUT_FILE = HERE / "heldout_ko_everyday.txt"
+DEV_FILE = HERE / "dev_ko_everyday.txt"  # the same for the text decoding settings are tuned on
 
 
 def _handwritten() -> list[str]:
@@ -75,14 +76,16 @@ def load_corpus(
     """The deduplicated sentence pool of ``sources`` (in ``SOURCES`` order) then ``extra_files`` (in given order).
 
     Only sentences of ``min_chars`` to ``max_chars`` characters are kept. No built-in source gives a sentence of
-    the test-only ``HELDOUT_FILE``, even one that it also holds by chance (a short everyday phrase). Raises
+    the test-only ``HELDOUT_FILE`` or ``DEV_FILE``, even one that it also holds by chance (a short phrase). Raises
     ``ValueError`` for an unknown source and ``TextSourceError`` when a source's package (konlpy) is missing.
     """
     wanted = set(sources)
     unknown = sorted(wanted - set(SOURCES))
     if unknown:
         raise ValueError(f"unknown text source(s) {', '.join(unknown)}; choose from {', '.join(SOURCES)}")
-    held = set(read_sentences(HELDOUT_FILE)) if wanted else set()  # test-only: no built-in source may give one
+    held = set()  # test and tuning text: no built-in source may give one of its sentences
+    for path in (HELDOUT_FILE, DEV_FILE) if wanted else ():
+        held.update(read_sentences(path) if path.is_file() else ())
     batches: list[tuple[str, list[str]]] = [(name, [t for t in read() if t not in held])
                                             for name, read in SOURCES.items() if name in wanted]
     batches += [(f"file:{Path(path).name}", read_sentences(path)) for path in extra_files]

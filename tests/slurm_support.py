@@ -18,6 +18,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
+
 DAEMONS = ("slurmctld", "slurmd", "munged", "sbatch", "squeue", "scontrol", "scancel", "srun")
 START_TIMEOUT_S = 30.0
 
@@ -197,3 +199,13 @@ def _wait(condition, what: str, cluster: Cluster) -> None:
                              for p in sorted(cluster.folder.glob("*.log")))
             raise RuntimeError(f"the test cluster did not start: waiting for {what}; exited: {dead}\n{logs}")
         time.sleep(0.1)
+
+
+def running_cluster(folder: Path, nodes: dict[str, int]) -> Cluster:
+    """A started cluster for a test module's fixture (Slurm installed first where it can be), or the module skipped
+    with the one line that says why none can be had here; the fixture stops it."""
+    install()
+    reason = unavailable()
+    if reason:
+        pytest.skip(reason)
+    return start(folder, nodes)

@@ -25,11 +25,7 @@ CRASH = "import sys\nprint('about to fail', flush=True)\nsys.exit(3)\n"
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    slurm_support.install()
-    reason = slurm_support.unavailable()
-    if reason:
-        pytest.skip(reason)
-    running = slurm_support.start(tmp_path_factory.mktemp("slurm"), {"n1": 2})
+    running = slurm_support.running_cluster(tmp_path_factory.mktemp("slurm"), {"n1": 2})
     yield running
     running.stop()
 

@@ -26,11 +26,7 @@ TINY = "--hidden_size 16 --layer_size 1 --batch_size 8 --workers 1 --max_len 20 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    slurm_support.install()
-    reason = slurm_support.unavailable()
-    if reason:
-        pytest.skip(reason)
-    running = slurm_support.start(tmp_path_factory.mktemp("slurm2"), {"n1": 1, "n2": 1})
+    running = slurm_support.running_cluster(tmp_path_factory.mktemp("slurm2"), {"n1": 1, "n2": 1})
     yield running
     running.stop()
 
