@@ -26,6 +26,7 @@ from speech_kit.vocab import Vocab
 
 LABELS_FILE = "labels.txt"
 MANIFEST = "manifest.tsv"
+EFFECTS_COLUMN = "effects"  # written only when some utterance is augmented (corpus.plan.Augmentation.describe)
 MANIFEST_COLUMNS = ("name", "split", "source", "voice", "gender", "speed", "pitch", "lead_s", "trail_s", "level_db",
                     "noise", "snr_db", "seconds", "text")
 
@@ -54,8 +55,13 @@ def manifest_row(utt: Utterance, seconds: float) -> tuple[str, ...]:
 
 def write_manifest(root: str | os.PathLike, utterances: Sequence[Utterance], seconds: Mapping[str, float]) -> None:
     """``root/manifest.tsv``: a header line, then one tab-separated line per utterance, in plan order."""
-    rows = (dict(zip(MANIFEST_COLUMNS, manifest_row(u, seconds[u.name]), strict=True)) for u in utterances)
-    write_table(Path(root) / MANIFEST, MANIFEST_COLUMNS, rows, delimiter="\t")
+    rows = [dict(zip(MANIFEST_COLUMNS, manifest_row(u, seconds[u.name]), strict=True)) for u in utterances]
+    columns = MANIFEST_COLUMNS
+    if any(u.augment for u in utterances):  # a dataset without augmentation keeps the manifest it always had
+        columns = (*MANIFEST_COLUMNS, EFFECTS_COLUMN)
+        for row, utt in zip(rows, utterances, strict=True):
+            row[EFFECTS_COLUMN] = utt.augment.describe()
+    write_table(Path(root) / MANIFEST, columns, rows, delimiter="\t")
 
 
 def read_manifest(root: str | os.PathLike) -> list[dict[str, str]]:

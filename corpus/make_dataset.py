@@ -152,6 +152,11 @@ def summary(out: Path, utterances: Sequence[Utterance], seconds: Mapping[str, fl
     lines.append(f"wall time: {wall:.1f} s, {len(utterances) / wall:.2f} utterances/s with {jobs} job(s)")
     lines.append("noise: " + ", ".join(
         f"{sum(u.noise != NO_NOISE for u in us)} of {len(us)} {s}" for s, us in splits.items()))
+    if any(u.augment for u in utterances):
+        train = splits.get("train", [])
+        lines.append("augmented train: " + ", ".join(f"{sum(test(u.augment) for u in train)} {name}" for name, test in (
+            ("another speaker", lambda a: a.shift is not None), ("room", lambda a: a.reverb is not None),
+            ("telephone", lambda a: a.channel != "none"))) + f" of {len(train)}")
     for split, us in splits.items():
         voices = sorted({u.variant for u in us}, key=str.lower)
         held_out = [v for v in voices if v in TEST_ONLY_VARIANTS]
@@ -228,6 +233,11 @@ def build_parser() -> argparse.ArgumentParser:
                              f"{DEFAULTS.test_snr_range[0]:g} {DEFAULTS.test_snr_range[1]:g})")
     parser.add_argument("--train_snr_range", type=float, nargs=2, default=None, metavar=("LO", "HI"),
                         help="signal-to-noise ratio of noisy train utterances, in dB (default: --snr_range)")
+    for kind, what in (("shift", "spoken as another speaker: tempo, F0 and vocal-tract length shifted (WORLD)"),
+                       ("reverb", "in a room (sox reverb)"),
+                       ("telephone", "through a telephone line: 300-3400 Hz, 8 kHz, mu-law, A-law or GSM")):
+        parser.add_argument(f"--train_{kind}_fraction", type=float, default=0.0, metavar="F",
+                            help=f"share of train utterances {what} (default: 0; test utterances never are)")
     parser.add_argument("--overwrite", action="store_true",
                         help=f"replace --out if it holds a dataset made by this tool (one with a {MANIFEST})")
     return parser
@@ -239,6 +249,9 @@ def _settings(args: argparse.Namespace) -> PlanSettings:
         train_noise_fraction=args.train_noise_fraction,
         test_snr_range=tuple(args.snr_range),
         train_snr_range=tuple(args.train_snr_range or args.snr_range),
+        train_shift_fraction=args.train_shift_fraction,
+        train_reverb_fraction=args.train_reverb_fraction,
+        train_telephone_fraction=args.train_telephone_fraction,
     )
 
 
@@ -250,7 +263,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--jobs must be at least 1, got {args.jobs}")
     if args.min_chars < 1 or args.max_chars < args.min_chars:
         parser.error(f"need 1 <= --min_chars <= --max_chars, got {args.min_chars} and {args.max_chars}")
-    for flag in ("noise_fraction", "train_noise_fraction"):
+    for flag in ("noise_fraction", "train_noise_fraction", "train_shift_fraction", "train_reverb_fraction",
+                 "train_telephone_fraction"):
         if not 0 <= getattr(args, flag) <= 1:
             parser.error(f"--{flag} must lie between 0 and 1, got {getattr(args, flag)}")
     for flag in ("snr_range", "train_snr_range"):

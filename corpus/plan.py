@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from corpus.text_sources import Sentence
 from corpus.voices import GENDERS, TEST_ONLY_VARIANTS, TRAIN_VARIANTS, VARIANTS, variants_of
 from speech_kit.synth.noise import NO_NOISE, NOISE_COLOURS
+
+NO_CHANNEL = "none"
+CODECS = ("ulaw", "alaw", "gsm")
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,15 @@ class PlanSettings:
     train_noise_fraction: float = 0.0
     test_snr_range: tuple[float, float] = (10.0, 30.0)  # dB
     train_snr_range: tuple[float, float] = (10.0, 30.0)
+    # Augmentation of the train split (``Augmentation``), each an exact share of it, drawn independently:
+    train_shift_fraction: float = 0.0  # another speaker: tempo, F0 and vocal-tract length
+    train_reverb_fraction: float = 0.0  # a room
+    train_telephone_fraction: float = 0.0  # a telephone line
+    tempo_range: tuple[float, float] = (0.85, 1.15)
+    f0_ratio_range: tuple[float, float] = (0.75, 1.35)
+    formant_ratio_range: tuple[float, float] = (0.88, 1.15)
+    reverberance_range: tuple[float, float] = (20.0, 80.0)  # sox's reverberance and room scale, percent
+    wet_db_range: tuple[float, float] = (-6.0, 0.0)
 
     def __post_init__(self) -> None:
         for name in ("speed_range", "pitch_range", "silence_range", "level_range", "test_snr_range",
@@ -35,11 +47,35 @@ class PlanSettings:
             low, high = getattr(self, name)
             if low > high:
                 raise ValueError(f"{name}: the low end {low} is above the high end {high}")
-        for name in ("test_noise_fraction", "train_noise_fraction"):
+        for name in ("test_noise_fraction", "train_noise_fraction", "train_shift_fraction", "train_reverb_fraction",
+                     "train_telephone_fraction"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must lie between 0 and 1, got {getattr(self, name)}")
         if self.silence_range[0] < 0 or self.level_range[1] > 0:
             raise ValueError("silence cannot be negative and the peak level cannot exceed 0 dB full scale")
+
+
+@dataclass(frozen=True)
+class Augmentation:
+    """What makes an espeak-ng voice another speaker, in a room or on a line (``speech_kit.synth.augment``)."""
+
+    shift: tuple[float, float, float] | None = None  # tempo, F0 ratio, formant ratio
+    reverb: tuple[float, float, float] | None = None  # reverberance %, room scale %, wet gain dB
+    channel: str = NO_CHANNEL  # or a telephone codec: ulaw, alaw, gsm
+
+    def __bool__(self) -> bool:
+        return self.shift is not None or self.reverb is not None or self.channel != NO_CHANNEL
+
+    def describe(self) -> str:
+        """``tempo=0.93 f0=1.21 formant=1.05 room=55/40/-3.0 phone=gsm``: what the manifest's effects column holds."""
+        parts = []
+        if self.shift is not None:
+            parts.append("tempo={:.2f} f0={:.2f} formant={:.2f}".format(*self.shift))
+        if self.reverb is not None:
+            parts.append("room={:.0f}/{:.0f}/{:.1f}".format(*self.reverb))
+        if self.channel != NO_CHANNEL:
+            parts.append(f"phone={self.channel}")
+        return " ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -63,6 +99,7 @@ class Utterance:
     noise: str = NO_NOISE
     snr_db: float | None = None
     noise_offset: float = 0.0
+    augment: Augmentation = field(default_factory=Augmentation)
 
     @property
     def gender(self) -> str:
@@ -150,4 +187,30 @@ def plan_dataset(
                 snr_db=snr,
                 noise_offset=offset,
             ))
-    return utterances
+    return augmented(utterances, seed, settings)
+
+
+def augmented(utterances: list[Utterance], seed: int, settings: PlanSettings) -> list[Utterance]:
+    """The train utterances' augmentations, drawn from a generator of their own: without any, a seed gives the
+    dataset it gave before augmentation existed."""
+    fractions = (settings.train_shift_fraction, settings.train_reverb_fraction, settings.train_telephone_fraction)
+    if not any(fractions):
+        return utterances
+    rng = random.Random(f"{seed}:augment")
+    train = [i for i, u in enumerate(utterances) if u.split == "train"]
+    chosen = [{train[j] for j in _noisy(rng, len(train), fraction)} for fraction in fractions]
+    out = list(utterances)
+    for i in train:
+        shift = reverb = None
+        channel = NO_CHANNEL
+        if i in chosen[0]:
+            shift = (round(rng.uniform(*settings.tempo_range), 2), round(rng.uniform(*settings.f0_ratio_range), 2),
+                     round(rng.uniform(*settings.formant_ratio_range), 2))
+        if i in chosen[1]:
+            room, wet = settings.reverberance_range, settings.wet_db_range
+            reverb = (round(rng.uniform(*room)), round(rng.uniform(*room)), round(rng.uniform(*wet), 1))
+        if i in chosen[2]:
+            channel = rng.choice(CODECS)
+        if shift or reverb or channel != NO_CHANNEL:
+            out[i] = replace(out[i], augment=Augmentation(shift, reverb, channel))
+    return out

@@ -13,9 +13,10 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from corpus.plan import Utterance
+from corpus.plan import NO_CHANNEL, Augmentation, Utterance
+from speech_kit.synth import augment
 from speech_kit.synth.espeak import EspeakVoice
-from speech_kit.synth.render import Conventions, synthesize
+from speech_kit.synth.render import Conventions, Effect, synthesize
 
 LANGUAGE = "ko"
 # espeak-ng ends every utterance with about 0.3 s of its own silence; samples below this fraction of the peak
@@ -30,10 +31,23 @@ def voice_of(utt: Utterance) -> EspeakVoice:
                        trim_relative=TRIM_RELATIVE)
 
 
+def effects_of(plan: Augmentation) -> tuple[list[Effect], list[Effect]]:
+    """The speech effects (another speaker, a room) and channel effects (a telephone line) ``plan`` asks for."""
+    speech: list[Effect] = []
+    if plan.shift is not None:
+        tempo, f0_ratio, formant_ratio = plan.shift
+        speech += [augment.tempo(tempo), augment.voice_shift(f0_ratio, formant_ratio)]
+    if plan.reverb is not None:
+        speech.append(augment.reverb(*plan.reverb))
+    return speech, ([augment.telephone(plan.channel)] if plan.channel != NO_CHANNEL else [])
+
+
 def synthesize_utterance(utt: Utterance, folder: str | os.PathLike,
                          noise_beds: Mapping[str, str | os.PathLike]) -> float:
     """Render ``utt`` to ``folder/<name>.wav``; returns its duration in seconds.
 
     A top-level function of plain arguments, so a process pool can run it.
     """
-    return synthesize(voice_of(utt), utt.text, utt, Path(folder) / f"{utt.name}.wav", noise_beds, KOREAN)
+    speech, channel = effects_of(utt.augment)
+    return synthesize(voice_of(utt), utt.text, utt, Path(folder) / f"{utt.name}.wav", noise_beds, KOREAN, speech,
+                      channel)

@@ -215,3 +215,31 @@ def test_the_bundled_sources_never_hold_the_test_only_text():
     held = set(read_sentences(HELDOUT_FILE))
     assert len(held) >= 400
     assert not held & {s.text for s in load_corpus()}
+
+
+def test_train_augmentation_changes_speakers_rooms_and_lines_and_leaves_test_and_the_default_alone(tmp_path):
+    args = ["--train", "12", "--test", "4", "--seed", "8", "--max_chars", "12", "-j", "2"]
+    plain = tmp_path / "plain"
+    assert make_dataset.main(["--out", str(plain), *args]) == 0
+    out = tmp_path / "aug"
+    assert make_dataset.main(["--out", str(out), *args, "--train_shift_fraction", "0.5", "--train_reverb_fraction",
+                              "0.25", "--train_telephone_fraction", "0.25"]) == 0
+    rows = read_manifest(out)
+    train = [r for r in rows if r["split"] == "train"]
+    assert sum("tempo=" in r["effects"] for r in train) == 6 and sum("room=" in r["effects"] for r in train) == 3
+    assert sum("phone=" in r["effects"] for r in train) == 3
+    assert all(r["effects"] == "" for r in rows if r["split"] == "test")
+    assert "effects" not in (plain / "manifest.tsv").read_text(encoding="utf-8").splitlines()[0].split("\t")
+    # the plan is the same apart from the effects, and unaugmented files are byte for byte the plain ones
+    plain_rows = read_manifest(plain)
+    assert [(r["text"], r["voice"]) for r in rows] == [(r["text"], r["voice"]) for r in plain_rows]
+    for row in rows:
+        a = (out / row["split"] / f"{row['split']}_data" / f"{row['name']}.wav").read_bytes()
+        b = (plain / row["split"] / f"{row['split']}_data" / f"{row['name']}.wav").read_bytes()
+        assert (a == b) == (row["effects"] == "")
+    # a telephone line keeps the band under 3.4 kHz: little energy is left above 4 kHz
+    phone = next(r for r in train if "phone=" in r["effects"] and "room=" not in r["effects"])
+    samples, rate = sf.read(out / "train" / "train_data" / f"{phone['name']}.wav")
+    spectrum = np.abs(np.fft.rfft(samples)) ** 2
+    high = spectrum[np.fft.rfftfreq(samples.shape[0], 1 / rate) > 4000].sum() / spectrum.sum()
+    assert high < 0.01
