@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The fine-tuning table of docs/accuracy.md: on a small corpus of one's own (here: a generated one, every utterance
-# in noise at 5-15 dB), the shipped model as it is, a model of the shipped architecture trained from scratch, and the
-# shipped model fine-tuned with main.py --init pretrained/korean, the two trainings for the same wall-time budget
-# (MINUTES, default 3: no epoch starts after it), each in its own local NSML session; the best checkpoint (eval
-# loss) is pulled and transcribed greedily on the held-out split. Prints one Markdown row per model.
+# in noise at 5-15 dB, its 100 test sentences from the test-only corpus/heldout_ko_everyday.txt), the shipped model
+# as it is, a model of the shipped architecture trained from scratch, and the shipped model fine-tuned with main.py
+# --init pretrained/korean, the two trainings for the same wall-time budget (MINUTES, default 3: no epoch starts
+# after it), each in its own local NSML session; the best checkpoint (eval loss) is pulled and transcribed greedily
+# on the held-out split. Prints one Markdown row per model.
 #   recipes/finetune_korean.sh     (DATA=..., TRAIN=..., MINUTES=..., THREADS=... to change corpus, budget, threads)
 # About 2 x (MINUTES + 1) minutes after the data; run nothing else meanwhile, or the budgets buy different work.
 # Stages (recipes/stages.sh: STAGE=N STOP_STAGE=M run only N..M, DRY_RUN=1 prints their commands):
@@ -30,7 +31,8 @@ FINETUNE="--init $SHIPPED --lr 5e-4"
 if stage 1 "data: the corpus in $DATA, registered as ko_finetune"; then
   if ! data_present "$DATA/labels.txt"; then
     py -m corpus.make_dataset --out "$DATA" --train "$TRAIN" --test 100 --seed 7 --labels hackathon.labels \
-      --noise_fraction 1.0 --train_noise_fraction 1.0 --snr_range 5 15 --overwrite >/dev/null 2>&1
+      --test_text corpus/heldout_ko_everyday.txt --noise_fraction 1.0 --train_noise_fraction 1.0 --snr_range 5 15 \
+      --overwrite >/dev/null 2>&1
   fi
   py -m nsml dataset add ko_finetune "$DATA" --force >/dev/null
 fi
@@ -39,7 +41,7 @@ fi
 crr() {
   local predictions
   predictions=$(run mktemp)
-  py -m evaluation.transcribe --checkpoint "$1" --beam_size 1 --max_len 200 --output "$predictions" \
+  py -m evaluation.transcribe --checkpoint "$1" --greedy --max_len 200 --output "$predictions" \
     "$DATA/test/test_data/test_list.csv" >/dev/null 2>&1
   py -m evaluation.score "$predictions" "$DATA/test/test_label" | grep -o 'CRR [-0-9.]*' | head -1 | cut -d' ' -f2
   run rm -f "$predictions"
