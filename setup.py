@@ -37,11 +37,13 @@ setup(
         # nsml board (Flask 3.1: TRUSTED_HOSTS) and TensorBoard event files from nsml.report; both optional: without
         # them nsml board says what to install and reports go on without events (one notice).
         "board": ["flask>=3.1", "tensorboard"],
-        # nsml server: waitress serves it in production; the nsml client talks to it with requests. The sandbox needs
-        # bubblewrap from the system (apt-get install -y bubblewrap).
-        "server": ["flask>=3.1", "waitress>=3", "requests"],
+        # nsml server: waitress serves it in production; the nsml client talks to it with requests; psycopg keeps its
+        # records in PostgreSQL when NSML_DATABASE_URL names one. The sandbox needs bubblewrap from the system
+        # (apt-get install -y bubblewrap).
+        "server": ["flask>=3.1", "waitress>=3", "requests", "psycopg[binary]>=3.1"],
         # selenium drives Debian's chromium in the board's browser test (skipped where no chromium is installed).
-        "test": ["pytest", "ruff", "flask>=3.1", "tensorboard", "selenium>=4.11", "waitress>=3", "requests"],
+        "test": ["pytest", "ruff", "flask>=3.1", "tensorboard", "selenium>=4.11", "waitress>=3", "requests",
+                 "psycopg[binary]>=3.1"],
     },
     entry_points={"console_scripts": ["nsml = nsml.cli:main"]},
 )

@@ -112,7 +112,7 @@ kit_python_packages() {
   # Imported from outside the tree, so the kit counts as installed only when this checkout is what imports.
   if ! (cd / && "$python" - "$KIT_ROOT" 2>/dev/null) <<'EOF'
 import os, sys
-import Levenshtein, flask, konlpy, matplotlib, num2words, pytest, ruff, scipy, selenium, soundfile, tensorboard, tqdm, wavio
+import Levenshtein, flask, konlpy, matplotlib, num2words, psycopg, pytest, requests, ruff, scipy, selenium, soundfile, tensorboard, tqdm, waitress, wavio
 import nsml.cli
 sys.exit(os.path.dirname(os.path.dirname(os.path.realpath(nsml.cli.__file__))) != os.path.realpath(sys.argv[1]))
 EOF

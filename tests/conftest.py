@@ -71,3 +71,17 @@ def project(tmp_path: Path, env: dict[str, str], dataset: Path) -> Path:
     (code / ".nsmlignore").write_text("# local junk\n*.pt\ndata/\n")
     nsml_cli(env, "dataset", "add", "toy", str(dataset), cwd=code)
     return code
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL on 127.0.0.1, run as an unprivileged user, shared by the tests of a run
+    (see postgres_support); skipped, with the install command, where PostgreSQL is not installed."""
+    from postgres_support import Postgres, missing
+
+    reason = missing()
+    if reason:
+        pytest.skip(reason)
+    server = Postgres().start()
+    yield server
+    server.stop()

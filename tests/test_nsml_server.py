@@ -1,5 +1,7 @@
 """nsml server end to end: a real server process on 127.0.0.1, real ``nsml`` CLI processes as an organiser and two
 teams, the toy entry of the nsml tests, and a hostile entry whose infer() tries to read what the sandbox hides.
+Every server test runs twice: with its records in SQLite (the default) and in a real PostgreSQL on 127.0.0.1
+(``NSML_DATABASE_URL``).
 
 The server runs participant code in bubblewrap and drops to each team's uid, so it must run as root with
 bubblewrap installed (apt-get install -y bubblewrap); elsewhere these tests are skipped with that reason.
@@ -88,6 +90,7 @@ class Server:
         line = self.process.stdout.readline()
         match = re.search(r"listening on (http://\S+)", line)
         assert match, f"{line}{self.process.stderr.read() if self.process.poll() is not None else ''}"
+        self.banner = line
         self.url = match.group(1).rstrip("/")
         self.port = int(self.url.rsplit(":", 1)[1])
         self.organiser_token = (home / "organiser.token").read_text().strip()
@@ -116,12 +119,17 @@ class User:
         return done
 
 
-@pytest.fixture
-def platform(tmp_path: Path, env: dict[str, str]):
-    """A server with a 'toy' competition and two teams, alpha and bravo, logged in; and its organiser."""
+@pytest.fixture(params=["sqlite", "postgresql"])
+def platform(request: pytest.FixtureRequest, tmp_path: Path, env: dict[str, str]):
+    """A server with a 'toy' competition and two teams, alpha and bravo, logged in; and its organiser. Its records
+    in SQLite, or in a fresh database of a real PostgreSQL."""
     env = {k: v for k, v in env.items() if k not in ("NSML_HOME", "NSML_USER")}
+    if request.param == "postgresql":
+        env["NSML_DATABASE_URL"] = request.getfixturevalue("postgres").database(f"e2e_{tmp_path.name.lower()}")
     data = make_dataset(tmp_path / "data")
     server = Server(tmp_path / "server", env)
+    assert f"{request.param} " in server.banner
+    assert (tmp_path / "server" / "server.sqlite").exists() == (request.param == "sqlite")
     try:
         projects = {}
         for name in ("organiser", "alpha", "bravo"):
@@ -192,6 +200,10 @@ def test_competition_end_to_end(platform, tmp_path: Path) -> None:
     assert "next is allowed at" in refused.stderr
     organiser("admin", "grant", "toy", "alpha", "1")
     alpha("submit", "alpha/toy/1", "2")
+    # an organiser may score a team's checkpoint: exempt from the quota, and not counted against the team's
+    exempt = organiser("submit", "alpha/toy/1", "best")
+    assert "submission 5 of team alpha" in exempt.stdout and "made by an organiser: not counted" in exempt.stdout
+    assert "0 remain today" in alpha("submit", "alpha/toy/1", "best", code=2).stderr
     organiser("admin", "quota", "toy", "--team", "bravo", "--interval", "3600")
     bravo("submit", "bravo/toy/1", "best")
     too_soon = bravo("submit", "bravo/toy/1", "best", code=2)
@@ -244,13 +256,21 @@ def test_competition_end_to_end(platform, tmp_path: Path) -> None:
     labels = home / "private" / "toy" / "test_label"
     labels.write_text(labels.read_text(encoding="utf-8").replace("괜찮아요", "괜찮습니다"), encoding="utf-8")
     rescored = organiser("admin", "rescore", "toy", "--yes").stdout
-    assert "rescored phase main of toy: 4 submissions" in rescored
+    assert "rescored phase main of toy: 5 submissions" in rescored
     changes = re.findall(r"(\S+) -> (\S+)", rescored)
     assert any(before != after for before, after in changes), rescored
     organiser("admin", "export", "toy", "--out", str(exported))
     after = {row["team"]: row for row in csv.DictReader(open(exported, encoding="utf-8"))}
     assert (after["alpha"]["private_crr"], after["alpha"]["public_crr"]) != (board_rows["alpha"]["private_crr"],
                                                                              board_rows["alpha"]["public_crr"])
+
+    # tokens: listed by digest with their last use, and revoked; a revoked token is refused in one line
+    tokens = organiser("admin", "tokens").stdout.splitlines()
+    alpha_line = next(line for line in tokens if " alpha " in line)
+    assert "participant" in alpha_line and not alpha_line.endswith("never"), tokens
+    assert any("organiser" in line for line in tokens) and not any(server.organiser_token in line for line in tokens)
+    assert "1 token(s) revoked of team bravo" in organiser("admin", "revoke", "--team", "bravo").stdout
+    assert "is not known to the server" in bravo("ps", code=2).stderr
 
 
 def _csv(user: User, target: Path, number: str) -> Path:

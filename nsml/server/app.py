@@ -18,11 +18,13 @@ import shutil
 import signal
 import tarfile
 import time
+import traceback
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 from flask import Flask, Response, abort, g, jsonify, render_template_string, request
+from werkzeug.exceptions import HTTPException
 
 from nsml import home
 from nsml.errors import NsmlError, UsageError
@@ -42,14 +44,21 @@ class Refused(Exception):
         self.status = status
 
 
+TOUCH_EVERY_S = 60.0  # a token's last use is written at most this often
+
+
 def _account(db: ServerDB) -> Account:
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
         raise Refused(401, "no token: log in first with nsml login URL TOKEN (the organiser issues tokens)")
-    found = db.account(header.removeprefix("Bearer ").strip())
+    token = header.removeprefix("Bearer ").strip()
+    found = db.account(token)
     if found is None:
         raise Refused(401, "this token is not known to the server (revoked, or mistyped): ask the organiser for "
                            "a new one and run nsml login again")
+    now = time.time()
+    if found.last_used is None or now - found.last_used > TOUCH_EVERY_S:
+        db.touch(token, now)
     return found
 
 
@@ -155,11 +164,12 @@ INDEX_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>nsml ser
 </body></html>"""
 
 
-def create_app(root: Path, scorer_settings: object) -> Flask:
-    """The server for the server home ``root``."""
+def create_app(root: Path, scorer_settings: object, database_url: str | None = None) -> Flask:
+    """The server for the server home ``root``; its records in ``database_url`` (default: ``NSML_DATABASE_URL``,
+    else SQLite in the home)."""
     layout = homes.Layout(root)
     layout.make()
-    db = ServerDB(layout.db)
+    db = ServerDB(layout.db, database_url)
     scorer = Scorer(db, layout, scorer_settings)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_UPLOAD_BYTES + (1 << 20)
@@ -172,6 +182,14 @@ def create_app(root: Path, scorer_settings: object) -> Flask:
     @app.errorhandler(NsmlError)
     def failed(error: NsmlError) -> tuple[Response, int]:
         return jsonify(error=str(error), code=error.code), 400 if isinstance(error, UsageError) else 422
+
+    @app.errorhandler(Exception)
+    def broken(error: Exception) -> tuple[Response, int]:
+        if isinstance(error, HTTPException):
+            return error
+        traceback.print_exc()  # the server's stderr keeps the whole story
+        return jsonify(error=f"the server failed on this request ({type(error).__name__}: {error}); its log has the "
+                             f"traceback", code=1), 500
 
     @app.before_request
     def authenticate() -> None:
@@ -235,10 +253,10 @@ def create_app(root: Path, scorer_settings: object) -> Flask:
     def submit() -> Response:
         body = request.get_json(force=True)
         account = g.account
-        if account.organiser:
-            raise Refused(403, "organisers do not submit; use a team's token")
-        result = scorer.submit(account, db.team(account.team), body["session"], str(body["checkpoint"]),
-                               bool(body.get("test")), body.get("timeout"))
+        session = str(body["session"])
+        team = _session_team(db, account, [session]) if account.organiser else db.team(account.team)
+        result = scorer.submit(account, team, session, str(body["checkpoint"]), bool(body.get("test")),
+                               body.get("timeout"))
         return jsonify(result)
 
     def _team_of(account: Account) -> str | None:
@@ -328,6 +346,13 @@ def create_app(root: Path, scorer_settings: object) -> Flask:
             return jsonify(team=team.name, token=db.issue_token(PARTICIPANT, team.name, body.get("label", "")))
         if action == "organiser":
             return jsonify(token=db.issue_token(ORGANISER, None, body.get("label", "organiser")))
+        if action == "tokens":
+            return jsonify(tokens=db.tokens())
+        if action == "revoke":
+            if body.get("team"):
+                db.team(body["team"])
+                return jsonify(revoked=db.revoke(team=body["team"]))
+            return jsonify(revoked=db.revoke(prefix=str(body.get("digest", ""))))
         if action == "competition":
             name = home.check_name(body["name"], "competition name")
             comp = competitions.create(db, layout, name, Path(body["path"]), float(body["public"]),
@@ -351,7 +376,7 @@ def create_app(root: Path, scorer_settings: object) -> Flask:
                 db.team(team)
             db.set_quota(body["competition"], team, **{k: body[k] for k in ("per_day", "min_interval_s", "total",
                                                                            "concurrent") if k in body})
-            return jsonify(db.quota(body["competition"], team or "\0").__dict__)
+            return jsonify(db.quota(body["competition"], team or " ").__dict__)  # " ": no team has it
         if action == "grant":
             db.competition(body["competition"])
             db.team(body["team"])

@@ -220,6 +220,10 @@ def _admin_parser() -> argparse.ArgumentParser:
     token = verbs.add_parser("token", help="another participant token for a team")
     token.add_argument("team")
     verbs.add_parser("organiser", help="another organiser token")
+    verbs.add_parser("tokens", help="every token: role, team, label, created, last used, digest (never the token)")
+    revoke = verbs.add_parser("revoke", help="forget one token (by its digest) or every token of a team")
+    revoke.add_argument("digest", nargs="?", help="8 or more leading characters of its digest (nsml admin tokens)")
+    revoke.add_argument("--team", help="every token of this team")
     comp = verbs.add_parser("competition", help="create a competition from a dataset folder on the server machine")
     comp.add_argument("create", choices=["create"])
     comp.add_argument("name")
@@ -272,6 +276,17 @@ def _admin(conn: Connection, argv: list[str]) -> int:
         print(conn.json("POST", "/api/v1/admin/token", json={"team": args.team})["token"])
     elif args.action == "organiser":
         print(conn.json("POST", "/api/v1/admin/organiser", json={})["token"])
+    elif args.action == "tokens":
+        rows = conn.json("POST", "/api/v1/admin/tokens", json={})["tokens"]
+        print(table.table(("DIGEST", "ROLE", "TEAM", "LABEL", "CREATED", "LAST USED"),
+                          [(r["digest"][:12], r["role"], r["team"] or "-", r["label"], table.when(r["created"]),
+                            table.when(r["last_used"]) if r["last_used"] else "never") for r in rows]))
+    elif args.action == "revoke":
+        if bool(args.digest) == bool(args.team):
+            raise ClientError("name one token by its digest, or --team TEAM for all of a team's")
+        body = {"team": args.team} if args.team else {"digest": args.digest}
+        done = conn.json("POST", "/api/v1/admin/revoke", json=body)
+        print(f"{done['revoked']} token(s) revoked" + (f" of team {args.team}" if args.team else ""))
     elif args.action == "competition":
         done = conn.json("POST", "/api/v1/admin/competition",
                          json={"name": args.name, "path": str(Path(args.path).absolute()), "public": args.public,

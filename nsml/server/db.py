@@ -1,5 +1,5 @@
-"""The server's own records in ``$SERVER_HOME/server.sqlite``: accounts, teams, competitions, phases, quotas and
-scored submissions.
+"""The server's own records: accounts, teams, competitions, phases, quotas and scored submissions, in
+``$SERVER_HOME/server.sqlite`` or, with ``NSML_DATABASE_URL=postgresql://...``, in PostgreSQL (``nsml.server.sql``).
 
 Each team's sessions stay in the team's own platform store (``teams/TEAM/nsml.sqlite``), written only by the team's
 sandboxed processes under the team's uid; the server never opens those files (a root-owned ``-shm`` file would
@@ -13,46 +13,18 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from nsml.errors import UsageError
+from nsml.server.sql import Backend, backend
 
 ORGANISER = "organiser"
 PARTICIPANT = "participant"
 FIRST_TEAM_UID = 20000  # each team's processes run as FIRST_TEAM_UID + team id
 TOKEN_BYTES = 32
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS teams (
-    id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL, created REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS tokens (
-    digest TEXT PRIMARY KEY, role TEXT NOT NULL, team TEXT, label TEXT NOT NULL, created REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS competitions (
-    name TEXT PRIMARY KEY, scorer TEXT NOT NULL, source TEXT NOT NULL, public_keys TEXT NOT NULL,
-    private_keys TEXT NOT NULL, final_limit INTEGER NOT NULL, created REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS phases (
-    competition TEXT NOT NULL, name TEXT NOT NULL, start REAL NOT NULL, end REAL NOT NULL,
-    PRIMARY KEY (competition, name));
-CREATE TABLE IF NOT EXISTS quotas (
-    competition TEXT NOT NULL, team TEXT NOT NULL,  -- '' is every team's default
-    per_day INTEGER, min_interval_s REAL, total INTEGER, concurrent INTEGER, extra INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (competition, team));
-CREATE TABLE IF NOT EXISTS submissions (
-    id INTEGER PRIMARY KEY, competition TEXT NOT NULL, phase TEXT NOT NULL, team TEXT NOT NULL,
-    number INTEGER NOT NULL, session TEXT NOT NULL, checkpoint TEXT NOT NULL,
-    status TEXT NOT NULL,            -- running, scored, failed
-    reason TEXT, public TEXT, private TEXT, primary_metric TEXT, higher_is_better INTEGER,
-    created REAL NOT NULL, finished REAL, duration REAL, counted INTEGER NOT NULL, selected INTEGER NOT NULL DEFAULT 0,
-    UNIQUE (competition, team, number));
-CREATE INDEX IF NOT EXISTS submissions_by_team ON submissions (competition, team);
-"""
-
 
 def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
@@ -63,6 +35,7 @@ class Account:
     role: str
     team: str | None
     label: str
+    last_used: float | None = None
 
     @property
     def organiser(self) -> bool:
@@ -133,6 +106,7 @@ class Entry:
     duration: float | None
     counted: int
     selected: int
+    submitted_by: str = PARTICIPANT  # an organiser's submission is exempt from the quota
 
     def primary(self, part: str) -> float | None:
         values = self.public if part == "public" else self.private
@@ -140,142 +114,135 @@ class Entry:
 
 
 class ServerDB:
-    """One SQLite file; each method is one short read or one transaction."""
+    """The server's database; each method is one short read or one transaction."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        conn = self._open()
-        try:
-            conn.executescript(SCHEMA)  # its own transaction: executescript commits first
-        finally:
-            conn.close()
+    def __init__(self, path: Path, url: str | None = None) -> None:
+        self.sql: Backend = backend(Path(path), url)
+        self.sql.migrate()
 
-    def _open(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        return conn
+    def _read(self, text: str, params: tuple = ()) -> list[Any]:
+        with self.sql.read() as conn:
+            return self.sql.execute(conn, text, params).fetchall()
 
-    @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
-        conn = self._open()
-        try:
-            yield conn
-        finally:
-            conn.close()
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        conn = self._open()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-        finally:
-            conn.close()
+    def _one(self, text: str, params: tuple = ()) -> Any:
+        rows = self._read(text, params)
+        return rows[0] if rows else None
 
     # accounts
 
     def issue_token(self, role: str, team: str | None, label: str) -> str:
         token = secrets.token_urlsafe(TOKEN_BYTES)
-        with self._write() as conn:
-            conn.execute("INSERT INTO tokens (digest, role, team, label, created) VALUES (?, ?, ?, ?, ?)",
-                         (digest(token), role, team, label, time.time()))
+        with self.sql.write() as conn:
+            self.sql.execute(conn, "INSERT INTO tokens (digest, role, team, label, created) VALUES (?, ?, ?, ?, ?)",
+                             (digest(token), role, team, label, time.time()))
         return token
 
     def account(self, token: str) -> Account | None:
-        with self._read() as conn:
-            row = conn.execute("SELECT role, team, label FROM tokens WHERE digest=?", (digest(token),)).fetchone()
-        return None if row is None else Account(row["role"], row["team"], row["label"])
+        row = self._one("SELECT role, team, label, last_used FROM tokens WHERE digest=?", (digest(token),))
+        return None if row is None else Account(row["role"], row["team"], row["label"], row["last_used"])
+
+    def tokens(self) -> list[dict]:
+        """Every token's record (never the token: only its digest is kept)."""
+        return [dict(r) for r in self._read("SELECT digest, role, team, label, created, last_used FROM tokens "
+                                            "ORDER BY created")]
+
+    def touch(self, token: str, now: float) -> None:
+        with self.sql.write() as conn:
+            self.sql.execute(conn, "UPDATE tokens SET last_used=? WHERE digest=?", (now, digest(token)))
 
     def has_organiser(self) -> bool:
-        with self._read() as conn:
-            return conn.execute("SELECT 1 FROM tokens WHERE role=?", (ORGANISER,)).fetchone() is not None
+        return self._one("SELECT 1 AS x FROM tokens WHERE role=?", (ORGANISER,)) is not None
 
-    def revoke(self, team: str) -> int:
-        with self._write() as conn:
-            return conn.execute("DELETE FROM tokens WHERE team=?", (team,)).rowcount
+    def revoke(self, team: str | None = None, prefix: str | None = None) -> int:
+        """Forget a team's tokens, or the one whose digest starts with ``prefix`` (8 characters at least)."""
+        with self.sql.write() as conn:
+            if team is not None:
+                return self.sql.execute(conn, "DELETE FROM tokens WHERE team=?", (team,)).rowcount
+            found = [r["digest"] for r in self.sql.execute(conn, "SELECT digest FROM tokens").fetchall()
+                     if r["digest"].startswith(prefix or "\0")]
+            if len(found) != 1:
+                raise UsageError(f"{len(found)} tokens start with {prefix!r}; give 8 or more characters of one digest "
+                                 f"from nsml admin tokens")
+            return self.sql.execute(conn, "DELETE FROM tokens WHERE digest=?", (found[0],)).rowcount
 
     # teams
 
     def add_team(self, name: str) -> Team:
-        with self._write() as conn:
-            if conn.execute("SELECT 1 FROM teams WHERE name=?", (name,)).fetchone():
+        with self.sql.write() as conn:
+            if self.sql.execute(conn, "SELECT 1 AS x FROM teams WHERE name=?", (name,)).fetchone():
                 raise UsageError(f"team {name!r} exists already; issue another token with: nsml admin token {name}")
-            conn.execute("INSERT INTO teams (name, created) VALUES (?, ?)", (name, time.time()))
+            self.sql.execute(conn, "INSERT INTO teams (name, created) VALUES (?, ?)", (name, time.time()))
         return self.team(name)
 
     def team(self, name: str) -> Team:
-        with self._read() as conn:
-            row = conn.execute("SELECT * FROM teams WHERE name=?", (name,)).fetchone()
+        row = self._one("SELECT * FROM teams WHERE name=?", (name,))
         if row is None:
             raise UsageError(f"no team {name!r}; teams: {', '.join(t.name for t in self.teams()) or 'none'}")
         return Team(row["id"], row["name"], row["created"])
 
     def teams(self) -> list[Team]:
-        with self._read() as conn:
-            return [Team(r["id"], r["name"], r["created"]) for r in conn.execute("SELECT * FROM teams ORDER BY id")]
+        return [Team(r["id"], r["name"], r["created"]) for r in self._read("SELECT * FROM teams ORDER BY id")]
 
     # competitions and phases
 
     def add_competition(self, competition: Competition) -> None:
-        with self._write() as conn:
-            conn.execute("INSERT OR REPLACE INTO competitions VALUES (?, ?, ?, ?, ?, ?, ?)",
-                         (competition.name, competition.scorer, competition.source,
-                          json.dumps(competition.public_keys), json.dumps(competition.private_keys),
-                          competition.final_limit, competition.created))
+        with self.sql.write() as conn:
+            self.sql.execute(
+                conn, "INSERT INTO competitions (name, scorer, source, public_keys, private_keys, final_limit, "
+                      "created) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET scorer=excluded.scorer, "
+                      "source=excluded.source, public_keys=excluded.public_keys, "
+                      "private_keys=excluded.private_keys, final_limit=excluded.final_limit, created=excluded.created",
+                (competition.name, competition.scorer, competition.source, json.dumps(competition.public_keys),
+                 json.dumps(competition.private_keys), competition.final_limit, competition.created))
 
     def competition(self, name: str) -> Competition:
-        with self._read() as conn:
-            row = conn.execute("SELECT * FROM competitions WHERE name=?", (name,)).fetchone()
+        row = self._one("SELECT * FROM competitions WHERE name=?", (name,))
         if row is None:
             names = ", ".join(c.name for c in self.competitions()) or "none"
             raise UsageError(f"no competition {name!r}; competitions: {names}")
-        return Competition(row["name"], row["scorer"], row["source"], json.loads(row["public_keys"]),
-                           json.loads(row["private_keys"]), row["final_limit"], row["created"])
+        return _competition(row)
 
     def competitions(self) -> list[Competition]:
-        with self._read() as conn:
-            names = [r["name"] for r in conn.execute("SELECT name FROM competitions ORDER BY created")]
-        return [self.competition(name) for name in names]
+        return [_competition(r) for r in self._read("SELECT * FROM competitions ORDER BY created")]
 
     def set_phase(self, phase: Phase) -> None:
-        with self._write() as conn:
-            conn.execute("INSERT OR REPLACE INTO phases VALUES (?, ?, ?, ?)",
-                         (phase.competition, phase.name, phase.start, phase.end))
+        with self.sql.write() as conn:
+            self.sql.execute(conn, 'INSERT INTO phases (competition, name, start, "end") VALUES (?, ?, ?, ?) '
+                                   'ON CONFLICT (competition, name) DO UPDATE SET start=excluded.start, '
+                                   '"end"=excluded."end"', (phase.competition, phase.name, phase.start, phase.end))
 
     def phases(self, competition: str) -> list[Phase]:
-        with self._read() as conn:
-            return [Phase(r["competition"], r["name"], r["start"], r["end"]) for r in
-                    conn.execute("SELECT * FROM phases WHERE competition=? ORDER BY start", (competition,))]
+        return [Phase(r["competition"], r["name"], r["start"], r["end"]) for r in
+                self._read("SELECT * FROM phases WHERE competition=? ORDER BY start", (competition,))]
 
     # quotas
 
     def set_quota(self, competition: str, team: str, **values: Any) -> None:
-        with self._write() as conn:
-            conn.execute("INSERT OR IGNORE INTO quotas (competition, team) VALUES (?, ?)", (competition, team))
+        unknown = set(values) - QUOTA_FIELDS
+        if unknown:
+            raise UsageError(f"not a quota: {', '.join(sorted(unknown))}")
+        with self.sql.write() as conn:
+            self.sql.execute(conn, "INSERT INTO quotas (competition, team) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                             (competition, team))
             for key, value in values.items():
-                conn.execute(f"UPDATE quotas SET {key}=? WHERE competition=? AND team=?", (value, competition, team))
+                self.sql.execute(conn, f"UPDATE quotas SET {key}=? WHERE competition=? AND team=?",
+                                 (value, competition, team))
 
     def grant(self, competition: str, team: str, extra: int) -> int:
-        with self._write() as conn:
-            conn.execute("INSERT OR IGNORE INTO quotas (competition, team) VALUES (?, ?)", (competition, team))
-            conn.execute("UPDATE quotas SET extra=extra+? WHERE competition=? AND team=?", (extra, competition, team))
-            return conn.execute("SELECT extra FROM quotas WHERE competition=? AND team=?",
-                                (competition, team)).fetchone()["extra"]
+        with self.sql.write() as conn:
+            self.sql.execute(conn, "INSERT INTO quotas (competition, team) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                             (competition, team))
+            self.sql.execute(conn, "UPDATE quotas SET extra=extra+? WHERE competition=? AND team=?",
+                             (extra, competition, team))
+            return self.sql.execute(conn, "SELECT extra FROM quotas WHERE competition=? AND team=?",
+                                    (competition, team)).fetchone()["extra"]
 
     def quota(self, competition: str, team: str) -> Quota:
         """The team's own quota where it set a value, else the competition's default."""
-        with self._read() as conn:
-            rows = {r["team"]: r for r in conn.execute("SELECT * FROM quotas WHERE competition=? AND team IN (?, '')",
-                                                       (competition, team))}
+        rows = {r["team"]: r for r in self._read("SELECT * FROM quotas WHERE competition=? AND team IN (?, '')",
+                                                 (competition, team))}
         values: dict[str, Any] = {}
-        for key in ("per_day", "min_interval_s", "total", "concurrent"):
+        for key in sorted(QUOTA_FIELDS):
             own = rows.get(team)
             default = rows.get("")
             values[key] = own[key] if own is not None and own[key] is not None else (
@@ -286,53 +253,60 @@ class ServerDB:
     # submissions
 
     def reserve(self, competition: str, phase: str, team: str, session: str, checkpoint: str,
-                admit: Any) -> Entry:
+                admit: Any, submitted_by: str = PARTICIPANT) -> Entry:
         """Check ``admit(entries)`` against the team's submissions and add a running one, in one transaction, so two
-        submits at once cannot both take the last one of a quota. ``admit`` raises to refuse."""
-        with self._write() as conn:
-            rows = conn.execute("SELECT * FROM submissions WHERE competition=? AND team=? ORDER BY id",
-                                (competition, team)).fetchall()
+        submits at once cannot both take the last one of a quota. ``admit`` raises to refuse. An organiser's
+        submission is not counted against the team's quota."""
+        with self.sql.write(lock=f"submit/{competition}/{team}") as conn:
+            rows = self.sql.execute(conn, "SELECT * FROM submissions WHERE competition=? AND team=? ORDER BY id",
+                                    (competition, team)).fetchall()
             entries = [_entry(r) for r in rows]
             admit(entries)
             number = max((e.number for e in entries), default=0) + 1
-            cursor = conn.execute(
-                "INSERT INTO submissions (competition, phase, team, number, session, checkpoint, status, created, "
-                "counted) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, 1)",
-                (competition, phase, team, number, session, checkpoint, time.time()))
-            row = conn.execute("SELECT * FROM submissions WHERE id=?", (cursor.lastrowid,)).fetchone()
+            row = self.sql.execute(
+                conn, "INSERT INTO submissions (competition, phase, team, number, session, checkpoint, status, "
+                      "created, counted, submitted_by) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?) RETURNING *",
+                (competition, phase, team, number, session, checkpoint, time.time(),
+                 int(submitted_by != ORGANISER), submitted_by)).fetchone()
         return _entry(row)
 
     def finish(self, entry_id: int, **values: Any) -> Entry:
         encoded = {key: json.dumps(value) if key in ("public", "private") and value is not None else value
                    for key, value in values.items()}
-        with self._write() as conn:
-            conn.execute(f"UPDATE submissions SET {', '.join(f'{k}=?' for k in encoded)} WHERE id=?",
-                         (*encoded.values(), entry_id))
-            row = conn.execute("SELECT * FROM submissions WHERE id=?", (entry_id,)).fetchone()
-        return _entry(row)
+        with self.sql.write() as conn:
+            return _entry(self.sql.execute(
+                conn, f"UPDATE submissions SET {', '.join(f'{k}=?' for k in encoded)} WHERE id=? RETURNING *",
+                (*encoded.values(), entry_id)).fetchone())
 
     def entries(self, competition: str | None = None, team: str | None = None) -> list[Entry]:
         clauses = [(c, v) for c, v in (("competition=?", competition), ("team=?", team)) if v is not None]
         where = " WHERE " + " AND ".join(c for c, _ in clauses) if clauses else ""
-        with self._read() as conn:
-            return [_entry(r) for r in conn.execute(f"SELECT * FROM submissions{where} ORDER BY id",
-                                                    [v for _, v in clauses])]
+        return [_entry(r) for r in self._read(f"SELECT * FROM submissions{where} ORDER BY id",
+                                              tuple(v for _, v in clauses))]
 
     def entry(self, competition: str, team: str, number: int) -> Entry | None:
-        with self._read() as conn:
-            row = conn.execute("SELECT * FROM submissions WHERE competition=? AND team=? AND number=?",
-                               (competition, team, number)).fetchone()
+        row = self._one("SELECT * FROM submissions WHERE competition=? AND team=? AND number=?",
+                        (competition, team, number))
         return None if row is None else _entry(row)
 
     def select(self, competition: str, team: str, numbers: list[int]) -> None:
-        with self._write() as conn:
-            conn.execute("UPDATE submissions SET selected=0 WHERE competition=? AND team=?", (competition, team))
+        with self.sql.write() as conn:
+            self.sql.execute(conn, "UPDATE submissions SET selected=0 WHERE competition=? AND team=?",
+                             (competition, team))
             for number in numbers:
-                conn.execute("UPDATE submissions SET selected=1 WHERE competition=? AND team=? AND number=?",
-                             (competition, team, number))
+                self.sql.execute(conn, "UPDATE submissions SET selected=1 WHERE competition=? AND team=? AND number=?",
+                                 (competition, team, number))
 
 
-def _entry(row: sqlite3.Row) -> Entry:
+QUOTA_FIELDS = {"per_day", "min_interval_s", "total", "concurrent"}
+
+
+def _competition(row: Any) -> Competition:
+    return Competition(row["name"], row["scorer"], row["source"], json.loads(row["public_keys"]),
+                       json.loads(row["private_keys"]), row["final_limit"], row["created"])
+
+
+def _entry(row: Any) -> Entry:
     values = dict(row)
     for key in ("public", "private"):
         values[key] = json.loads(values[key]) if values[key] else None

@@ -100,10 +100,11 @@ class Scorer:
         quota = self.db.quota(competition.name, team.name)
 
         def admit(entries: list[Entry]) -> None:
-            if not account.organiser:
+            if not account.organiser:  # organisers are exempt: their submissions are not counted either
                 quotas.check(quota, entries, now)
 
-        record = self.db.reserve(competition.name, phase.name, team.name, session.name, checkpoint, admit)
+        record = self.db.reserve(competition.name, phase.name, team.name, session.name, checkpoint, admit,
+                                 account.role)
         try:
             with self._turns:
                 return self._run(team, session, competition, record, timeout)
@@ -206,7 +207,7 @@ class Scorer:
             self.db.finish(record.id, status="failed", reason=failure, counted=0, finished=time.time(),
                            duration=seconds)
             tail = stderr[-OUTPUT_TAIL:]
-            return {"rc": 1, "stderr": tail, "lines": [
+            return {"rc": 1, "number": record.number, "status": "failed", "stderr": tail, "lines": [
                 f"nsml: submit failed: {failure}; recorded as failed submission {record.number} of team {team.name} "
                 f"(not counted against your quota); its output: nsml submit show {competition.name} {record.number}"]}
         write_utterances(logs, public, private)
@@ -216,7 +217,9 @@ class Scorer:
                                   duration=seconds)
         left = quotas.remaining(self.db.quota(competition.name, team.name),
                                 self.db.entries(competition.name, team.name), time.time())
-        return {"rc": 0, "lines": [
+        if not record.counted:
+            left = f"made by an organiser: not counted against the team's quota; the team has {left}"
+        return {"rc": 0, "number": record.number, "status": "scored", "lines": [
             f"submit of {session.name} checkpoint {finished.checkpoint!r} to {competition.name}, phase {record.phase}",
             "public part: " + scorer.summary(public.metrics, len(public.utterances)),
             "private part: scored, revealed when the phase ends",

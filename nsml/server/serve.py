@@ -20,6 +20,7 @@ from nsml.server.app import create_app
 from nsml.server.db import ORGANISER, ServerDB
 from nsml.server.homes import Layout
 from nsml.server.scoring import Settings
+from nsml.server.sql import ENV_DATABASE_URL
 
 DEFAULT_PORT = 8470
 ENV_SERVER_HOME = "NSML_SERVER_HOME"
@@ -35,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
                                                                  f"~/.nsml-server)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}; 0: any free port")
+    parser.add_argument("--database", metavar="URL", default=None,
+                        help=f"postgresql://USER@HOST:PORT/DB for the server's records (default ${ENV_DATABASE_URL}, "
+                             f"else SQLite in the home)")
     parser.add_argument("--threads", type=int, default=64, help="requests served at once (default 64)")
     parser.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2) // 2),
                         help="submissions scored at once (default: half the cores)")
@@ -66,9 +70,10 @@ def main(argv: list[str]) -> int:
         root = (args.home or default_home()).absolute()
         settings = Settings(timeout_s=args.submit_timeout, memory_bytes=int(args.submit_memory_gib * (1 << 30)),
                             cpu_seconds=args.submit_cpu_s, workers=args.workers)
-        app = create_app(root, settings)
+        app = create_app(root, settings, args.database)
         layout = Layout(root)
-        token = _first_token(layout, ServerDB(layout.db))
+        db = app.extensions["nsml_server"][0]
+        token = _first_token(layout, db)
         listening = bind(args.host, args.port)
     except NsmlError as error:
         print(f"nsml server: error: {error}", file=sys.stderr)
@@ -77,7 +82,8 @@ def main(argv: list[str]) -> int:
 
     server = create_server(app, sockets=[listening], threads=args.threads, send_bytes=1, channel_timeout=7200,
                            connection_limit=1000, ident="nsml")
-    print(f"nsml server listening on {url(args.host, listening.getsockname()[1])} (home {root})", flush=True)
+    print(f"nsml server listening on {url(args.host, listening.getsockname()[1])} (home {root}, "
+          f"{db.sql.name} {db.sql.where()})", flush=True)
     if token:
         print(f"organiser token (shown once, kept in {layout.organiser_token}): {token}", flush=True)
     signal.signal(signal.SIGTERM, lambda *_: server.close())
