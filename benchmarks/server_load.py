@@ -1,12 +1,14 @@
 """Load on ``nsml server``: concurrent submitting teams and board readers, latency percentiles per kind of request.
 
-``python -m benchmarks.server_load [--teams 20] [--readers 50] [--submits 2] [--workers 1]`` (as root, with
-bubblewrap installed) starts a real server on 127.0.0.1 in a temporary home, a competition on a generated toy
-dataset, and one team per submitting client; each team trains a toy entry through the real ``nsml`` CLI (the set-up,
-not timed). Then, all at once, every team submits ``--submits`` times over HTTP (the same API the CLI uses) while
-``--readers`` clients read the public board (JSON and HTML) in a loop until the last submit is scored. It prints
-the count, p50, p95 and max latency of each kind. A submit's latency is mostly its wait for a scoring slot: the
-server scores ``--workers`` at a time, each in a fresh sandbox with a fresh Python.
+``python -m benchmarks.server_load [--teams 20] [--readers 50] [--seconds 60] [--workers 1] [--database URL]`` (as
+root, with bubblewrap installed) starts a real server on 127.0.0.1 in a temporary home, a competition on a
+generated toy dataset, and one team per submitting client; each team trains a toy entry through the real ``nsml``
+CLI (the set-up, not timed). Then, all at once, every team submits over HTTP (the same API the CLI uses), one
+submit after another, for ``--seconds``, while ``--readers`` clients read the public board (JSON and HTML) in a loop
+until the last submit is scored. It prints the count, p50, p95 and max latency of each kind, then checks the
+server's records against what every client was told: each accepted submission recorded once, numbered 1, 2, ...
+per team, and scored. Exit status 1 on any error, lost or duplicated submission. A submit's latency is mostly its
+wait for a scoring slot: the server scores ``--workers`` at a time, each in a fresh sandbox with a fresh Python.
 """
 
 from __future__ import annotations
@@ -113,17 +115,42 @@ def report(kind: str, latencies: list[float], failures: int) -> str:
             f"{failures} failed")
 
 
+def check_submissions(url: str, token: str, sent: dict[str, list[int]]) -> tuple[list[str], int]:
+    """Compare what each team was told (its submission numbers) with what the server recorded: (problems, count)."""
+    http = requests.Session()
+    http.headers["Authorization"] = f"Bearer {token}"
+    rows = http.get(f"{url}/api/v1/submissions/toy", timeout=120).json()
+    recorded: dict[str, list[int]] = {}
+    problems = []
+    for row in rows:
+        recorded.setdefault(row["team"], []).append(row["number"])
+        if row["status"] != "scored":
+            problems.append(f"{row['team']} submission {row['number']} is {row['status']}: {row['reason']}")
+    for team in sorted(set(sent) | set(recorded)):
+        told, kept = sorted(sent.get(team, [])), sorted(recorded.get(team, []))
+        lost = sorted(set(told) - set(kept))
+        duplicated = sorted({n for n in kept if kept.count(n) > 1} | {n for n in told if told.count(n) > 1})
+        unknown = sorted(set(kept) - set(told))
+        if lost or duplicated or unknown or kept != list(range(1, len(kept) + 1)):
+            problems.append(f"{team}: told {told}, recorded {kept} (lost {lost}, duplicated {duplicated}, "
+                            f"never answered {unknown})")
+    return problems, len(rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--teams", type=int, default=20, help="concurrent submitting clients, one team each")
     parser.add_argument("--readers", type=int, default=50, help="concurrent board readers")
-    parser.add_argument("--submits", type=int, default=2, help="submissions per team")
+    parser.add_argument("--seconds", type=float, default=60.0,
+                        help="how long the clients keep submitting and reading (the last submits then finish)")
     parser.add_argument("--workers", type=int, default=1, help="submissions the server scores at once")
+    parser.add_argument("--database", metavar="URL", help="postgresql://... for the server's records (default SQLite)")
     args = parser.parse_args(argv)
     scratch = Path(tempfile.mkdtemp(prefix="nsml-server-load-"))
     make_dataset(scratch / "data")
-    server = subprocess.Popen([sys.executable, "-m", "nsml", "server", "--home", str(scratch / "home"), "--port", "0",
-                               "--workers", str(args.workers), "--threads", str(args.teams + args.readers + 8)],
+    command = [sys.executable, "-m", "nsml", "server", "--home", str(scratch / "home"), "--port", "0",
+               "--workers", str(args.workers), "--threads", str(args.teams + args.readers + 8)]
+    server = subprocess.Popen(command + (["--database", args.database] if args.database else []),
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = server.stdout.readline()
@@ -132,10 +159,10 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"the server did not start: {line}{server.stderr.read()}")
         url = match.group(1).rstrip("/")
         organiser = scratch / "organiser"
-        nsml(organiser, "login", url, (scratch / "home" / "organiser.token").read_text().strip())
+        organiser_token = (scratch / "home" / "organiser.token").read_text().strip()
+        nsml(organiser, "login", url, organiser_token)
         nsml(organiser, "admin", "competition", "create", "toy", str(scratch / "data"), "--public", "0.5")
         nsml(organiser, "admin", "phase", "toy", "main", "--start", "now", "--end", "+1d")
-        tokens = []
         started = time.perf_counter()
 
         def set_up(index: int) -> str:
@@ -153,6 +180,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"set-up: {args.teams} teams trained in {time.perf_counter() - started:.0f} s (not timed below)")
         latencies: dict[str, list[float]] = {"submit": [], "board json": [], "board html": []}
         failures = {kind: 0 for kind in latencies}
+        errors: list[str] = []
+        sent: dict[str, list[int]] = {}
         lock = threading.Lock()
         done = threading.Event()
 
@@ -160,18 +189,35 @@ def main(argv: list[str] | None = None) -> int:
             begin = time.perf_counter()
             try:
                 ok = call()
-            except requests.RequestException:
+            except (requests.RequestException, ValueError, KeyError) as error:
                 ok = False
+                with lock:
+                    errors.append(f"{kind}: {type(error).__name__}: {error}")
             with lock:
                 latencies[kind].append(time.perf_counter() - begin)
                 failures[kind] += not ok
 
-        def submitter(index: int) -> None:
+        def submit_once(http: requests.Session, team: str) -> bool:
+            response = http.post(f"{url}/api/v1/submit", timeout=3600, json={"session": f"{team}/toy/1",
+                                                                                "checkpoint": "best"})
+            body = response.json()
+            if response.status_code != 200 or body.get("rc") != 0:
+                with lock:
+                    errors.append(f"submit of {team}: HTTP {response.status_code}: {body}")
+                return False
+            with lock:
+                sent.setdefault(team, []).append(body["number"])
+            return True
+
+        def submitter(index: int, deadline: float) -> None:
             http = requests.Session()
             http.headers["Authorization"] = f"Bearer {tokens[index]}"
-            for _ in range(args.submits):
-                timed("submit", lambda: http.post(f"{url}/api/v1/submit", timeout=3600, json={
-                    "session": f"team{index:02d}/toy/1", "checkpoint": "best"}).json().get("rc") == 0)
+            while time.perf_counter() < deadline:
+                timed("submit", lambda: submit_once(http, f"team{index:02d}"))
+
+        def read_json(http: requests.Session) -> bool:
+            response = http.get(f"{url}/api/v1/public/board/toy", timeout=60)
+            return response.ok and "rows" in response.json()
 
         def reader(index: int) -> None:
             http = requests.Session()
@@ -179,32 +225,41 @@ def main(argv: list[str] | None = None) -> int:
                 if index % 2:
                     timed("board html", lambda: http.get(f"{url}/board/toy", timeout=60).ok)
                 else:
-                    timed("board json", lambda: bool(http.get(f"{url}/api/v1/public/board/toy",
-                                                              timeout=60).json()["rows"]) or True)
+                    timed("board json", lambda: read_json(http))
 
         began = time.perf_counter()
+        deadline = began + args.seconds
         readers = [threading.Thread(target=reader, args=(i,)) for i in range(args.readers)]
         for thread in readers:
             thread.start()
         with ThreadPoolExecutor(args.teams) as pool:
-            list(pool.map(submitter, range(args.teams)))
+            list(pool.map(submitter, range(args.teams), [deadline] * args.teams))
         done.set()
         for thread in readers:
             thread.join()
         elapsed = time.perf_counter() - began
+        problems, recorded = check_submissions(url, organiser_token, sent)
         board = requests.get(f"{url}/api/v1/public/board/toy", timeout=60).json()
-        print(f"{args.teams} submitting clients x {args.submits} submits, {args.readers} board readers, "
-              f"{args.workers} scoring worker(s), {os.cpu_count()} cores: {elapsed:.1f} s")
+        told = sum(len(numbers) for numbers in sent.values())
+        print(f"{args.teams} submitting clients and {args.readers} board readers for {args.seconds:g} s "
+              f"(the last submits finished at {elapsed:.1f} s), {args.workers} scoring worker(s), "
+              f"{os.cpu_count()} cores, {'PostgreSQL' if args.database else 'SQLite'}")
         for kind in latencies:
             print(report(kind, latencies[kind], failures[kind]))
-        print(f"board: {len(board['rows'])} teams ranked; "
-              f"{sum(r['submissions'] for r in board['rows'])} scored submissions")
+        print(f"submissions: {told} accepted, {recorded} recorded, {len(problems)} lost, duplicated or failed; "
+              f"board: {len(board['rows'])} teams ranked on {sum(r['submissions'] for r in board['rows'])} "
+              f"scored submissions")
         print(json.dumps({kind: {"count": len(v), "p95_ms": round(1000 * percentile(v, 0.95), 1) if v else None}
                           for kind, v in latencies.items()}))
+        for problem in (errors + problems)[:20]:
+            print(f"problem: {problem}")
+        ok = not errors and not problems and recorded == told and told > 0
+        print("no error, no lost or duplicated submission" if ok else
+              f"FAILED: {len(errors)} errors, {len(problems)} problems", flush=True)
+        return 0 if ok else 1
     finally:
         server.terminate()
         server.wait(timeout=30)
-    return 0
 
 
 if __name__ == "__main__":
