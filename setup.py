@@ -13,7 +13,8 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["models", "evaluation", "nsml", "nsml.*", "corpus", "speech_kit", "speech_kit.*",
                                     "entry", "ru_numbers"]),
-    package_data={"corpus": ["*.txt"], "nsml.board": ["templates/*.html", "static/*"]},
+    package_data={"corpus": ["*.txt"], "nsml.board": ["templates/*.html", "static/*"],
+                  "nsml.server": ["templates/*.html"]},
     py_modules=["label_loader", "loader"],
     install_requires=[
         "torch>=2.1",

@@ -10,23 +10,17 @@ bubblewrap installed (apt-get install -y bubblewrap); elsewhere these tests are 
 from __future__ import annotations
 
 import csv
-import os
 import re
-import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from nsml.server.db import Entry
-from nsml_support import TOY_ENTRY, make_dataset
+from server_support import User, competition, needs_sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
 
-needs_sandbox = pytest.mark.skipif(os.geteuid() != 0 or shutil.which("bwrap") is None,
-                                   reason="nsml server needs root and bubblewrap (apt-get install -y bubblewrap)")
 
 HOSTILE_ENTRY = '''
 import argparse, json, os, socket, sys
@@ -82,71 +76,15 @@ main()
 '''
 
 
-class Server:
-    def __init__(self, home: Path, env: dict[str, str]) -> None:
-        self.process = subprocess.Popen([sys.executable, "-m", "nsml", "server", "--home", str(home), "--port", "0",
-                                         "--workers", "2"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                        text=True)
-        line = self.process.stdout.readline()
-        match = re.search(r"listening on (http://\S+)", line)
-        assert match, f"{line}{self.process.stderr.read() if self.process.poll() is not None else ''}"
-        self.banner = line
-        self.url = match.group(1).rstrip("/")
-        self.port = int(self.url.rsplit(":", 1)[1])
-        self.organiser_token = (home / "organiser.token").read_text().strip()
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=20)
-
-
-class User:
-    """One person at a terminal: their own login file, running the real nsml command."""
-
-    def __init__(self, env: dict[str, str], config: Path, cwd: Path) -> None:
-        self.env = dict(env, XDG_CONFIG_HOME=str(config))
-        self.cwd = cwd
-
-    def __call__(self, *args: str, ok: bool = True, code: int | None = None,
-                 stdin: str | None = None) -> subprocess.CompletedProcess:
-        done = subprocess.run([sys.executable, "-m", "nsml", *args], cwd=self.cwd, env=self.env, capture_output=True,
-                              text=True, timeout=180, input=stdin)
-        where = f"nsml {' '.join(args)} -> {done.returncode}\n{done.stdout}\n{done.stderr}"
-        if code is not None:
-            assert done.returncode == code, where
-        elif ok:
-            assert done.returncode == 0, where
-        return done
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def platform(request: pytest.FixtureRequest, tmp_path: Path, env: dict[str, str]):
-    """A server with a 'toy' competition and two teams, alpha and bravo, logged in; and its organiser. Its records
-    in SQLite, or in a fresh database of a real PostgreSQL."""
-    env = {k: v for k, v in env.items() if k not in ("NSML_HOME", "NSML_USER")}
+    """``server_support.competition`` with its records in SQLite, or in a fresh database of a real PostgreSQL."""
     if request.param == "postgresql":
-        env["NSML_DATABASE_URL"] = request.getfixturevalue("postgres").database(f"e2e_{tmp_path.name.lower()}")
-    data = make_dataset(tmp_path / "data")
-    server = Server(tmp_path / "server", env)
-    assert f"{request.param} " in server.banner
-    assert (tmp_path / "server" / "server.sqlite").exists() == (request.param == "sqlite")
-    try:
-        projects = {}
-        for name in ("organiser", "alpha", "bravo"):
-            folder = tmp_path / name
-            folder.mkdir()
-            (folder / "main.py").write_text(TOY_ENTRY, encoding="utf-8")
-            projects[name] = User(env, tmp_path / f"config-{name}", folder)
-        organiser = projects["organiser"]
-        organiser("login", server.url, server.organiser_token)
-        organiser("admin", "competition", "create", "toy", str(data), "--public", "0.5", "--final", "2")
-        for team in ("alpha", "bravo"):
-            added = organiser("admin", "team", "add", team)
-            token = added.stdout.split()[-1]
-            projects[team]("login", server.url, token)
-        yield server, data, projects
-    finally:
-        server.stop()
+        env = dict(env, NSML_DATABASE_URL=request.getfixturevalue("postgres").database(f"e2e_{tmp_path.name.lower()}"))
+    with competition(tmp_path, env) as (server, data, users):
+        assert f"{request.param} " in server.banner
+        assert (tmp_path / "server" / "server.sqlite").exists() == (request.param == "sqlite")
+        yield server, data, users
 
 
 @needs_sandbox

@@ -1,4 +1,5 @@
-"""The server's Flask application: the API the ``nsml`` client talks to, the admin API, and the public boards.
+"""The server's Flask application: the API the ``nsml`` client talks to, the admin API, and (``nsml.server.pages``)
+the pages a browser reads: the competition boards, each team's submissions and each team's sessions board.
 
 Every API call carries ``Authorization: Bearer TOKEN``; the token names an organiser or a team's participant.
 A team's verbs run as the ordinary ``nsml`` command in the team's sandbox and home (``nsml.server.homes``), their
@@ -23,14 +24,15 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from flask import Flask, Response, abort, g, jsonify, render_template_string, request
+from flask import Flask, Response, abort, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from nsml import home
 from nsml.errors import NsmlError, UsageError
-from nsml.server import competitions, homes, sandbox
+from nsml.server import competitions, homes, pages, sandbox
 from nsml.server.db import ORGANISER, PARTICIPANT, Account, ServerDB, Team
 from nsml.server.scoring import Scorer, utterances_csv
+from nsml.server.team_boards import TeamBoards
 
 MAX_UPLOAD_BYTES = 256 << 20  # a snapshot is code: the client already leaves out files over --max-file-mib
 TEAM_VERBS = {"run", "fork", "ps", "compare", "logs", "stop", "rm", "memo", "model", "dataset"}
@@ -133,37 +135,6 @@ def _unpack(upload: object, target: Path, uid: int) -> None:
     sandbox.chown_tree(target, uid)
 
 
-def _board_rows(db: ServerDB, name: str, phase_name: str | None) -> dict:
-    competition = db.competition(name)
-    now = time.time()
-    phase = competitions.phase_named(db, name, phase_name, now)
-    revealed, rows = competitions.board(db, competition, phase, now)
-    return {"competition": name, "phase": phase.name, "state": phase.state(now), "start": phase.start,
-            "end": phase.end, "revealed": revealed, "metric": _metric(competition.scorer),
-            "rows": [row.__dict__ | {"final": list(row.final)} for row in rows]}
-
-
-def _metric(scorer: str) -> str:
-    from nsml import scorers
-
-    return scorers.get(scorer).primary
-
-
-BOARD_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>{{ b.competition }}</title></head><body>
-<h1>{{ b.competition }}: phase {{ b.phase }} ({{ b.state }})</h1>
-<p>{{ start }} to {{ end }}. {% if b.revealed %}Final ranking: each team's selected submissions at their private
-score.{% else %}Public scores; private scores are revealed when the phase ends.{% endif %}</p>
-<table border="1"><tr><th>rank</th><th>team</th><th>submission</th><th>public {{ b.metric }}</th>
-{% if b.revealed %}<th>private {{ b.metric }}</th><th>final selection</th>{% endif %}<th>submissions</th></tr>
-{% for r in b.rows %}<tr><td>{{ r.rank }}</td><td>{{ r.team }}</td><td>{{ r.number }}</td><td>{{ r.public }}</td>
-{% if b.revealed %}<td>{{ r.private }}</td><td>{{ r.final|join(", ") }}</td>{% endif %}<td>{{ r.submissions }}</td>
-</tr>{% endfor %}</table></body></html>"""
-
-INDEX_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>nsml server</title></head><body>
-<h1>Competitions</h1><ul>{% for c in names %}<li><a href="/board/{{ c }}">{{ c }}</a></li>{% endfor %}</ul>
-</body></html>"""
-
-
 def create_app(root: Path, scorer_settings: object, database_url: str | None = None) -> Flask:
     """The server for the server home ``root``; its records in ``database_url`` (default: ``NSML_DATABASE_URL``,
     else SQLite in the home)."""
@@ -171,9 +142,11 @@ def create_app(root: Path, scorer_settings: object, database_url: str | None = N
     layout.make()
     db = ServerDB(layout.db, database_url)
     scorer = Scorer(db, layout, scorer_settings)
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=str(pages.BOARD_STATIC))  # the board's styles and scripts
     app.config["MAX_CONTENT_LENGTH"] = MAX_UPLOAD_BYTES + (1 << 20)
-    app.extensions["nsml_server"] = (db, layout, scorer)
+    boards = TeamBoards(layout)
+    app.extensions["nsml_server"] = (db, layout, scorer, boards)
+    pages.register(app, db, layout, boards)
 
     @app.errorhandler(Refused)
     def refused(error: Refused) -> tuple[Response, int]:
@@ -202,19 +175,9 @@ def create_app(root: Path, scorer_settings: object, database_url: str | None = N
         response.headers["Cache-Control"] = "no-store"
         return response
 
-    @app.get("/")
-    def index() -> str:
-        return render_template_string(INDEX_PAGE, names=[c.name for c in db.competitions()])
-
-    @app.get("/board/<name>")
-    def board_page(name: str) -> str:
-        values = _board_rows(db, name, request.args.get("phase"))
-        return render_template_string(BOARD_PAGE, b=values, start=competitions.show_time(values["start"]),
-                                      end=competitions.show_time(values["end"]))
-
     @app.get("/api/v1/public/board/<name>")
     def board_json(name: str) -> Response:
-        return jsonify(_board_rows(db, name, request.args.get("phase")))
+        return jsonify(competitions.board_values(db, name, request.args.get("phase")))
 
     @app.get("/api/v1/whoami")
     def whoami() -> Response:
@@ -390,7 +353,7 @@ def create_app(root: Path, scorer_settings: object, database_url: str | None = N
     @app.get("/api/v1/admin/board.csv/<name>")
     def board_csv(name: str) -> Response:
         _organiser(g.account)
-        values = _board_rows(db, name, request.args.get("phase"))
+        values = competitions.board_values(db, name, request.args.get("phase"), organiser=True)
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         metric = values["metric"]

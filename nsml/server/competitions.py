@@ -179,8 +179,10 @@ def _order(entry: Entry, part: str) -> tuple[float, float]:
     return (-value if entry.higher_is_better else value, entry.created)
 
 
-def board(db: ServerDB, competition: Competition, phase: Phase, now: float) -> tuple[bool, list[Row]]:
-    """(revealed, rows): public ranking while ``phase`` is open, the final ranking on private scores after it."""
+def board(db: ServerDB, competition: Competition, phase: Phase, now: float,
+          show_private: bool = False) -> tuple[bool, list[Row]]:
+    """(revealed, rows): public ranking while ``phase`` is open, the final ranking on private scores after it.
+    ``show_private`` (the organiser's view) adds the private scores to the public ranking before the end."""
     revealed = phase.state(now) == "ended"
     by_team: dict[str, list[Entry]] = {}
     for entry in db.entries(competition.name):
@@ -198,6 +200,18 @@ def board(db: ServerDB, competition: Competition, phase: Phase, now: float) -> t
             key = _order(best, "public")
             chosen = ()
         ranked.append((key, Row(0, team, best.number, best.session, best.checkpoint, best.primary("public"),
-                                best.primary("private") if revealed else None, len(entries), chosen)))
+                                best.primary("private") if revealed or show_private else None, len(entries), chosen)))
     ranked.sort(key=lambda pair: pair[0])
     return revealed, [replace(row, rank=i) for i, (_, row) in enumerate(ranked, 1)]
+
+
+def board_values(db: ServerDB, name: str, phase_name: str | None, organiser: bool = False) -> dict:
+    """The board of competition ``name`` as JSON-ready values: its phase, state, metric and ranked rows."""
+    competition = db.competition(name)
+    now = time.time()
+    phase = phase_named(db, name, phase_name, now)
+    revealed, rows = board(db, competition, phase, now, show_private=organiser)
+    return {"competition": name, "phase": phase.name, "state": phase.state(now), "start": phase.start,
+            "end": phase.end, "revealed": revealed, "show_private": revealed or organiser,
+            "organiser_view": organiser and not revealed, "metric": scorers.get(competition.scorer).primary,
+            "rows": [row.__dict__ | {"final": list(row.final)} for row in rows]}

@@ -59,6 +59,7 @@ class Jail:
     mounted: dict[str, Path] = field(default_factory=dict)  # inside path -> host path, read-only
     hidden: list[Path] = field(default_factory=list)  # covered by an empty tmpfs (the server home in the repo)
     own_pids: bool = False
+    die_with_parent: bool = False  # ended with the server (implied by own_pids)
     limits: Limits = Limits()
 
 
@@ -115,6 +116,8 @@ def command(jail: Jail, argv: list[str], cwd: Path, env: Mapping[str, str]) -> l
             "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--hostname", "nsml-sandbox"]
     if jail.own_pids:
         args += ["--unshare-pid", "--die-with-parent", "--new-session"]
+    elif jail.die_with_parent:
+        args += ["--die-with-parent"]
     repo = home.repo_root()
     args += _parents([repo, *python_roots(), *jail.read_only, *jail.writable, *map(Path, jail.mounted)])
     args += ["--ro-bind", str(repo), str(repo)]  # first: a virtualenv inside the repo is then bound over it

@@ -91,4 +91,6 @@ def main(argv: list[str]) -> int:
         server.run()
     except (KeyboardInterrupt, OSError):
         pass
+    finally:
+        app.extensions["nsml_server"][3].close()  # the teams' board processes
     return 0
