@@ -30,6 +30,7 @@ class Server:
         match = re.search(r"listening on (http://\S+)", line)
         assert match, f"{line}{self.process.stderr.read() if self.process.poll() is not None else ''}"
         self.banner = line
+        self.home = home
         self.url = match.group(1).rstrip("/")
         self.port = int(self.url.rsplit(":", 1)[1])
         self.organiser_token = (home / "organiser.token").read_text().strip()

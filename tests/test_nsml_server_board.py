@@ -38,7 +38,13 @@ def test_the_board_over_the_server(served) -> None:
     server, users = served
     organiser, alpha, bravo = users["organiser"], users["alpha"], users["bravo"]
     organiser("admin", "phase", "toy", "main", "--start=-1m", "--end", "+1h")
-    alpha("run", "-d", "toy", "-a", "--epochs 3", "-m", "alpha's memo")
+    (alpha.cwd / ".nsmlignore").write_text("*.pt\n")
+    (alpha.cwd / "weights.pt").write_bytes(b"\0" * 100)
+    (alpha.cwd / "big.bin").write_bytes(b"\0" * (2 << 20))
+    run = alpha("run", "-d", "toy", "-a", "--epochs 3", "-m", "alpha's memo", "--max-file-mib", "1")
+    assert "big.bin not copied into the snapshot" in run.stderr  # the local run's warning, from the client
+    code = server.home / "teams" / "alpha" / "sessions" / "alpha" / "toy" / "1" / "code"
+    assert (code / "main.py").is_file() and not (code / "weights.pt").exists() and not (code / "big.bin").exists()
     bravo("run", "-d", "toy", "-a", "--epochs 1")
     alpha("submit", "alpha/toy/1", "best")
     bravo("submit", "bravo/toy/1", "best")
