@@ -79,11 +79,35 @@ def test_the_core_and_the_models_import_no_root_file(folder):
     assert offending == []
 
 
+# The command line's own modules: the command, the parser of its verbs, and the client that parses a command line
+# as the command does before running it on a server. The verbs (nsml/verbs/) are the command line too.
+COMMAND_LINE = {"nsml/cli.py", "nsml/__main__.py", "nsml/parser.py", "nsml/server/client.py"}
+
+
 def test_the_platform_below_its_command_line():
     """The board and the platform's modules never import the CLI's verbs: the CLI sits on top of them."""
     offending = [f"{path.relative_to(ROOT)}:{line}: {name}" for path in sorted((ROOT / "nsml").rglob("*.py"))
-                 if path.name not in ("cli.py", "__main__.py") and "verbs" not in path.parts
-                 for line, name in kit_imports(path) if name.startswith(("nsml.verbs", "nsml.cli"))]
+                 if str(path.relative_to(ROOT)) not in COMMAND_LINE and "verbs" not in path.parts
+                 for line, name in kit_imports(path) if name.startswith(("nsml.verbs", "nsml.cli", "nsml.parser"))]
+    assert offending == []
+
+
+def test_only_the_entry_point_imports_the_command():
+    """``nsml.cli`` is the top: the server's client reads the command line through ``nsml.parser`` as it does, and
+    nothing imports the command itself (``from nsml import cli`` included) but ``python -m nsml``."""
+    offending = []
+    for path in sorted((ROOT / "nsml").rglob("*.py")):
+        if path.name == "__main__.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+            else:
+                continue
+            if any(name == "nsml.cli" or name.startswith("nsml.cli.") for name in names):
+                offending.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert offending == []
 
 

@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from nsml import snapshot, table
+from nsml.errors import UsageError
+from nsml.parser import build_parser, parse, tokens_of
 
 ENV_SERVER = "NSML_SERVER"
 ENV_TOKEN = "NSML_TOKEN"
@@ -352,9 +354,7 @@ def _login(argv: list[str]) -> int:
 
 def _remote(conn: Connection, argv: list[str]) -> int:
     """A platform verb on the server: parsed here as locally, then run there."""
-    from nsml import cli
-
-    tokens = cli.submissions.route(cli._join_entry_args(argv))
+    tokens = tokens_of(argv)
     if tokens[0] == "submit show" and "--csv" in tokens:  # the per-utterance CSV of a scored submission
         where = tokens.index("--csv")
         if where + 1 >= len(tokens) or len(tokens) != 5:
@@ -362,8 +362,8 @@ def _remote(conn: Connection, argv: list[str]) -> int:
         rest = tokens[1:where] + tokens[where + 2:]
         return _submit_show(conn, _competition_of(rest[0]), int(rest[1]), None, tokens[where + 1])
     try:
-        args = cli._parse(cli.build_parser(), tokens)
-    except cli.UsageError as error:
+        args = parse(build_parser(), tokens)
+    except UsageError as error:
         raise ClientError(str(error)) from None
     verb = args.verb
     if verb == "submit":
