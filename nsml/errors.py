@@ -27,6 +27,11 @@ class UsageError(NsmlError):
     code = 2
 
 
+class SubmitFailed(NsmlError):
+    """A submit whose entry could not produce predictions (``nsml.submit``, or its Slurm job); nothing is
+    recorded."""
+
+
 class UnknownName(UsageError, LookupError):
     """A session, checkpoint or dataset that does not exist; the message lists the ones that do."""
 

@@ -7,19 +7,24 @@ session), so ``nsml logs -f`` in a script or in ``run.sh`` tells success from fa
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import BinaryIO
 
-from nsml.session import Session, get
+from nsml.entities import Session
 from nsml.store import Store
 
 POLL_S = 0.2
 
 
-def show(store: Store, session: Session, out: BinaryIO, follow: bool) -> Session:
-    """Copy the log to ``out`` (until the session ends, with ``follow``); returns the session as it is then."""
+def show(store: Store, session: Session, out: BinaryIO, follow: bool,
+         current: Callable[[Store, str], Session]) -> Session:
+    """Copy the log to ``out`` (until the session ends, with ``follow``); returns the session as it is then.
+
+    ``current`` reads a session's status as it really is (``nsml.backends.current``, or a backend's own).
+    """
     position = 0
     while True:
-        current = get(store, session.name)  # read before draining: nothing written before the end is lost
+        latest = current(store, session.name)  # read before draining: nothing written before the end is lost
         if session.log_path.is_file():
             with open(session.log_path, "rb") as log:
                 log.seek(position)
@@ -27,8 +32,8 @@ def show(store: Store, session: Session, out: BinaryIO, follow: bool) -> Session
                     out.write(chunk)
                     out.flush()
                 position = log.tell()
-        if not (follow and current.active):
-            return current
+        if not (follow and latest.active):
+            return latest
         time.sleep(POLL_S)
 
 

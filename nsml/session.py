@@ -2,7 +2,9 @@
 
 A session is ``USER/DATASET/N``: a row in the database plus a folder with the code snapshot, the log and the
 checkpoints. Its status is what the supervisor recorded, corrected when the supervisor itself was killed: a
-"running" session whose supervisor pid is gone is recorded as killed.
+"running" session whose supervisor pid is gone is recorded as killed. This module knows no backend: a session that
+is a scheduler's job (Slurm) is corrected from the scheduler by ``nsml.backends.refresh``, and the callers that
+need its status as it really is ask ``nsml.backends`` (``current``, ``all_sessions``, ``match``).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -21,8 +23,10 @@ from nsml.errors import NoSpace, NsmlError, UnknownName
 from nsml.procs import pid_alive
 from nsml.store import Store
 
-__all__ = ["ACTIVE", "Session", "all_sessions", "create", "discard", "get", "match", "refresh", "remove",
+__all__ = ["ACTIVE", "Refresh", "Session", "all_sessions", "create", "discard", "get", "match", "refresh", "remove",
            "set_memo"]
+
+Refresh = Callable[[Store, Session], Session]  # a status correction: ``refresh`` here, ``nsml.backends.refresh``
 
 
 def create(store: Store, dataset: str, entry: str, args: str, gpus: int = 0, cpus: int | None = None,
@@ -51,14 +55,11 @@ def create(store: Store, dataset: str, entry: str, args: str, gpus: int = 0, cpu
 
 
 def refresh(store: Store, session: Session) -> Session:
-    """The session with its status corrected: an active session whose supervisor died is recorded as killed.
+    """The session with its status corrected locally: an active session whose supervisor died is recorded as killed.
 
-    A session of another backend (a Slurm job) is corrected by that backend, from the scheduler's state.
+    A session that is a scheduler's job (a Slurm session with a job id) has no supervisor here, so nothing changes;
+    ``nsml.backends.refresh`` corrects it from the scheduler's state.
     """
-    if session.backend != "local" and session.job_id is not None:
-        from nsml import backends  # the backends import this module
-
-        return backends.get(session.backend).refresh(store, session)
     if session.active and session.supervisor_pid and not pid_alive(session.supervisor_pid):
         try:
             recorded = store.update_session(session.name, only_if_status=session.status, status="killed",
@@ -79,13 +80,13 @@ def get(store: Store, name: str, refresh_status: bool = True) -> Session:
     return refresh(store, session) if refresh_status else session
 
 
-def all_sessions(store: Store) -> list[Session]:
-    return [refresh(store, s) for s in store.sessions()]
+def all_sessions(store: Store, refresh_with: Refresh = refresh) -> list[Session]:
+    return [refresh_with(store, s) for s in store.sessions()]
 
 
-def match(store: Store, patterns: Iterable[str]) -> list[Session]:
+def match(store: Store, patterns: Iterable[str], refresh_with: Refresh = refresh) -> list[Session]:
     """Sessions named by ``patterns`` (shell wildcards allowed); a pattern matching nothing is an error."""
-    sessions = all_sessions(store)
+    sessions = all_sessions(store, refresh_with)
     chosen: dict[str, Session] = {}
     for pattern in patterns:
         hits = [s for s in sessions if fnmatchcase(s.name, pattern)]

@@ -23,12 +23,11 @@ from nsml import backends, checkpoints, datasets, home, scorers
 from nsml.constants import (ENV_PAUSED, ENV_PAUSED_CHECKPOINT, ENV_SUBMIT_ERRORS, ENV_SUBMIT_ID,
                             ENV_SUBMIT_KEEP_GOING, ENV_SUBMIT_LIMIT, ENV_SUBMIT_OUTPUT, SUBMIT_FAILURE_HEADER)
 from nsml.entities import ScoredUtterance, Session, Submission
-from nsml.errors import NsmlError, UsageError
+from nsml.errors import NsmlError, SubmitFailed, UsageError
 from nsml.launch import command, environment
 from nsml.procs import die_with_parent, kill_marked, terminate_tree
 from nsml.scratch import submit_folder
 from nsml.runtime import EXIT_FEED_FAILED, EXIT_INFER_FAILED, EXIT_LOAD_FAILED, EXIT_NOT_BOUND
-from nsml.session import get
 from nsml.store import Store
 from speech_kit import layout, scoring
 from speech_kit.atomic import atomic_write
@@ -46,10 +45,6 @@ _REASONS = {
     EXIT_FEED_FAILED: "feeding the test list failed (traceback above)",
     2: "the entry exited with code 2 (a usage error? it must accept --mode and --pause)",
 }
-
-
-class SubmitFailed(NsmlError):
-    """The child could not produce predictions; nothing is recorded."""
 
 
 @dataclass(frozen=True)
@@ -175,7 +170,7 @@ def submit(store: Store, name: str, checkpoint: str, test: bool = False,
     ``keep_going``: a file whose ``infer`` raises is predicted as an empty transcript (scored as all errors) and
     its traceback kept with the submission, instead of failing the whole submit.
     """
-    session = get(store, name)
+    session = backends.current(store, name)
     folder = checkpoints.resolve(session.checkpoint_root, checkpoint, f"session {session.name}")
     dataset = datasets.resolve(store, session.dataset)
     scorer = scorers.get(dataset.scorer)
@@ -227,6 +222,6 @@ def reopen(store: Store, name: str, number: int) -> tuple[Submission, list[Score
     if found is None:
         numbers = [str(s.number) for s in store.submissions(session=name)]
         if not numbers:
-            get(store, name)  # an unknown session is named as such
+            backends.current(store, name)  # an unknown session is named as such
         raise UsageError(f"no submission {number} of {name}; submissions: {', '.join(numbers) or 'none'}")
     return found, store.scored_utterances(found.id)

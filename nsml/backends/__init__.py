@@ -1,18 +1,23 @@
 """Where a session runs: a local process (the default, ``nsml.launch``) or a Slurm job (``nsml.backends.slurm``).
 
 A backend starts a session (in the foreground, streaming its output, or detached), stops it, and corrects its
-recorded status from what really runs. Everything else a session has (its folder, snapshot, checkpoints, metrics,
-submissions) is the same whatever runs it, so ``fork``, ``model``, ``plot`` and the board need no backend of their
-own. ``--backend`` on ``run``/``fork``, else ``$NSML_BACKEND``, else the parent's backend (fork), else local.
+recorded status from what really runs. ``refresh``, ``current``, ``all_sessions`` and ``match`` here give a
+session's status as it really is, for the verbs and ``submit``; ``nsml.session`` below corrects only a local
+supervisor that died, and ``nsml.logs`` is handed ``current``. Everything else a session has (its folder, snapshot,
+checkpoints, metrics, submissions) is the same whatever runs it, so ``fork``, ``model``, ``plot`` and the board need
+no backend of their own. ``--backend`` on ``run``/``fork``, else ``$NSML_BACKEND``, else the parent's backend
+(fork), else local.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Protocol
 
+from nsml import session as sessions
 from nsml.entities import Session
 from nsml.errors import UsageError
 from nsml.store import Store
@@ -57,6 +62,29 @@ def get(name: str) -> Backend:
 
 def of(session: Session) -> Backend:
     return get(session.backend)
+
+
+def refresh(store: Store, session: Session) -> Session:
+    """The session with its status corrected from what really runs: by its backend once it is a scheduler's job
+    (a Slurm session with a job id), else locally (``nsml.session.refresh``: a supervisor that died)."""
+    if session.backend != "local" and session.job_id is not None:
+        return of(session).refresh(store, session)
+    return sessions.refresh(store, session)
+
+
+def current(store: Store, name: str) -> Session:
+    """The session ``name`` as it really is (``refresh``); an unknown name is ``UnknownName``."""
+    return refresh(store, sessions.get(store, name, refresh_status=False))
+
+
+def all_sessions(store: Store) -> list[Session]:
+    return sessions.all_sessions(store, refresh)
+
+
+def match(store: Store, patterns: Iterable[str]) -> list[Session]:
+    """Sessions named by ``patterns`` (shell wildcards allowed) as they really are; a pattern matching nothing is
+    an error."""
+    return sessions.match(store, patterns, refresh)
 
 
 def add_options(parser: argparse.ArgumentParser) -> None:

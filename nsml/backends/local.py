@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from nsml import launch
+from nsml import session as sessions
 from nsml.entities import Session
 from nsml.store import Store
 
@@ -22,8 +23,6 @@ class LocalBackend:
         return launch.stop(store, session)
 
     def refresh(self, store: Store, session: Session) -> Session:
-        from nsml import session as sessions  # session.refresh is the local correction itself
-
         return sessions.refresh(store, session)
 
     def predict(self, session: Session, argv: list[str], env: dict[str, str], timeout: float,

@@ -27,11 +27,12 @@ import sys
 import time
 from pathlib import Path
 
-from nsml import checkpoints, datasets, entry, entry_args, home, launch
+from nsml import checkpoints, datasets, entry, entry_args, home, launch, logs
+from nsml import session as sessions
 from nsml.backends import ENV_BACKEND, caps, events, job, slurm_cli, staging
 from nsml.constants import ENV_DATASET_PATH, ENV_SUBMIT_ID, ENV_SUBMIT_OUTPUT
 from nsml.entities import ACTIVE, Dataset, Session
-from nsml.errors import NsmlError, UsageError
+from nsml.errors import NsmlError, SubmitFailed, UsageError
 from nsml.store import Store
 
 ENV_PARTITION = "NSML_SLURM_PARTITION"
@@ -156,8 +157,6 @@ class SlurmBackend:
     name = "slurm"
 
     def detach(self, store: Store, name: str) -> None:
-        from nsml import session as sessions
-
         current = sessions.get(store, name, refresh_status=False)
         spec = _job(current)
         nodes = int(spec.get("nodes") or 1)
@@ -191,19 +190,22 @@ class SlurmBackend:
         _say(f"session {name} is Slurm job {job_id}")
 
     def supervise(self, store: Store, name: str, echo: bool) -> int:
-        from nsml import logs
-        from nsml import session as sessions
-
         self.detach(store, name)
-        current = sessions.get(store, name)
+        current = self.current(store, name)
         out = sys.stdout.buffer if echo else open(os.devnull, "wb")
         try:
-            final = logs.show(store, current, out, follow=True)
+            final = logs.show(store, current, out, follow=True, current=self.current)
         except KeyboardInterrupt:
-            final = self.stop(store, sessions.get(store, name))
+            final = self.stop(store, self.current(store, name))
         if final.exit_code is not None:
             return final.exit_code
         return 0 if final.status in ("done", "stopped") else 1
+
+    def current(self, store: Store, name: str) -> Session:
+        """The session ``name`` as ``nsml.backends.current`` reads it: from Slurm once it has its job id, else
+        corrected locally (the submitting command died before ``sbatch``)."""
+        found = sessions.get(store, name, refresh_status=False)
+        return self.refresh(store, found) if found.job_id is not None else sessions.refresh(store, found)
 
     def refresh(self, store: Store, session: Session) -> Session:
         events.ingest(store, session)
@@ -232,26 +234,22 @@ class SlurmBackend:
         return store.session(current.name) or current
 
     def stop(self, store: Store, session: Session) -> Session:
-        from nsml import session as sessions
-
         store.update_session(session.name, stop_requested=1)
         if session.job_id is None:  # not submitted yet: the submitting command gives up on it
             store.update_session(session.name, only_if_status=session.status, status="stopped", ended=time.time())
-            return sessions.get(store, session.name)
+            return self.current(store, session.name)
         slurm_cli.scancel(session.job_id)
         deadline = time.monotonic() + STOP_WAIT_S
-        current = sessions.get(store, session.name)
+        current = self.current(store, session.name)
         while current.active and time.monotonic() < deadline:
             time.sleep(POLL_S)
-            current = sessions.get(store, session.name)
+            current = self.current(store, session.name)
         return current
 
     def predict(self, session: Session, argv: list[str], env: dict[str, str], timeout: float,
                 stdout: Path | None) -> tuple[int, int]:
         """The submit's prediction as a job of the submit partition; waits for it, scancels it on a timeout or
         Ctrl-C. Its output is shown (``-t``) or appended to ``stdout``, its stderr shown, once it has ended."""
-        from nsml.submit import SubmitFailed
-
         scratch = Path(env[ENV_SUBMIT_OUTPUT]).parent
         exit_path, out, err = scratch / EXIT_FILE, stdout or scratch / "stdout.txt", scratch / "stderr.txt"
         env = dict(env)

@@ -12,7 +12,7 @@ import argparse
 import time
 from typing import Any
 
-from nsml import home, idle, session, table
+from nsml import backends, home, idle, table
 from nsml.backends import caps
 from nsml.errors import NsmlError, UsageError
 from nsml.store import Store
@@ -34,7 +34,7 @@ def cmd_watchdog(store: Store, args: argparse.Namespace) -> int:
 
 def _watch_once(store: Store, limit_s: float, stopping: bool) -> None:
     """One look at every running session: print the idle ones (stopping them when asked) and a summary line."""
-    running = [s for s in session.all_sessions(store) if s.status == "running"]
+    running = [s for s in backends.all_sessions(store) if s.status == "running"]
     found = idle.find(store, running, limit_s)
     rows, stopped = [], 0
     for each in found:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from nsml import datasets, home, scorers, session, table
+from nsml import backends, datasets, home, scorers, table
 from nsml.errors import NsmlError, UnknownName, UsageError
 from nsml.leaderboard import Section, sections
 from nsml.store import Store
@@ -124,7 +124,7 @@ def _add_carved(store: Store, args: argparse.Namespace) -> int:
     existing = datasets.known(store).get(args.name)
     if existing is not None and not args.force:
         raise datasets.taken(existing)
-    running = [s.name for s in session.all_sessions(store) if s.dataset == args.name and s.active]
+    running = [s.name for s in backends.all_sessions(store) if s.dataset == args.name and s.active]
     if running:
         raise NsmlError(f"dataset {args.name!r} is in use by running session(s) {', '.join(running)}; stop them "
                         f"first")
@@ -144,7 +144,7 @@ def _add_carved(store: Store, args: argparse.Namespace) -> int:
 
 
 def cmd_dataset_rm(store: Store, args: argparse.Namespace) -> int:
-    removed = datasets.remove(store, args.name, session.all_sessions(store))
+    removed = datasets.remove(store, args.name, backends.all_sessions(store))
     say(f"removed dataset {removed.name}; its folder {removed.path} is untouched and its board stays")
     return 0
 

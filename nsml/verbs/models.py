@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from nsml import checkpoints, home, session, snapshot, table
+from nsml import backends, checkpoints, home, snapshot, table
 from nsml.errors import NsmlError, OutsideHome
 from nsml.store import Store
 from nsml.text import terminal_columns
@@ -16,7 +16,7 @@ from nsml.verbs.common import add_verb, print_json, say, seconds
 
 
 def cmd_model_ls(store: Store, args: argparse.Namespace) -> int:
-    owner = session.get(store, args.session)
+    owner = backends.current(store, args.session)
     summaries = store.checkpoint_summaries(owner.name)
     found = []
     for name in checkpoints.names(owner.checkpoint_root):
@@ -42,7 +42,7 @@ def cmd_model_ls(store: Store, args: argparse.Namespace) -> int:
 
 
 def cmd_model_rm(store: Store, args: argparse.Namespace) -> int:
-    owner = session.get(store, args.session)
+    owner = backends.current(store, args.session)
     checkpoints.remove(owner.checkpoint_root, args.checkpoint, f"session {owner.name}")
     store.delete_checkpoint(owner.name, args.checkpoint)
     say(f"removed checkpoint {args.checkpoint!r} of {owner.name}")
@@ -50,7 +50,7 @@ def cmd_model_rm(store: Store, args: argparse.Namespace) -> int:
 
 
 def cmd_model_pull(store: Store, args: argparse.Namespace) -> int:
-    owner = session.get(store, args.session)
+    owner = backends.current(store, args.session)
     folder = checkpoints.resolve(owner.checkpoint_root, args.checkpoint, f"session {owner.name}")
     print(snapshot.copy_out(folder, args.checkpoint, args.dir))
     return 0
@@ -60,7 +60,7 @@ def cmd_plot(store: Store, args: argparse.Namespace) -> int:
     """Draw once, or with ``--watch`` redraw every N seconds (sessions matching again each time) until all ended."""
     from nsml.plot import image_format, plot
 
-    chosen = session.match(store, args.sessions)
+    chosen = backends.match(store, args.sessions)
     output = args.out or (chosen[0].dir / "plot.png" if len(chosen) == 1 and not _wildcards(args.sessions)
                           else home.nsml_home() / "plot.png")
     image_format(output)  # a bad --out is refused before anything is drawn
@@ -84,7 +84,7 @@ def cmd_plot(store: Store, args: argparse.Namespace) -> int:
         say(f"{time.strftime('%H:%M:%S')} {done}; {len(running)} of {len(chosen)} session(s) running, next in "
             f"{args.watch:g} s (Ctrl-C stops)")
         time.sleep(args.watch)
-        chosen = session.match(store, args.sessions)
+        chosen = backends.match(store, args.sessions)
     if not drawn:
         raise NsmlError(f"the sessions ended without reporting any metric: {', '.join(s.name for s in chosen)}")
     say(f"every session has ended; final plot: {output}")

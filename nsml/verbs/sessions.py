@@ -55,7 +55,7 @@ def _start(store: Store, created: Session, detach: bool, submit_checkpoint: str 
         print(created.name)
         return 0
     exit_code = runner.supervise(store, created.name, echo=True)
-    say(f"session {created.name} {session.get(store, created.name).describe_status()}")
+    say(f"session {created.name} {backends.current(store, created.name).describe_status()}")
     if exit_code != 0 or not submit_checkpoint:
         return _exit_status(exit_code)
     say(f"submitting {created.name} checkpoint {submit_checkpoint!r}")
@@ -127,7 +127,7 @@ def fork_arguments(parent: Session, given: str | None, replace: bool) -> str:
 
 def cmd_fork(store: Store, args: argparse.Namespace) -> int:
     _check_start(args)
-    parent = session.get(store, args.session)
+    parent = backends.current(store, args.session)
     source = checkpoints.resolve(parent.checkpoint_root, args.checkpoint, f"session {parent.name}")
     dataset = datasets.resolve(store, parent.dataset)
     _check_submit(args, dataset)
@@ -177,7 +177,7 @@ def _status_shown(store: Store, target: Session, idle_limit: float) -> str:
 
 
 def cmd_ps(store: Store, args: argparse.Namespace) -> int:
-    found = session.all_sessions(store)
+    found = backends.all_sessions(store)
     idle_limit = idle.limit()
     if args.json:
         print_json([dict(asdict(s), status_shown=s.describe_status(), summary=_finite(_summary(store, s.name)),
@@ -198,7 +198,7 @@ def cmd_ps(store: Store, args: argparse.Namespace) -> int:
 
 
 def cmd_compare(store: Store, args: argparse.Namespace) -> int:
-    chosen = session.match(store, args.sessions)
+    chosen = backends.match(store, args.sessions)
     common, differing = compare.split_args(chosen)
     bests = {s.name: compare.best_values(store, s.name) for s in chosen}
     top = {s.name: compare.best_submission(store.submissions(session=s.name)) for s in chosen}
@@ -229,7 +229,8 @@ def _score_heading(store: Store, chosen: list[Session]) -> str:
 
 
 def cmd_logs(store: Store, args: argparse.Namespace) -> int:
-    final = logs.show(store, session.get(store, args.session), sys.stdout.buffer, args.follow)
+    final = logs.show(store, backends.current(store, args.session), sys.stdout.buffer, args.follow,
+                      current=backends.current)
     if not args.follow:
         return 0
     say(f"session {final.name} {final.describe_status()}")
@@ -237,7 +238,7 @@ def cmd_logs(store: Store, args: argparse.Namespace) -> int:
 
 
 def cmd_stop(store: Store, args: argparse.Namespace) -> int:
-    target = session.get(store, args.session)
+    target = backends.current(store, args.session)
     if not target.active:
         say(f"session {target.name} is not running ({target.describe_status()})")
         return 0
@@ -246,7 +247,7 @@ def cmd_stop(store: Store, args: argparse.Namespace) -> int:
 
 
 def cmd_rm(store: Store, args: argparse.Namespace) -> int:
-    for target in session.match(store, args.sessions):
+    for target in backends.match(store, args.sessions):
         if target.active and args.force:
             target = backends.of(target).stop(store, target)
         session.remove(store, target)

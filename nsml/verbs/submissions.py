@@ -11,7 +11,7 @@ import argparse
 from dataclasses import asdict
 from typing import Any
 
-from nsml import alignment, scorers, session, table
+from nsml import alignment, backends, scorers, table
 from nsml.entities import ScoredUtterance, Submission
 from nsml.store import Store
 from nsml.submit import DEFAULT_TIMEOUT_S, Outcome, reopen, submit
@@ -63,7 +63,7 @@ def _metric_cells(submission: Submission) -> str:
 def cmd_submit_ls(store: Store, args: argparse.Namespace) -> int:
     found = store.submissions(session=args.session)
     if not found:
-        session.get(store, args.session)  # an unknown session is an error; a known one simply has none yet
+        backends.current(store, args.session)  # an unknown session is an error; a known one simply has none yet
         if not args.json:
             say(f"{args.session} has no submissions yet (nsml submit {args.session} CHECKPOINT makes one; "
                 f"nsml model ls {args.session} lists its checkpoints)")
