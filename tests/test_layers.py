@@ -138,3 +138,20 @@ def test_load_label_reads_the_shipped_table_as_the_seed_did():
     char2index, index2char = label_loader.load_label(ROOT / "hackathon.labels")
     assert index2char[0] == "_" and char2index["<s>"] == len(char2index) - 2
     assert all(char2index[c] == i for i, c in index2char.items())
+
+
+def test_session_records_sit_below_the_backends():
+    """``nsml.session`` (records and the local status correction), ``launch`` and ``logs`` import no backend: a
+    backend builds on them, and the scheduler-corrected status comes from ``nsml.backends``."""
+    offending = []
+    for name in ("session", "launch", "logs"):
+        path = ROOT / "nsml" / f"{name}.py"
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                modules = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+            elif isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            else:
+                continue
+            offending += [f"nsml/{name}.py:{node.lineno}: {m}" for m in modules if m.startswith("nsml.backends")]
+    assert offending == []
