@@ -10,15 +10,15 @@ import json
 import sys
 
 from nsml import checkpoints, home
+from nsml.backends import current
 from nsml.errors import NsmlError
-from nsml.session import get
 from nsml.store import Store
 
 
 def main(argv: list[str]) -> int:
     name, checkpoint = argv
     try:
-        session = get(Store(home.db_path()), name)
+        session = current(Store(home.db_path()), name)
         folder = checkpoints.resolve(session.checkpoint_root, checkpoint, f"session {session.name}")
     except NsmlError as error:
         print(f"nsml: error: {error}", file=sys.stderr)
