@@ -4,7 +4,8 @@ the pages a browser reads: the competition boards, each team's submissions and e
 Every API call carries ``Authorization: Bearer TOKEN``; the token names an organiser or a team's participant.
 A team's verbs run as the ordinary ``nsml`` command in the team's sandbox and home (``nsml.server.homes``), their
 stdout and stderr streamed back as JSON lines (``{"out": ...}``, ``{"err": ...}``, finally ``{"rc": N}``), so the
-client prints exactly what a local command prints. A refusal is one line: ``{"error": "..."}`` with status 400
+client prints exactly what a local command prints; ``model pull``, ``plot`` and ``dataset pull`` come back as a tar
+or an image (``nsml.server.exports``). A refusal is one line: ``{"error": "..."}`` with status 400
 (the request cannot be done as asked), 401 (no or unknown token) or 403 (not yours, or organisers only).
 """
 
@@ -20,7 +21,6 @@ import signal
 import tarfile
 import time
 import traceback
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,7 +29,7 @@ from werkzeug.exceptions import HTTPException
 
 from nsml import home
 from nsml.errors import NsmlError, UsageError
-from nsml.server import competitions, homes, pages, sandbox
+from nsml.server import competitions, exports, homes, pages, sandbox
 from nsml.server.db import ORGANISER, PARTICIPANT, Account, ServerDB, Team
 from nsml.server.scoring import Scorer, utterances_csv
 from nsml.server.team_boards import TeamBoards
@@ -188,12 +188,11 @@ def create_app(root: Path, scorer_settings: object, database_url: str | None = N
         argv = json.loads(request.form.get("argv") or "[]")
         if not argv or argv[0] not in TEAM_VERBS:
             raise Refused(400, f"nsml {argv[0] if argv else ''} is not run on the server")
-        if argv[0] == "model" and (len(argv) < 2 or argv[1] not in MODEL_ACTIONS):
-            raise Refused(400, "model pull over the server is not supported yet; model ls and model rm are")
-        if argv[0] == "dataset" and (len(argv) < 2 or argv[1] not in DATASET_ACTIONS):
-            raise Refused(400, "datasets are added by the organiser (nsml admin competition ...); participants "
-                               "have dataset ls and dataset board")
         account = g.account
+        if argv[0] == "model" and (len(argv) < 2 or argv[1] not in MODEL_ACTIONS):
+            raise Refused(400, "model pull comes from /api/v1/model.tar: update the nsml client")
+        if argv[0] == "dataset" and (len(argv) < 2 or argv[1] not in DATASET_ACTIONS):
+            raise Refused(400, _dataset_refusal(account, argv[1] if len(argv) > 1 else ""))
         if argv[0] in ("ps", "dataset") and account.organiser:
             return Response(_every_team(db, layout, argv), mimetype="application/x-ndjson")
         team = _session_team(db, account, argv[1:]) if argv[0] != "run" or account.organiser else \
@@ -206,11 +205,34 @@ def create_app(root: Path, scorer_settings: object, database_url: str | None = N
             upload = request.files.get("snapshot")
             if upload is None:
                 raise Refused(400, "nsml run over the server needs the code snapshot (update the client)")
-            cwd = layout.team_home(team.name) / "uploads" / uuid.uuid4().hex
+            cwd = homes.scratch(layout, team)
             _unpack(upload, cwd, team.uid)
             cleanup.append(cwd)
         child = homes.start_verb(layout, team, argv, cwd=cwd)
         return Response(_stream(child, cleanup), mimetype="application/x-ndjson")
+
+    def _name(key: str) -> str:
+        value = request.args.get(key)
+        if not value:
+            raise Refused(400, f"?{key}= is missing")
+        return value
+
+    @app.get("/api/v1/model.tar")
+    def model_pull() -> Response:
+        session = _name("session")
+        team = _session_team(db, g.account, [session])
+        return Response(exports.checkpoint(layout, team, session, _name("checkpoint")), mimetype="application/x-tar")
+
+    @app.get("/api/v1/plot")
+    def plot() -> Response:
+        sessions = request.args.getlist("session")
+        team = _session_team(db, g.account, sessions)
+        image, mimetype = exports.plot(layout, team, sessions, request.args.get("format", "png"))
+        return Response(image, mimetype=mimetype)
+
+    @app.get("/api/v1/dataset.tar")
+    def dataset_pull() -> Response:
+        return Response(exports.dataset(db, layout, _name("name")), mimetype="application/x-tar")
 
     @app.post("/api/v1/submit")
     def submit() -> Response:
@@ -367,6 +389,16 @@ def create_app(root: Path, scorer_settings: object, database_url: str | None = N
         return Response(buffer.getvalue(), mimetype="text/csv")
 
     return app
+
+
+def _dataset_refusal(account: Account, action: str) -> str:
+    """Why ``dataset ACTION`` is not run on the server: its datasets are the competitions the organiser creates."""
+    if account.organiser:
+        return (f"dataset {action} is not run on the server: its datasets are its competitions, made with nsml admin "
+                f"competition create NAME PATH (the training split published to every team as dataset NAME, the "
+                f"test set cut into a public and a private part, the labels kept for the scorer)")
+    return ("datasets are added by the organiser (nsml admin competition ...); participants have dataset ls, "
+            "dataset pull and dataset board")
 
 
 def _register(layout: homes.Layout, team: Team, competition: str) -> None:

@@ -4,7 +4,8 @@
 ``~/.config``); ``NSML_SERVER`` and ``NSML_TOKEN`` override it, ``nsml logout`` forgets it. Without either the
 command works locally, as before. The command line is parsed here first by the local parser, so a mistake is the
 same one line; then the verb runs on the server and its output is printed as it comes. ``run`` sends the code
-snapshot made exactly as a local run makes it (``.nsmlignore``, the size limit, the same warnings).
+snapshot made exactly as a local run makes it (``.nsmlignore``, the size limit, the same warnings); ``model pull``,
+``dataset pull`` and ``plot`` write what the server sends where the local verb would (``nsml.server.downloads``).
 """
 
 from __future__ import annotations
@@ -23,70 +24,14 @@ from typing import Any
 from nsml import snapshot, table
 from nsml.errors import UsageError
 from nsml.parser import build_parser, parse, tokens_of
+from nsml.server import downloads
+from nsml.server.connection import ENV_SERVER, ClientError, Connection, configured, login_path
 
-ENV_SERVER = "NSML_SERVER"
-ENV_TOKEN = "NSML_TOKEN"
 OWN_VERBS = ("server", "login", "logout", "admin", "final", "whoami")
-TIMEOUT_S = 7200
-
-
-class ClientError(Exception):
-    def __init__(self, message: str, code: int = 2) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-def login_path() -> Path:
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "nsml" / "login.json"
-
-
-def configured() -> tuple[str, str] | None:
-    """(server URL, token) from the environment or the login file; None: work locally."""
-    url, token = os.environ.get(ENV_SERVER), os.environ.get(ENV_TOKEN)
-    if not (url and token):
-        path = login_path()
-        if path.is_file():
-            saved = json.loads(path.read_text())
-            url, token = url or saved.get("server"), token or saved.get("token")
-    if url and token:
-        return url.rstrip("/"), token
-    if url:
-        raise ClientError(f"{ENV_SERVER}={url} is set but there is no token: nsml login {url} TOKEN, or set "
-                          f"{ENV_TOKEN}")
-    return None
 
 
 def handles(argv: list[str]) -> bool:
     return bool(argv) and (argv[0] in OWN_VERBS or bool(os.environ.get(ENV_SERVER)) or login_path().is_file())
-
-
-class Connection:
-    def __init__(self, url: str, token: str) -> None:
-        import requests
-
-        self.url = url
-        self.http = requests.Session()
-        self.http.headers["Authorization"] = f"Bearer {token}"
-
-    def call(self, method: str, path: str, stream: bool = False, **options: Any) -> Any:
-        import requests
-
-        try:
-            response = self.http.request(method, self.url + path, timeout=TIMEOUT_S, stream=stream, **options)
-        except requests.ConnectionError:
-            raise ClientError(f"cannot reach the server at {self.url}: is nsml server running there? (nsml logout, "
-                              f"or unset {ENV_SERVER}, to work locally)", 1) from None
-        if response.status_code >= 400:
-            try:
-                body = response.json()
-            except ValueError:
-                raise ClientError(f"the server answered {response.status_code} to {path}", 1) from None
-            raise ClientError(body.get("error", str(body)), body.get("code", 2 if response.status_code < 422 else 1))
-        return response
-
-    def json(self, method: str, path: str, **options: Any) -> Any:
-        return self.call(method, path, **options).json()
 
 
 def _print_stream(response: Any, heard: list[str] | None = None) -> int:
@@ -378,7 +323,11 @@ def _remote(conn: Connection, argv: list[str]) -> int:
         print(f"the board of the server: {conn.url}/")
         return 0
     if verb == "plot":
-        raise ClientError("nsml plot over the server is not supported yet: the board shows the curves")
+        return downloads.plot(conn, args)
+    if verb == "model" and args.model_verb == "pull":
+        return downloads.model_pull(conn, args)
+    if verb == "dataset" and args.dataset_verb == "pull":
+        return downloads.dataset_pull(conn, args)
     files = None
     forwarded = list(tokens)
     submit_after = None

@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 from nsml import home
@@ -92,11 +93,21 @@ def team_env(layout: Layout, team: Team) -> dict[str, str]:
             "PYTHONPATH": str(home.repo_root()), "PYTHONUNBUFFERED": "1", "COLUMNS": "200"}
 
 
+def start_program(layout: Layout, team: Team, argv: list[str], cwd: Path | None = None,
+                  stderr: object = subprocess.PIPE) -> subprocess.Popen:
+    """``ARGV`` (a program of the system, or the kit's Python) as the team, in its sandbox; stdout is a pipe."""
+    return sandbox.popen(team_jail(layout, team), argv, cwd or layout.team_home(team.name), team_env(layout, team),
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr, start_new_session=True)
+
+
 def start_verb(layout: Layout, team: Team, argv: list[str], cwd: Path | None = None) -> subprocess.Popen:
     """``nsml ARGV`` as the team, in its sandbox; stdout and stderr are pipes."""
-    return sandbox.popen(team_jail(layout, team), [sys.executable, "-m", "nsml", *argv],
-                         cwd or layout.team_home(team.name), team_env(layout, team), stdin=subprocess.DEVNULL,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    return start_program(layout, team, [sys.executable, "-m", "nsml", *argv], cwd)
+
+
+def scratch(layout: Layout, team: Team) -> Path:
+    """A fresh path in the team's home for what a verb makes on the server's behalf (not made: the verb makes it)."""
+    return layout.team_home(team.name) / "uploads" / uuid.uuid4().hex
 
 
 def run_verb(layout: Layout, team: Team, argv: list[str], timeout: float = 300) -> subprocess.CompletedProcess:
