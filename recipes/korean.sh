@@ -24,8 +24,8 @@ source recipes/session.sh
 DATA=${DATA:-data/ko_synth}
 OUT=${OUT:-pretrained/korean}
 HELDOUT=${HELDOUT:-data/ko_everyday}
-DECODING="--beam_size 8 --lm_weight 0.5 --length_bonus 1.0"
-LM="--order 8 --min_count 2"
+DECODING="--beam_size 16 --lm_weight 0.5 --length_bonus 1.0"
+LM="--order 6 --min_count 1"
 ARGS="--feature logmel --units jamo --ctc_weight 1 --bidirectional --hidden_size 256 --layer_size 3
  --conv_channels 16 --dropout 0.1 --batch_frames 12000 --workers 2 --max_epochs 6 --lr 1.5e-3 --warmup_steps 200 --lr_decay cosine --clip_norm 5
  --spec_augment --lm_order 5 --precision auto --max_len 200"
@@ -56,9 +56,9 @@ if stage 4 "measure: $OUT on $HELDOUT (out of source) and on the held-out split 
   for split in "$HELDOUT" "$DATA"; do
     for decoding in "--greedy" ""; do
       echo "== $split ${decoding:-(the recommended decoding)}"
-      py -m evaluation.transcribe --checkpoint "$OUT" $decoding --output "$OUT/predictions.csv" \
+      py -m evaluation.transcribe --checkpoint "$OUT" $decoding --output "$split/predictions.csv" \
         "$split/test/test_data/test_list.csv"
-      py -m evaluation.score "$OUT/predictions.csv" "$split/test/test_label" --worst 10
+      py -m evaluation.score "$split/predictions.csv" "$split/test/test_label" --worst 10
     done
   done
 fi
