@@ -48,8 +48,9 @@ from speech_kit.units import UNIT_KINDS, TextUnits, retarget
 from speech_kit.vocab import LabelTableError, Vocab
 
 HERE = Path(__file__).resolve().parent
-UNTRAINED_READ = ('read the README\'s "What `./run.sh` does" section (its epochs and data), or start from the '
-                  'shipped model: -a "--init pretrained/korean"')
+UNTRAINED_READ = ('read the README\'s "Quick start" section: start from the shipped model (-a "--init '
+                  'pretrained/korean"), or train from scratch for more epochs on more data (its "What '
+                  '`./run.sh` does")')
 logger = logging.getLogger("main")
 
 

@@ -27,6 +27,7 @@ BUDGET="--batch_frames 12000 --workers 1 --dropout 0.1 --clip_norm 5 --spec_augm
 SCRATCH="--feature logmel --units jamo --ctc_weight 1 --bidirectional --hidden_size 256 --layer_size 3
  --conv_channels 16 --lr 1.5e-3 --warmup_steps 100"
 FINETUNE="--init $SHIPPED --lr 5e-4"
+SCRATCH=$(echo $SCRATCH)  # one line: a table row is read up to its first newline
 
 if stage 1 "data: the corpus in $DATA, registered as ko_finetune"; then
   if ! data_present "$DATA/labels.txt"; then

@@ -22,5 +22,6 @@ def test_an_untrained_run_ends_with_one_notice_and_numbers_its_epochs_from_one(t
     notices = [line for line in log.splitlines() if "notice: the final evaluation CER" in line]
     assert len(notices) == 1 and notices[0] == log.rstrip().splitlines()[-1]
     assert "too few epochs (--max_epochs) or too little data" in notices[0]
-    assert "What `./run.sh` does" in notices[0] and "## What `./run.sh` does" in (ROOT / "README.md").read_text()
+    readme = (ROOT / "README.md").read_text()
+    assert '"Quick start"' in notices[0] and "## Quick start" in readme and "## What `./run.sh` does" in readme
     assert '-a "--init pretrained/korean"' in notices[0]

@@ -59,6 +59,7 @@ def test_the_fine_tuning_table_trains_from_scratch_and_from_the_shipped_model_on
     runs = [line for line in done.stdout.splitlines() if line.startswith("+ python -m nsml run -d ko_finetune ")]
     assert len(runs) == 2 and all("--max_minutes 2 " in line for line in runs)
     assert "--init pretrained/korean " in runs[1] and "--init" not in runs[0] and "--units jamo" in runs[0]
+    assert "--conv_channels 16 --lr 1.5e-3 " in runs[0]  # every flag of the row, not its first line only
     assert "+ python -m evaluation.transcribe --checkpoint pretrained/korean " in done.stdout  # the shipped row
 
 
