@@ -2,7 +2,7 @@
 
 The repository's ``hackathon.labels`` was made from the first hand-written sentence file with::
 
-    python -m corpus.build_labels --corpus --out hackathon.labels
+    python -m corpus.build_labels --corpus --sources handwritten templates kolaw kobill --out hackathon.labels
 
 (every sentence the generator can draw, from every built-in source; ``docs/dataset.md``).
 
@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from corpus.konlpy_text import TextSourceError
-from corpus.text_sources import load_corpus
+from corpus.text_sources import SOURCES, load_corpus
 from speech_kit.cli import fail
 from speech_kit.layout import DatasetError, read_pairs
 from speech_kit.vocab import PAD_CHAR, LabelTableError, Vocab
@@ -81,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="also count every sentence of the generator's built-in sources (corpus.text_sources, "
                              "default length range), so the table covers any dataset python -m corpus.make_dataset "
                              "makes from them")
+    parser.add_argument("--sources", nargs="+", default=list(SOURCES), choices=list(SOURCES), metavar="SOURCE",
+                        help=f"the built-in sources --corpus counts, from: {', '.join(SOURCES)} (default: all; the "
+                             "committed hackathon.labels counts all but everyday, which came after it)")
     return parser
 
 
@@ -92,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         counts = count_chars(args.files, csv=args.csv)
         if args.corpus:
-            counts.update(char for sentence in load_corpus() for char in sentence.text)
+            counts.update(char for sentence in load_corpus(args.sources) for char in sentence.text)
         if not counts:
             raise LabelTableError(f"no transcripts found in {', '.join(map(str, args.files))}")
         vocab = Vocab.from_counts(counts, source=str(args.out))

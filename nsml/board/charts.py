@@ -126,11 +126,12 @@ def number_ticks(low: float, high: float, count: int = 5, integer: bool = False)
 
 
 def time_ticks(low: float, high: float, count: int = 5) -> list[float]:
-    """Tick times on whole local minutes, hours or days, whichever gives about ``count`` ticks."""
+    """Tick times on whole local minutes, hours or days, whichever gives about ``count`` ticks; a span shorter than
+    the smallest step (every report within one second) gets one tick at its start, so the axis still says when."""
     step = next((s for s in TIME_STEPS if s >= (high - low) / max(count, 1)), TIME_STEPS[-1])
     offset = time.localtime(low).tm_gmtoff
     first = math.ceil((low + offset) / step) * step - offset
-    return [first + i * step for i in range(int((high - first) // step) + 1)]
+    return [first + i * step for i in range(int((high - first) // step) + 1)] or [low]
 
 
 def time_label(step: float) -> Callable[[float], str]:
