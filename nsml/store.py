@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from nsml import home, schema
 from nsml.entities import CheckpointRecord, Dataset, Metric, ScoredUtterance, Session, Submission
 from nsml.errors import NoSpace, NsmlError, UsageError
+from nsml.transactions import reading, writing
 from speech_kit import space
 
 E = TypeVar("E")
@@ -153,28 +154,13 @@ class Store:
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
-        with _reported(self.path):
-            conn = self._open()
-            try:
-                yield conn
-            finally:
-                conn.close()
+        with _reported(self.path), reading(self._open()) as conn:
+            yield conn
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        with _reported(self.path):
-            conn = self._open()
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    yield conn
-                except BaseException:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    raise
-                conn.execute("COMMIT")
-            finally:
-                conn.close()
+        with _reported(self.path), writing(self._open()) as conn:
+            yield conn
 
     def _select(self, entity: type[E], where: str = "", params: Iterable[Any] = (), order: str = "") -> list[E]:
         query = f"SELECT * FROM {entity.TABLE}"

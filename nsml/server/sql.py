@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from nsml.errors import NsmlError
+from nsml.transactions import reading, writing
 
 ENV_DATABASE_URL = "NSML_DATABASE_URL"
 POOL_SIZE = 16  # idle PostgreSQL connections kept
@@ -123,25 +124,13 @@ class SQLite(Backend):
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
-        conn = self._open()
-        try:
+        with reading(self._open()) as conn:
             yield conn
-        finally:
-            conn.close()
 
     @contextmanager
     def write(self, lock: str | None = None) -> Iterator[sqlite3.Connection]:
-        conn = self._open()
-        try:
-            conn.execute("BEGIN IMMEDIATE")  # one writer at a time: ``lock`` needs nothing more
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-        finally:
-            conn.close()
+        with writing(self._open()) as conn:  # one writer at a time: ``lock`` needs nothing more
+            yield conn
 
 
 class PostgreSQL(Backend):
