@@ -11,6 +11,7 @@ import argparse
 import logging
 import random
 import sys
+import time
 from functools import partial
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import torch
 from torch import nn
 
 import nsml
-from entry import Binding, DecodingSlot, EpochReporter, LanguageModelSlot
+from entry import Binding, DecodingSlot, EpochReporter, LanguageModelSlot, Snapshots
 from entry.finetune import FineTuneError, adopt_architecture, check_coverage, given_options, init_path
 from models import DecodingOptions, ModelConfig, build_model, check_compatible, save_checkpoint
 from models.checkpoint import CheckpointError, load_checkpoint
@@ -116,6 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
     improve.add_argument("--clip_norm", type=float, default=0.0, help="clip the gradient norm (0: off)")
     improve.add_argument("--max_minutes", type=float, default=0.0,
                          help="start no new epoch after this many minutes of training (0: no limit)")
+    improve.add_argument("--snapshot_minutes", type=float, default=0.0,
+                         help="also save a checkpoint named by the run's elapsed seconds (elapsed_00300) every this "
+                              "many minutes and at every epoch end, for accuracy-against-time curves "
+                              "(python -m benchmarks.time_to_accuracy; 0: off)")
     improve.add_argument("--steady_memory", action="store_true",
                          help="keep peak memory near the first epoch's with many batch shapes (--batch_frames): "
                               "oneDNN's kernel caches capped, freed memory returned after every step")
@@ -224,8 +229,9 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
 
 def train(args: argparse.Namespace, ctx: DistributedContext, model: nn.Module, optimizer: torch.optim.Optimizer,
           table: Vocab, vocab: Vocab, units: TextUnits, featurizer: Featurizer, state: TrainState,
-          lm: LanguageModelSlot) -> None:
-    """Train on the dataset; ``table`` is the dataset's label table, ``vocab`` the model's units."""
+          lm: LanguageModelSlot, started: float) -> None:
+    """Train on the dataset; ``table`` is the dataset's label table, ``vocab`` the model's units; ``started`` is
+    when the run began (``time.time()``), the zero of ``--snapshot_minutes``' clock."""
     root = dataset_root()
     config = train_config(args)
     max_seconds = args.max_duration or default_max_duration(
@@ -253,7 +259,8 @@ def train(args: argparse.Namespace, ctx: DistributedContext, model: nn.Module, o
         logger.info("dataset %s: %d utterances, %s per process x %d process(es), %d validate", root,
                     len(train_list.wav_paths), batching, ctx.world_size, data.valid.count())
 
-    reporter = EpochReporter(state, args.save_name, logger, max_epochs=args.max_epochs)
+    reporter = EpochReporter(state, args.save_name, logger, max_epochs=args.max_epochs,
+                             snapshots=Snapshots(args.snapshot_minutes, started) if args.snapshot_minutes else None)
     sampler = FrameBudgetBatches(args.batch_frames, feature_frames(data.train.wav_paths)) if args.batch_frames else None
     objective = SpeechObjective(vocab, args.ctc_weight, args.label_smoothing,
                                 to_text=lambda ids: units.decode(vocab.decode(ids)))
@@ -273,6 +280,7 @@ def describe_device(ctx: DistributedContext, args: argparse.Namespace) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    started = time.time()
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     use_cuda = not args.no_cuda and torch.cuda.is_available()
@@ -319,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
             nsml.paused(scope=locals())
         if args.mode != "train":
             return 0
-        train(args, ctx, model, optimizer, table, vocab, units, featurizer, state, lm)
+        train(args, ctx, model, optimizer, table, vocab, units, featurizer, state, lm, started)
     except (LabelTableError, DatasetError, AudioError, NonFiniteLoss, NonFiniteModel, CheckpointError,
             FineTuneError) as err:
         print(f"main.py: error: {err}", file=sys.stderr)

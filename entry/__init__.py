@@ -2,7 +2,7 @@
 binding (``entry.binding``) and the per-batch and end-of-epoch reporting (``entry.epochs``)."""
 
 from entry.binding import Binding, Check, DecodingSlot, LanguageModelSlot, Sidecar, Writer
-from entry.epochs import SPEECH, EpochReporter, Metric
+from entry.epochs import SPEECH, EpochReporter, Metric, Snapshots
 
 __all__ = ["SPEECH", "Binding", "Check", "DecodingSlot", "EpochReporter", "LanguageModelSlot", "Metric", "Sidecar",
-           "Writer"]
+           "Snapshots", "Writer"]

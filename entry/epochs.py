@@ -1,10 +1,12 @@
 """What an entry does with ``fit``'s figures: per-batch metrics, and at the end of every epoch a log line ("epoch
 k/N", counted from 1 like the board and the stored ``epoch`` metric), the epoch's summary metrics,
-``nsml.save(save_name)`` always and ``nsml.save("best")`` on the lowest evaluation loss."""
+``nsml.save(save_name)`` always and ``nsml.save("best")`` on the lowest evaluation loss; and, when asked, snapshots
+named by the run's elapsed time, for accuracy-against-time curves."""
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -25,14 +27,46 @@ class Metric:
 
 
 SPEECH = (Metric("loss"), Metric("cer"))  # what both entries report; the first is the one logged with 'best'
+SNAPSHOT_PREFIX = "elapsed_"  # elapsed_00300: the weights 300 s after the run started
 UNTRAINED_CER = 0.95  # a final evaluation CER at least this high: the model outputs (almost) nothing right yet
+
+
+def snapshot_name(seconds: float) -> str:
+    """The checkpoint name of a snapshot taken ``seconds`` after the run started (``elapsed_00300``)."""
+    return f"{SNAPSHOT_PREFIX}{int(seconds):05d}"
+
+
+def snapshot_seconds(name: str) -> int | None:
+    """The elapsed seconds a snapshot's checkpoint name records; None for any other checkpoint name."""
+    digits = name[len(SNAPSHOT_PREFIX):] if name.startswith(SNAPSHOT_PREFIX) else ""
+    return int(digits) if digits.isdigit() else None
+
+
+@dataclass
+class Snapshots:
+    """Checkpoints that say when they were taken: one every ``minutes`` of the run (checked every few batches) and one
+    at the end of every epoch, each named by the seconds since ``started`` (``snapshot_name``). A participant waits
+    from the start, so time counts from it, feature extraction and evaluation included;
+    ``benchmarks.time_to_accuracy`` scores them afterwards, away from the run's clock."""
+
+    minutes: float
+    started: float = field(default_factory=time.time)
+    last: float = 0.0  # the elapsed seconds of the latest snapshot
+
+    def due(self) -> bool:
+        return time.time() - self.started - self.last >= self.minutes * 60
+
+    def save(self) -> None:
+        self.last = time.time() - self.started
+        nsml.save(snapshot_name(self.last))
 
 
 @dataclass(frozen=True)
 class EpochReporter:
     """``end_epoch`` and ``report_batch``, the ``on_epoch`` and ``on_report`` of ``speech_kit.train.fit``.
 
-    ``export``, when given, runs after each new best is saved (e.g. a copy without the optimizer state).
+    ``export``, when given, runs after each new best is saved (e.g. a copy without the optimizer state);
+    ``snapshots``, when given, are taken when due between batches and at every epoch end.
     """
 
     state: TrainState
@@ -42,6 +76,7 @@ class EpochReporter:
     export: Callable[[], None] | None = None
     log_batches: bool = True
     max_epochs: int = 0  # the run's --max_epochs, shown as "epoch k/N" (0: unknown, "epoch k")
+    snapshots: Snapshots | None = None
     last: list[EpochReport] = field(default_factory=list, compare=False)  # the latest epoch's report, once there
 
     def report_batch(self, epoch: int, step: int, metrics: dict[str, float]) -> None:
@@ -50,6 +85,8 @@ class EpochReporter:
         nsml.report(False, step=step, train_step__loss=loss, train_step__cer=cer)
         if self.log_batches:
             self.log.info("epoch %s step %d: loss %.4f cer %.4f", self._epoch(epoch), step, loss, cer)
+        if self.snapshots is not None and self.snapshots.due():
+            self.snapshots.save()
 
     def end_epoch(self, report: EpochReport) -> None:
         """Report the epoch, save ``save_name`` always and ``best`` on the lowest evaluation loss."""
@@ -63,6 +100,8 @@ class EpochReporter:
         if report.skipped_batches:
             nsml.report(False, step=self.state.step, skipped_batches=report.skipped_batches)
         nsml.save(self.save_name)
+        if self.snapshots is not None:
+            self.snapshots.save()
         if report.is_best:
             nsml.save("best")
             first = self.metrics[0]

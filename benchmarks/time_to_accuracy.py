@@ -1,0 +1,297 @@
+"""Time to accuracy: the wall minutes from a training run's start until its model reaches a given CRR on a held-out
+split, for the Korean recipe's configuration and variants of it.
+
+    python -m benchmarks.time_to_accuracy --base root/ko_synth/3 --rows recipe scratch ddp2 bf16 file_order finetune \\
+        --minutes 12 --out docs/img/time_to_accuracy
+
+``--base`` names a local NSML session of ``main.py`` (the recipe's own run, ``recipes/korean.sh``); its dataset and
+arguments are what every row starts from. A row is either the base session itself (``recipe``: scored, nothing is
+trained; it must have run with ``--snapshot_minutes``), or a new session on the same dataset with the base arguments
+changed as the row says, run for ``--minutes`` of wall time and then stopped (every row the same budget, one after
+another, so that they share the machine's state). Every run saves snapshots, checkpoints named by the seconds since
+it started (``main.py --snapshot_minutes``); afterwards, off the training clock, each snapshot is transcribed on
+``--heldout`` greedily and with the shipped model's recommended decoding (its beam, its n-gram LM over the whole text
+pool, its length bonus) and scored.
+
+The minutes to a CRR are those of the first snapshot at or above it: an upper bound, finer with more frequent
+snapshots. A fine-tuning row's first point is the model it starts from, at minute 0.
+Writes ``OUT.csv`` (every snapshot's figures), ``OUT.md`` (the table) and ``OUT.png`` (CRR against wall minutes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchmarks.common import ROOT, machine_lines
+from entry.epochs import snapshot_seconds
+from evaluation.transcribe import expand_inputs
+from models import DecodingOptions, load_checkpoint
+from models.lm import LM_FILE, NgramLM
+from models.recommended import describe, read_recommended, with_recommended
+from models.transcribe import transcribe
+from nsml import checkpoints, home
+from speech_kit.cli import fail
+from speech_kit.features import Featurizer
+from speech_kit.layout import DatasetError, key_of
+from speech_kit.scoring import read_test_labels, score
+from speech_kit.threads import recommended_threads
+from speech_kit.units import TextUnits
+
+PROG = "python -m benchmarks.time_to_accuracy"
+TARGETS = (50.0, 80.0, 90.0)
+SHIPPED = ROOT / "pretrained" / "korean"
+
+
+@dataclass(frozen=True)
+class Row:
+    """A configuration: the base arguments with ``drop`` flags removed and ``set`` flags given these values."""
+
+    title: str
+    set: dict[str, str] = field(default_factory=dict)
+    drop: tuple[str, ...] = ()
+    nproc: int = 1
+    trains: bool = True  # False: the base session itself, scored as it is
+    init: str = ""  # the checkpoint a fine-tuning row starts from: scored as its minute 0
+
+
+ROWS = {
+    "recipe": Row("the recipe's own run (the base session, to its end)", trains=False),
+    "scratch": Row("the recipe's configuration, from scratch"),
+    "fp32": Row("float32 matmuls (--precision fp32)", set={"--precision": "fp32"}),
+    "bf16": Row("bfloat16 autocast (--precision bf16)", set={"--precision": "bf16"}),
+    "file_order": Row("file order: batches of 32 in list order, no frame-budget buckets",
+                      set={"--batch_size": "32"}, drop=("--batch_frames",)),
+    "ddp2": Row("2 DDP processes (torchrun), one thread each", nproc=2),
+    "finetune": Row("from the shipped model (--init pretrained/korean --lr 5e-4)",
+                    set={"--init": "pretrained/korean", "--lr": "5e-4"}, init="pretrained/korean"),
+}
+
+
+class TimeToAccuracyError(RuntimeError):
+    """The benchmark cannot go on (an unknown session, a run that failed); printed as one line."""
+
+
+def changed_args(args: str, row: Row, snapshot_minutes: float) -> str:
+    """``args`` (main.py flags) with ``row``'s changes and ``--snapshot_minutes``; flags are ``--name [value]``."""
+    tokens = shlex.split(args)
+    out: list[str] = []
+    index = 0
+    while index < len(tokens):
+        flag = tokens[index]
+        takes_value = index + 1 < len(tokens) and not tokens[index + 1].startswith("--")
+        width = 2 if takes_value else 1
+        if flag not in row.drop and flag not in row.set and flag != "--snapshot_minutes":
+            out.extend(tokens[index:index + width])
+        index += width
+    for flag, value in {**row.set, "--snapshot_minutes": f"{snapshot_minutes:g}"}.items():
+        out.extend((flag, value))
+    return " ".join(shlex.quote(token) for token in out)
+
+
+def _nsml(*args: str) -> str:
+    done = subprocess.run([sys.executable, "-m", "nsml", *args], cwd=ROOT, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise TimeToAccuracyError(f"nsml {' '.join(args)}: {done.stderr.strip() or done.stdout.strip()}")
+    return done.stdout
+
+
+def session_record(name: str) -> dict:
+    for record in json.loads(_nsml("ps", "--json")):
+        if record["name"] == name:
+            return record
+    raise TimeToAccuracyError(f"no session {name!r} (python -m nsml ps lists them)")
+
+
+def run_row(base: dict, row: Row, minutes: float, snapshot_minutes: float, memo: str) -> str:
+    """Start ``row`` as a detached session on the base's dataset, stop it after ``minutes``; returns its name."""
+    args = changed_args(base["args"], row, snapshot_minutes)
+    name = _nsml("run", "-d", base["dataset"], "-e", base["entry"], "-a", args, "--nproc", str(row.nproc),
+                 "-m", memo, "--detach").strip().splitlines()[-1]
+    print(f"  {name}: {args} (--nproc {row.nproc}), {minutes:g} min", flush=True)
+    deadline = time.time() + minutes * 60
+    while time.time() < deadline:
+        if session_record(name)["status"] not in ("queued", "running"):
+            break
+        time.sleep(5)
+    else:
+        _nsml("stop", name)
+    status = session_record(name)["status"]
+    if status.startswith("failed"):
+        raise TimeToAccuracyError(f"{name} {status}: python -m nsml logs {name}")
+    return name
+
+
+def snapshots(session: str) -> list[tuple[int, Path]]:
+    """(elapsed seconds, checkpoint folder) of every snapshot the session saved, in time order."""
+    root = home.session_dir(session) / "checkpoints"
+    found = [(snapshot_seconds(name), name) for name in checkpoints.names(root)]
+    return sorted((seconds, root / name) for seconds, name in found
+                  if seconds is not None and checkpoints.resolve(root, name, session))
+
+
+@dataclass(frozen=True)
+class Heldout:
+    """The split every snapshot is scored on."""
+
+    wavs: list[str]
+    references: dict[str, str]
+
+    @classmethod
+    def read(cls, folder: Path) -> Heldout:
+        return cls(expand_inputs([str(folder / "test" / "test_data" / "test_list.csv")]),
+                   read_test_labels(folder / "test" / "test_label"))
+
+    def crr(self, checkpoint: Path, options: DecodingOptions, lm: NgramLM | None) -> float:
+        loaded = load_checkpoint(checkpoint)
+        texts = transcribe(loaded.build(), loaded.vocab, self.wavs, options, Featurizer(loaded.features),
+                           units=TextUnits(loaded.units), lm=lm if options.lm_weight else None)
+        return score(self.references, {key_of(w): t for w, t in zip(self.wavs, texts)}).crr
+
+
+def minutes_to(points: Sequence[tuple[float, float]], target: float) -> float | None:
+    """The minutes of the first (minutes, CRR) point at or above ``target``; None when none reaches it."""
+    return next((minutes for minutes, crr in points if crr >= target), None)
+
+
+def table(results: dict[str, list[dict]], budget: float) -> list[str]:
+    head = "| row | configuration | " + " | ".join(f"min to {t:g}" for t in TARGETS) + \
+           " | best CRR (greedy / recommended) | at min |"
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for name, points in results.items():
+        curve = [(p["minutes"], p["crr_recommended"]) for p in points]
+        reached = [minutes_to(curve, t) for t in TARGETS]
+        best = max(points, key=lambda p: p["crr_recommended"]) if points else None
+        cells = [f"{m:.1f}" if m is not None else f"> {max((p['minutes'] for p in points), default=budget):.1f}"
+                 for m in reached]
+        figures = (f"{best['crr_greedy']:.2f} / {best['crr_recommended']:.2f} | {best['minutes']:.1f}"
+                   if best else "- | -")
+        lines.append(f"| {name} | {ROWS[name].title} | " + " | ".join(cells) + f" | {figures} |")
+    return lines
+
+
+def plot(results: dict[str, list[dict]], path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for name, points in results.items():
+        ax.plot([p["minutes"] for p in points], [p["crr_recommended"] for p in points], marker="o", label=name)
+    for target in TARGETS:
+        ax.axhline(target, color="grey", linewidth=0.5, linestyle=":")
+    ax.set_xlabel("wall minutes since the run started")
+    ax.set_ylabel("CRR on the held-out split (recommended decoding)")
+    ax.set_ylim(0, 100)
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0].replace("\n", " "),
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog="rows:\n" + "\n".join(f"  {k:<11} {r.title}" for k, r in ROWS.items()))
+    parser.add_argument("--base", required=True,
+                        help="the local NSML session whose dataset and main.py arguments every row starts from "
+                             "(recipes/korean.sh's run, e.g. root/ko_synth/3)")
+    parser.add_argument("--rows", nargs="+", default=["recipe"], choices=list(ROWS), metavar="ROW",
+                        help=f"configurations, in order (default: recipe): {', '.join(ROWS)}")
+    parser.add_argument("--minutes", type=float, default=12.0,
+                        help="wall minutes each training row runs before it is stopped (default: %(default)s)")
+    parser.add_argument("--snapshot_minutes", type=float, default=2.0,
+                        help="minutes between a training row's snapshots (default: %(default)s)")
+    parser.add_argument("--heldout", type=Path, default=ROOT / "data" / "ko_everyday",
+                        help="held-out split scored (hackathon layout; default: the recipe's out-of-source split, "
+                             "data/ko_everyday)")
+    parser.add_argument("--decoding_from", type=Path, default=SHIPPED,
+                        help="checkpoint folder whose decoding.json and lm.json give the recommended decoding "
+                             "(default: pretrained/korean)")
+    parser.add_argument("--sessions", nargs="*", default=[], metavar="ROW=SESSION",
+                        help="score a row from a session already run (e.g. ddp2=root/ko_synth/5) instead of "
+                             "training it again")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "img" / "time_to_accuracy",
+                        help="prefix of the CSV, markdown table and plot written (default: %(default)s)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    given = dict(item.split("=", 1) for item in args.sessions if "=" in item)
+    try:
+        base = session_record(args.base)
+        heldout = Heldout.read(args.heldout)
+        recommended = read_recommended(args.decoding_from)
+        lm_path = args.decoding_from / LM_FILE
+        lm = NgramLM.load(lm_path) if lm_path.is_file() else None
+    except (TimeToAccuracyError, DatasetError, OSError, ValueError) as err:
+        return fail(PROG, err)
+    greedy = DecodingOptions(max_len=80)
+    best = with_recommended(greedy, recommended)
+    print(f"== time to accuracy on {args.heldout} ({len(heldout.wavs)} utterances) ==")
+    print(f"command: {PROG} {' '.join(argv if argv is not None else sys.argv[1:])}")
+    for line in machine_lines(recommended_threads()):
+        print(line)
+    print(f"base: {args.base} on {base['dataset']}: {base['args']}")
+    print(f"recommended decoding: {describe(best)} with {lm_path}; training rows: {args.minutes:g} min each, "
+          f"snapshots every {args.snapshot_minutes:g} min", flush=True)
+    sessions: dict[str, str] = {}
+    results: dict[str, list[dict]] = {}
+    try:
+        for name in args.rows:
+            row = ROWS[name]
+            if not row.trains:
+                sessions[name] = args.base
+            elif name in given:
+                sessions[name] = given[name]
+            else:
+                print(f"training row {name}: {row.title}", flush=True)
+                sessions[name] = run_row(base, row, args.minutes, args.snapshot_minutes, f"time to accuracy: {name}")
+        print(f"load average after training: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+        for name in args.rows:
+            row = ROWS[name]
+            taken = [(0, ROOT / row.init)] if row.init else []
+            taken += snapshots(sessions[name])
+            if not taken:
+                raise TimeToAccuracyError(f"{sessions[name]} saved no snapshots: run it with main.py "
+                                          "--snapshot_minutes")
+            points = []
+            for seconds, folder in taken:
+                point = {"row": name, "session": sessions[name], "checkpoint": folder.name,
+                         "minutes": round(seconds / 60, 2), "crr_greedy": heldout.crr(folder, greedy, None),
+                         "crr_recommended": heldout.crr(folder, best, lm)}
+                points.append(point)
+                print(f"  {name} {sessions[name]} {point['minutes']:6.1f} min: CRR greedy {point['crr_greedy']:.2f}, "
+                      f"recommended {point['crr_recommended']:.2f}", flush=True)
+            results[name] = points
+    except (TimeToAccuracyError, OSError, ValueError) as err:
+        return fail(PROG, err)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    rows = [p for points in results.values() for p in points]
+    with open(args.out.with_suffix(".csv"), "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    lines = table(results, args.minutes)
+    args.out.with_suffix(".md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    plot(results, args.out.with_suffix(".png"), f"time to accuracy on {args.heldout.name}: {describe(best)}")
+    print("\n".join(lines))
+    print(f"wrote {args.out.with_suffix('.csv')}, {args.out.with_suffix('.md')}, {args.out.with_suffix('.png')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""Time to accuracy: ``main.py --snapshot_minutes`` saves checkpoints named by the run's elapsed seconds, and
+``benchmarks.time_to_accuracy`` trains a row as a real local NSML session, scores every snapshot on a held-out split
+and writes the table, the CSV and the plot."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import sys
+
+from nsml_support import nsml_cli
+from support import ROOT
+
+from benchmarks.time_to_accuracy import ROWS, changed_args, main, minutes_to, snapshots
+from entry.epochs import snapshot_name, snapshot_seconds
+from models import DecodingOptions
+from models.recommended import write_recommended
+
+SHIPPED = ROOT / "pretrained" / "korean"
+
+
+def test_a_row_changes_the_base_arguments_and_adds_the_snapshot_clock():
+    base = "--feature logmel --batch_frames 12000 --bidirectional --lr 1.5e-3 --spec_augment --snapshot_minutes 9"
+    order = changed_args(base, ROWS["file_order"], 2)
+    assert order.split() == ["--feature", "logmel", "--bidirectional", "--lr", "1.5e-3", "--spec_augment",
+                             "--batch_size", "32", "--snapshot_minutes", "2"]
+    tuned = changed_args(base, ROWS["finetune"], 0.5).split()
+    assert tuned[tuned.index("--lr") + 1] == "5e-4" and tuned.count("--lr") == 1
+    assert tuned[tuned.index("--init") + 1] == "pretrained/korean" and "--batch_frames" in tuned
+    assert changed_args(base, ROWS["ddp2"], 1).split()[:-2] == base.split()[:-2]
+
+
+def test_snapshot_names_carry_their_seconds_and_minutes_to_takes_the_first_point_reaching_a_crr():
+    assert snapshot_name(300.7) == "elapsed_00300" and snapshot_seconds("elapsed_00300") == 300
+    assert snapshot_seconds("best") is None and snapshot_seconds("elapsed_") is None
+    curve = [(2.0, 31.0), (4.0, 55.5), (6.0, 49.0), (8.0, 81.0)]
+    assert minutes_to(curve, 50) == 4.0 and minutes_to(curve, 80) == 8.0 and minutes_to(curve, 90) is None
+
+
+def test_a_fine_tuning_row_trains_in_a_session_and_every_snapshot_is_scored(tmp_path, env, monkeypatch):
+    """Real sessions on the sample dataset: a base run, then the 'finetune' row trained by the benchmark itself."""
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    nsml_cli(env, "dataset", "add", "sample", str(ROOT / "sample_dataset"), cwd=ROOT)
+    base_args = f"--init {SHIPPED} --lr 5e-4 --max_epochs 1 --batch_size 4 --precision fp32 --workers 1 " \
+                "--snapshot_minutes 0.01"
+    base = nsml_cli(env, "run", "-d", "sample", "-a", base_args, cwd=ROOT, timeout=300).stdout
+    session = "tester/sample/1"
+    assert session in base
+    taken = snapshots(session)
+    assert len(taken) >= 2 and [s for s, _ in taken] == sorted(s for s, _ in taken)  # between batches + epoch end
+    decoding = tmp_path / "decoding"  # the shipped LM with a narrow beam, to keep the test quick
+    decoding.mkdir()
+    shutil.copyfile(SHIPPED / "lm.json", decoding / "lm.json")
+    write_recommended(decoding, DecodingOptions(beam_size=4, lm_weight=0.5, length_bonus=1.0))
+    out = tmp_path / "tta" / "result"
+    monkeypatch.setattr(sys, "argv", ["time_to_accuracy"])
+    code = main(["--base", session, "--rows", "recipe", "finetune", "--minutes", "2", "--snapshot_minutes", "5",
+                 "--heldout", str(ROOT / "sample_dataset"), "--decoding_from", str(decoding), "--out", str(out)])
+    assert code == 0
+    with open(out.with_suffix(".csv"), encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    recipe = [r for r in rows if r["row"] == "recipe"]
+    tuned = [r for r in rows if r["row"] == "finetune"]
+    assert [r["checkpoint"] for r in recipe] == [path.name for _, path in taken]
+    assert tuned[0]["minutes"] == "0.0" and tuned[0]["checkpoint"] == "korean"  # the shipped model at minute 0
+    assert tuned[1]["session"] == "tester/sample/2" and len(tuned) >= 2  # trained by the benchmark: epoch end
+    assert all(0 <= float(r["crr_greedy"]) <= 100 and 0 <= float(r["crr_recommended"]) <= 100 for r in rows)
+    assert float(tuned[0]["crr_recommended"]) > 50  # the shipped model understands the sample's speech
+    table = out.with_suffix(".md").read_text(encoding="utf-8")
+    assert "| finetune | from the shipped model" in table and "| 0.0 |" in table
+    assert out.with_suffix(".png").stat().st_size > 10_000
+    ps = nsml_cli(env, "ps", cwd=ROOT).stdout
+    assert "time to accuracy: finetune" in ps
