@@ -24,9 +24,11 @@ pytestmark = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install selenium)")
 pytest.importorskip("flask", reason="nsml board needs Flask (pip install flask)")
 
-from selenium.common.exceptions import NoAlertPresentException  # noqa: E402
+from selenium.common.exceptions import NoAlertPresentException, StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+LIVE = (StaleElementReferenceException,)  # a live region replaces its elements between a find and a read
 
 WIDTH = 1280
 MAX_HEIGHT = 2000
@@ -116,14 +118,14 @@ def test_live_regions_follow_the_store_and_keep_ticked_sessions(board, browser, 
     monkeypatch.delenv("RANK", raising=False)
     monkeypatch.delenv("NSML_PAUSED", raising=False)
     nsml.report(step=2, eval__wer=0.4)
-    WebDriverWait(browser, 15).until(
+    WebDriverWait(browser, 15, ignored_exceptions=LIVE).until(
         lambda d: "wer" in [el.text for el in d.find_elements(By.CSS_SELECTOR, "figcaption")])
 
     browser.get(board.url)
     box = browser.find_element(By.CSS_SELECTOR, f'input[value="{FIRST}"]')
     box.click()
     nsml_cli(board.env, "memo", SECOND, "changed while the page was open")
-    WebDriverWait(browser, 15).until(lambda d: d.find_element(
+    WebDriverWait(browser, 15, ignored_exceptions=LIVE).until(lambda d: d.find_element(
         By.CSS_SELECTOR, f'tr[data-session="{SECOND}"] td.memo').text == "changed while the page was open")
     assert browser.find_element(By.CSS_SELECTOR, f'input[value="{FIRST}"]').is_selected()
     browser.find_element(By.CSS_SELECTOR, f'input[value="{SECOND}"]').click()
@@ -226,7 +228,7 @@ def test_tables_sort_by_a_pressed_heading_and_stay_sorted_across_live_updates(bo
                                   ".getAttribute('aria-sort')", best) == "descending"
 
     nsml_cli(board.env, "memo", SECOND, "sorted while the page was open")
-    WebDriverWait(browser, 15).until(lambda d: d.find_element(
+    WebDriverWait(browser, 15, ignored_exceptions=LIVE).until(lambda d: d.find_element(
         By.CSS_SELECTOR, f'tr[data-session="{SECOND}"] td.memo').text == "sorted while the page was open")
     assert _column(browser, "sessions-table", 1)[:2] == [FIRST, SECOND]  # still best first after the swap
 
