@@ -161,6 +161,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error(f"--max_duration must be positive (or 0: from the memory), got {args.max_duration}")
     if args.batch_frames < 0:
         parser.error(f"--batch_frames must be positive (or 0: off), got {args.batch_frames}")
+    if args.snapshot_minutes < 0:
+        parser.error(f"--snapshot_minutes must be positive (or 0: off), got {args.snapshot_minutes}")
     if not 0.0 <= args.teacher_forcing <= 1.0:
         parser.error(f"--teacher_forcing must be within [0, 1], got {args.teacher_forcing}")
     if not 0.0 <= args.dropout < 1.0:

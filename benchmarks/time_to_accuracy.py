@@ -134,9 +134,13 @@ def run_row(base: dict, row: Row, minutes: float, snapshot_minutes: float, memo:
 def snapshots(session: str) -> list[tuple[int, Path]]:
     """(elapsed seconds, checkpoint folder) of every snapshot the session saved, in time order."""
     root = home.session_dir(session) / "checkpoints"
-    found = [(snapshot_seconds(name), name) for name in checkpoints.names(root)]
-    return sorted((seconds, root / name) for seconds, name in found
-                  if seconds is not None and checkpoints.resolve(root, name, session))
+    taken = []
+    for name in checkpoints.names(root):
+        seconds = snapshot_seconds(name)
+        if seconds is not None:
+            checkpoints.resolve(root, name, session)  # refuses a link that leads out of the session's checkpoints
+            taken.append((seconds, root / name))
+    return sorted(taken)
 
 
 @dataclass(frozen=True)
@@ -151,11 +155,16 @@ class Heldout:
         return cls(expand_inputs([str(folder / "test" / "test_data" / "test_list.csv")]),
                    read_test_labels(folder / "test" / "test_label"))
 
-    def crr(self, checkpoint: Path, options: DecodingOptions, lm: NgramLM | None) -> float:
+    def crrs(self, checkpoint: Path, decodings: Sequence[DecodingOptions], lm: NgramLM | None) -> list[float]:
+        """The CRR of ``checkpoint`` (loaded once) under each of ``decodings``."""
         loaded = load_checkpoint(checkpoint)
-        texts = transcribe(loaded.build(), loaded.vocab, self.wavs, options, Featurizer(loaded.features),
-                           units=TextUnits(loaded.units), lm=lm if options.lm_weight else None)
-        return score(self.references, {key_of(w): t for w, t in zip(self.wavs, texts)}).crr
+        model, featurizer, units = loaded.build(), Featurizer(loaded.features), TextUnits(loaded.units)
+        out = []
+        for options in decodings:
+            texts = transcribe(model, loaded.vocab, self.wavs, options, featurizer, units=units,
+                               lm=lm if options.lm_weight else None)
+            out.append(score(self.references, {key_of(w): t for w, t in zip(self.wavs, texts)}).crr)
+        return out
 
 
 def minutes_to(points: Sequence[tuple[float, float]], target: float) -> float | None:
@@ -229,8 +238,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     given = dict(item.split("=", 1) for item in args.sessions if "=" in item)
+    wrong = [item for item in args.sessions if "=" not in item or item.split("=", 1)[0] not in ROWS]
+    if wrong:
+        parser.error(f"--sessions takes ROW=SESSION with ROW one of {', '.join(ROWS)}; got {', '.join(wrong)}")
     try:
         base = session_record(args.base)
         heldout = Heldout.read(args.heldout)
@@ -270,9 +283,10 @@ def main(argv: list[str] | None = None) -> int:
                                           "--snapshot_minutes")
             points = []
             for seconds, folder in taken:
+                crr_greedy, crr_recommended = heldout.crrs(folder, (greedy, best), lm)
                 point = {"row": name, "session": sessions[name], "checkpoint": folder.name,
-                         "minutes": round(seconds / 60, 2), "crr_greedy": heldout.crr(folder, greedy, None),
-                         "crr_recommended": heldout.crr(folder, best, lm)}
+                         "minutes": round(seconds / 60, 2), "crr_greedy": crr_greedy,
+                         "crr_recommended": crr_recommended}
                 points.append(point)
                 print(f"  {name} {sessions[name]} {point['minutes']:6.1f} min: CRR greedy {point['crr_greedy']:.2f}, "
                       f"recommended {point['crr_recommended']:.2f}", flush=True)

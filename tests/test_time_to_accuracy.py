@@ -8,8 +8,10 @@ import csv
 import shutil
 import sys
 
+import pytest
 from nsml_support import nsml_cli
 from support import ROOT
+from test_main import run_main
 
 from benchmarks.time_to_accuracy import ROWS, changed_args, main, minutes_to, snapshots
 from entry.epochs import snapshot_name, snapshot_seconds
@@ -35,6 +37,20 @@ def test_snapshot_names_carry_their_seconds_and_minutes_to_takes_the_first_point
     assert snapshot_seconds("best") is None and snapshot_seconds("elapsed_") is None
     curve = [(2.0, 31.0), (4.0, 55.5), (6.0, 49.0), (8.0, 81.0)]
     assert minutes_to(curve, 50) == 4.0 and minutes_to(curve, 80) == 8.0 and minutes_to(curve, 90) is None
+
+
+def test_bad_arguments_are_one_line_each(capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(["--base", "x/y/1", "--sessions", "ddp2"])
+    assert stopped.value.code == 2 and "--sessions takes ROW=SESSION" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--base", "x/y/1", "--sessions", "nosuchrow=x/y/2"])
+    assert "got nosuchrow=x/y/2" in capsys.readouterr().err
+
+
+def test_a_negative_snapshot_interval_is_refused_by_main_py(tmp_path):
+    done = run_main(["--snapshot_minutes", "-1"], tmp_path / "ckpt")
+    assert done.returncode == 2 and "--snapshot_minutes must be positive" in done.stderr
 
 
 def test_a_fine_tuning_row_trains_in_a_session_and_every_snapshot_is_scored(tmp_path, env, monkeypatch):
