@@ -1,5 +1,5 @@
 """Time to accuracy: the wall minutes from a training run's start until its model reaches a given CRR on a held-out
-split, for the Korean recipe's configuration and variants of it.
+split, for the Korean recipe's configuration and variants of it (and the Russian numbers recipe's: exact match).
 
     python -m benchmarks.time_to_accuracy --base root/ko_synth/3 --rows recipe scratch ddp2 bf16 file_order finetune \\
         --minutes 12 --out docs/img/time_to_accuracy
@@ -12,6 +12,10 @@ another, so that they share the machine's state). Every run saves snapshots, che
 it started (``main.py --snapshot_minutes``); afterwards, off the training clock, each snapshot is transcribed on
 ``--heldout`` greedily and with the shipped model's recommended decoding (its beam, its n-gram LM over the whole text
 pool, its length bonus) and scored.
+
+A ``--heldout`` that is a CSV is a Russian numbers manifest (``ru_numbers.generate``): the base is then a session of
+``ru_numbers/train.py`` (``recipes/russian.sh``), and each snapshot is scored by the share of numbers recognised
+exactly (greedy CTC, the shipped decoding).
 
 The minutes to a CRR are those of the first snapshot at or above it: an upper bound, finer with more frequent
 snapshots. A fine-tuning row's first point is the model it starts from, at minute 0.
@@ -145,10 +149,11 @@ def snapshots(session: str) -> list[tuple[int, Path]]:
 
 @dataclass(frozen=True)
 class Heldout:
-    """The split every snapshot is scored on."""
+    """The Korean split every snapshot is scored on: CRR greedily and with the recommended decoding."""
 
     wavs: list[str]
     references: dict[str, str]
+    measures = ("crr_greedy", "crr_recommended")  # the last is the headline: the table's and the plot's
 
     @classmethod
     def read(cls, folder: Path) -> Heldout:
@@ -167,28 +172,53 @@ class Heldout:
         return out
 
 
+@dataclass(frozen=True)
+class NumbersHeldout:
+    """A Russian numbers manifest every snapshot is scored on: the share of numbers recognised exactly."""
+
+    paths: list[str]
+    numbers: list[str]
+    measures = ("exact",)
+
+    @classmethod
+    def read(cls, manifest: Path) -> NumbersHeldout:
+        from ru_numbers.manifest import audio_path, read_manifest
+
+        rows = read_manifest(manifest)
+        return cls([str(audio_path(manifest, row)) for row in rows], [row["transcription"] for row in rows])
+
+    def exact(self, checkpoint: Path) -> list[float]:
+        from ru_numbers.recognizer import Recognizer
+
+        results = Recognizer.load(checkpoint)(self.paths)
+        return [100 * sum(r.transcription == n for r, n in zip(results, self.numbers)) / len(self.numbers)]
+
+
 def minutes_to(points: Sequence[tuple[float, float]], target: float) -> float | None:
     """The minutes of the first (minutes, CRR) point at or above ``target``; None when none reaches it."""
     return next((minutes for minutes, crr in points if crr >= target), None)
 
 
-def table(results: dict[str, list[dict]], budget: float) -> list[str]:
+def table(results: dict[str, list[dict]], budget: float, measures: Sequence[str] = Heldout.measures) -> list[str]:
+    """One row per configuration: minutes to each target of the headline measure (the last), and its best point."""
+    headline = measures[-1]
     head = "| row | configuration | " + " | ".join(f"min to {t:g}" for t in TARGETS) + \
-           " | best CRR (greedy / recommended) | at min |"
+           f" | best {' / '.join(measures)} | at min |"
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for name, points in results.items():
-        curve = [(p["minutes"], p["crr_recommended"]) for p in points]
+        curve = [(p["minutes"], p[headline]) for p in points]
         reached = [minutes_to(curve, t) for t in TARGETS]
-        best = max(points, key=lambda p: p["crr_recommended"]) if points else None
+        best = max(points, key=lambda p: p[headline]) if points else None
         cells = [f"{m:.1f}" if m is not None else f"> {max((p['minutes'] for p in points), default=budget):.1f}"
                  for m in reached]
-        figures = (f"{best['crr_greedy']:.2f} / {best['crr_recommended']:.2f} | {best['minutes']:.1f}"
+        figures = (" / ".join(f"{best[m]:.2f}" for m in measures) + f" | {best['minutes']:.1f}"
                    if best else "- | -")
         lines.append(f"| {name} | {ROWS[name].title} | " + " | ".join(cells) + f" | {figures} |")
     return lines
 
 
-def plot(results: dict[str, list[dict]], path: Path, title: str) -> None:
+def plot(results: dict[str, list[dict]], path: Path, title: str, measure: str = "crr_recommended",
+         label: str = "CRR on the held-out split (recommended decoding)") -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -196,11 +226,11 @@ def plot(results: dict[str, list[dict]], path: Path, title: str) -> None:
 
     fig, ax = plt.subplots(figsize=(8, 5))
     for name, points in results.items():
-        ax.plot([p["minutes"] for p in points], [p["crr_recommended"] for p in points], marker="o", label=name)
+        ax.plot([p["minutes"] for p in points], [p[measure] for p in points], marker="o", label=name)
     for target in TARGETS:
         ax.axhline(target, color="grey", linewidth=0.5, linestyle=":")
     ax.set_xlabel("wall minutes since the run started")
-    ax.set_ylabel("CRR on the held-out split (recommended decoding)")
+    ax.set_ylabel(label)
     ax.set_ylim(0, 100)
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=8)
@@ -225,7 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="minutes between a training row's snapshots (default: %(default)s)")
     parser.add_argument("--heldout", type=Path, default=ROOT / "data" / "ko_everyday",
                         help="held-out split scored (hackathon layout; default: the recipe's out-of-source split, "
-                             "data/ko_everyday)")
+                             "data/ko_everyday), or a Russian numbers manifest (a .csv: exact match is scored)")
     parser.add_argument("--decoding_from", type=Path, default=SHIPPED,
                         help="checkpoint folder whose decoding.json and lm.json give the recommended decoding "
                              "(default: pretrained/korean)")
@@ -244,23 +274,26 @@ def main(argv: list[str] | None = None) -> int:
     wrong = [item for item in args.sessions if "=" not in item or item.split("=", 1)[0] not in ROWS]
     if wrong:
         parser.error(f"--sessions takes ROW=SESSION with ROW one of {', '.join(ROWS)}; got {', '.join(wrong)}")
+    numbers = args.heldout.suffix == ".csv"
     try:
         base = session_record(args.base)
-        heldout = Heldout.read(args.heldout)
-        recommended = read_recommended(args.decoding_from)
+        heldout = NumbersHeldout.read(args.heldout) if numbers else Heldout.read(args.heldout)
+        recommended = {} if numbers else read_recommended(args.decoding_from)
         lm_path = args.decoding_from / LM_FILE
-        lm = NgramLM.load(lm_path) if lm_path.is_file() else None
+        lm = NgramLM.load(lm_path) if lm_path.is_file() and not numbers else None
     except (TimeToAccuracyError, DatasetError, OSError, ValueError) as err:
         return fail(PROG, err)
     greedy = DecodingOptions(max_len=80)
     best = with_recommended(greedy, recommended)
-    print(f"== time to accuracy on {args.heldout} ({len(heldout.wavs)} utterances) ==")
+    decoding = "greedy CTC, exact match" if numbers else describe(best)
+    measure = heldout.exact if numbers else (lambda folder: heldout.crrs(folder, (greedy, best), lm))
+    print(f"== time to accuracy on {args.heldout} ({len(heldout.numbers if numbers else heldout.wavs)} utterances) ==")
     print(f"command: {PROG} {' '.join(argv if argv is not None else sys.argv[1:])}")
     for line in machine_lines(recommended_threads()):
         print(line)
     print(f"base: {args.base} on {base['dataset']}: {base['args']}")
-    print(f"recommended decoding: {describe(best)} with {lm_path}; training rows: {args.minutes:g} min each, "
-          f"snapshots every {args.snapshot_minutes:g} min", flush=True)
+    print(f"scored: {decoding if numbers else f'{decoding} with {lm_path}'}; training rows: {args.minutes:g} min "
+          f"each, snapshots every {args.snapshot_minutes:g} min", flush=True)
     sessions: dict[str, str] = {}
     results: dict[str, list[dict]] = {}
     try:
@@ -283,13 +316,12 @@ def main(argv: list[str] | None = None) -> int:
                                           "--snapshot_minutes")
             points = []
             for seconds, folder in taken:
-                crr_greedy, crr_recommended = heldout.crrs(folder, (greedy, best), lm)
+                figures = dict(zip(heldout.measures, measure(folder)))
                 point = {"row": name, "session": sessions[name], "checkpoint": folder.name,
-                         "minutes": round(seconds / 60, 2), "crr_greedy": crr_greedy,
-                         "crr_recommended": crr_recommended}
+                         "minutes": round(seconds / 60, 2), **figures}
                 points.append(point)
-                print(f"  {name} {sessions[name]} {point['minutes']:6.1f} min: CRR greedy {point['crr_greedy']:.2f}, "
-                      f"recommended {point['crr_recommended']:.2f}", flush=True)
+                said = ", ".join(f"{key} {value:.2f}" for key, value in figures.items())
+                print(f"  {name} {sessions[name]} {point['minutes']:6.1f} min: {said}", flush=True)
             results[name] = points
     except (TimeToAccuracyError, OSError, ValueError) as err:
         return fail(PROG, err)
@@ -299,9 +331,11 @@ def main(argv: list[str] | None = None) -> int:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    lines = table(results, args.minutes)
+    lines = table(results, args.minutes, heldout.measures)
     args.out.with_suffix(".md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    plot(results, args.out.with_suffix(".png"), f"time to accuracy on {args.heldout.name}: {describe(best)}")
+    label = "exact match on the held-out set, %" if numbers else "CRR on the held-out split (recommended decoding)"
+    plot(results, args.out.with_suffix(".png"), f"time to accuracy on {args.heldout.name}: {decoding}",
+         heldout.measures[-1], label)
     print("\n".join(lines))
     print(f"wrote {args.out.with_suffix('.csv')}, {args.out.with_suffix('.md')}, {args.out.with_suffix('.png')}")
     return 0

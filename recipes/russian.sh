@@ -1,48 +1,84 @@
 #!/usr/bin/env bash
-# The shipped Russian numbers recogniser, reproduced: generates its data (20,000 training utterances, 1,200 held-out
-# ones with unseen voices and numbers) unless present, trains in a local NSML session, exports the best checkpoint
-# (without optimizer state) to ru_numbers/states/words with its training log and plot, and measures it on the
-# held-out split, as a DDP job of two one-thread processes (nsml run --nproc 2; 5,000 frames per process per step).
-# Measured: 45 min 15 s on a 2-core CPU (data 2.7 min, 7 epochs of 325-382 s). Run from the repository root:
+# The shipped Russian numbers recogniser, reproduced from scratch: renders its data unless present (espeak-ng's
+# variants and Festival's Russian voice, shifted in rate, pitch and vocal tract, through telephone codecs and rooms,
+# plus espeak-ng whose pitch ignores the speaker's gender), trains on all of it in a local NSML session as a DDP job
+# of two one-thread processes (nsml run --nproc 2; 5,000 frames per process per step), exports the best checkpoint
+# (without optimizer state) to ru_numbers/states/words with its training log and plot, and measures it on three
+# held-out sets that share neither numbers nor voices with training. Run from the repository root:
 #   recipes/russian.sh           (DATA=... for the data folder, OUT=... for the export folder, ARGS=... to override)
-# NPROC=1 trains in one process of two threads (then give it --batch_frames 10000): 62 min 16 s for the previous
-# model, 99.17 % exact; two processes are faster on two cores (docs/performance.md).
+# The data stage renders once (Festival with a WORLD shift says about 3 utterances a second here, espeak-ng about 50)
+# and is timed apart; later runs keep it. NPROC=1 trains in one process of two threads (give it --batch_frames 10000).
 # Stages (recipes/stages.sh: STAGE=N STOP_STAGE=M run only N..M, DRY_RUN=1 prints their commands):
-#   1 data     DATA/train.csv and DATA/test.csv, each generated only when missing (FORCE_DATA=1: both generated
-#              again), the hackathon layout beside them, registered as the NSML dataset ru_numbers
+#   1 data     the four training sets and three held-out sets below, each rendered only when missing (FORCE_DATA=1:
+#              all rendered again), joined into DATA/mix/train.csv (ru_numbers.subset: no audio copied) with the
+#              2019 layout beside it (test side: the held-out Festival set), registered as the NSML dataset ru_numbers
 #   2 train    a local NSML session of ru_numbers/train.py on ru_numbers
 #   3 export   its best checkpoint to OUT, with the training log and plot (run without stage 2: the session
 #              RECIPE_SESSION=USER/ru_numbers/N, else the newest finished one on ru_numbers)
-#   4 measure  OUT on DATA/test.csv: exact numbers, CER and gender (ru_numbers.evaluate, ru_numbers.report)
+#   4 measure  OUT on the three held-out sets (ru_numbers.evaluate, ru_numbers.report), side by side
+#              (ru_numbers.report_table) in DATA/shipped/table.md
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source recipes/stages.sh
 dry_run || source scripts/install.sh
 source recipes/session.sh
-DATA=${DATA:-data/ru}
+DATA=${DATA:-data/ru_natural}
 OUT=${OUT:-ru_numbers/states/words}
 ARGS=${ARGS:-"--units words --hidden_size 192 --layer_size 3 --conv_channels 8 --batch_frames 5000 --workers 1
- --max_epochs 7 --lr 2.5e-3 --warmup_steps 200 --lr_decay cosine --clip_norm 5 --precision auto"}
+ --max_epochs 6 --lr 2.5e-3 --warmup_steps 200 --lr_decay cosine --clip_norm 5 --precision auto --snapshot_minutes 5"}
 ARGS=$(echo $ARGS)
 SESSION=${RECIPE_SESSION:-}
-started=$(date +%s)
+TESTS="espeak festival pitch_free"
 
-if stage 1 "data: $DATA/train.csv and $DATA/test.csv, registered as ru_numbers"; then
-  data_present "$DATA/train.csv" || py -m ru_numbers.generate --out "$DATA" --split train --count 20000 --seed 1
-  data_present "$DATA/test.csv" || py -m ru_numbers.generate --out "$DATA" --split test --count 1200 --seed 2
-  py -m ru_numbers.nsml_dataset "$DATA"
-  py -m nsml dataset add ru_numbers "$DATA" --scorer exact --force
+# render SUBDIR SPLIT COUNT SEED [OPTIONS...]: DATA/SUBDIR/SPLIT.csv (SUBDIR . : DATA/SPLIT.csv) rendered by
+# ru_numbers.generate unless present.
+render() {
+  local dir=$DATA/$1 split=$2 count=$3 seed=$4
+  [ "$1" != . ] || dir=$DATA
+  shift 4
+  data_present "$dir/$split.csv" || py -m ru_numbers.generate --out "$dir" --split "$split" --count "$count" \
+    --seed "$seed" "$@"
+}
+
+if stage 1 "data: training and held-out sets under $DATA, joined in $DATA/mix, registered as ru_numbers"; then
+  started=$(date +%s)
+  # training: espeak-ng (20 % telephone, 10 % rooms); half Festival (15 % telephone, 15 % rooms); Festival on the
+  # phone; espeak-ng with pitch drawn whatever the gender
+  render train_espeak train 10000 21 --telephone_fraction 0.2 --reverb_fraction 0.1
+  render . train 6000 11 --festival_fraction 0.5 --telephone_fraction 0.15 --reverb_fraction 0.15
+  render train_festival_phone train 1500 22 --festival_fraction 1 --telephone_fraction 0.5 --reverb_fraction 0.1
+  render train_pitch_free train 1500 12 --pitch_free
+  # held out: unseen espeak-ng variants; Festival as recorded, deeper, and as women beyond training's; pitch-free
+  render test_espeak test 600 2
+  render test_festival test 300 3 --festival_fraction 1 --telephone_fraction 0.2
+  render test_pitch_free test 300 4 --pitch_free
+  py -m ru_numbers.subset "$DATA/train_espeak/train.csv" "$DATA/train.csv" "$DATA/train_festival_phone/train.csv" \
+    "$DATA/train_pitch_free/train.csv" "$DATA/mix/train.csv"
+  py -m ru_numbers.subset "$DATA/test_festival/test.csv" "$DATA/mix/test.csv"  # the board's: Festival
+  py -m ru_numbers.nsml_dataset "$DATA/mix"
+  py -m nsml dataset add ru_numbers "$DATA/mix" --scorer exact --force
+  echo "data wall time: $(( $(date +%s) - started )) s"
 fi
 if stage 2 "train: ru_numbers/train.py on ru_numbers in a local NSML session (${NPROC:-2} process(es))"; then
-  NPROC=${NPROC:-2} train_session ru_numbers ru_numbers/train.py "$ARGS"
-  echo "training wall time: $(( $(date +%s) - started )) s; session $SESSION; arguments: $ARGS"
+  started=$(date +%s)
+  # the pitch threshold is fitted on espeak-ng speech whose pitch follows the speaker's gender
+  NPROC=${NPROC:-2} train_session ru_numbers ru_numbers/train.py \
+    "$ARGS --gender_fit $(realpath -m "$DATA/train_espeak/train.csv")"
+  run mkdir -p "$DATA/shipped"
+  echo "training wall time $(( $(date +%s) - started )) s; session $SESSION; arguments: $ARGS" \
+    | run tee "$DATA/shipped/wall.txt"
 fi
 if stage 3 "export: the session's best checkpoint to $OUT"; then
   SESSION=${SESSION:-$(latest_session ru_numbers)}
   export_session "$SESSION" "$OUT"
 fi
-if stage 4 "measure: $OUT on $DATA/test.csv"; then
-  predictions=$(run mktemp --suffix .csv)
-  py -m ru_numbers.evaluate --states "$OUT" "$DATA/test.csv" "$predictions"
-  py -m ru_numbers.report "$DATA/test.csv" "$predictions"
+if stage 4 "measure: $OUT on the held-out sets, side by side in $DATA/shipped/table.md"; then
+  run mkdir -p "$DATA/shipped"
+  for part in $TESTS; do
+    py -m ru_numbers.evaluate --states "$OUT" "$DATA/test_$part/test.csv" "$DATA/shipped/$part.csv"
+    py_into "$DATA/shipped/$part.txt" -m ru_numbers.report "$DATA/test_$part/test.csv" "$DATA/shipped/$part.csv"
+    dry_run || cat "$DATA/shipped/$part.txt"
+  done
+  py_into "$DATA/shipped/table.md" -m ru_numbers.report_table "$DATA" "$DATA/shipped"
+  dry_run || cat "$DATA/shipped/table.md"
 fi

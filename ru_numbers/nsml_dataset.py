@@ -29,6 +29,14 @@ def write_layout(root: str | os.PathLike) -> tuple[int, int]:
     vocab = WORDS.vocab()
     train_csv, test_csv = root / "train.csv", root / "test.csv"
     train_rows, test_rows = read_manifest(train_csv), read_manifest(test_csv)
+    keys: dict[str, int] = {}
+    for line, row in enumerate(test_rows, 2):  # a test utterance's key is its file name: two alike cannot be told apart
+        key = layout.key_of(row["filename"])
+        if key in keys:
+            raise ValueError(f"{test_csv}:{line}: file name {key!r} again (first on line {keys[key]}); the 2019 "
+                             "layout keys test utterances by file name, so a test side joined from several sets "
+                             "needs distinct names")
+        keys[key] = line
     units = manifest_units(WORDS, train_csv)
     for folder in (layout.train_data_dir(root), layout.test_data_dir(root)):
         folder.mkdir(parents=True, exist_ok=True)

@@ -1,10 +1,11 @@
-"""Part of a rendered manifest, drawn by its condition columns: ``python -m ru_numbers.subset IN.csv OUT.csv``.
+"""Part of rendered manifests, drawn by their condition columns: ``python -m ru_numbers.subset IN.csv... OUT.csv``.
 
 An augmentation is worth measuring only against the same data without it, and rendering a Festival set once per
 configuration would cost most of the budget in synthesis. So the comparisons in ``recipes/russian_augment.sh`` draw
 their training sets from one rendered pool: each ``--where COLUMN=VALUE[,VALUE...]`` keeps the rows whose column
 holds one of the values (an empty value matches an empty cell), ``--count`` draws that many of what is left with
-``--seed``, and the file names are rewritten relative to OUT's folder, so no audio is copied.
+``--seed``, and the file names are rewritten relative to OUT's folder, so no audio is copied. Several input
+manifests are read in order as one (``recipes/russian.sh`` joins its rendered sets into one training manifest).
 
     python -m ru_numbers.subset data/ru_natural/train.csv data/ablate/espeak.csv \\
         --where source=espeak --where channel=none --where reverb= --count 2400
@@ -48,7 +49,8 @@ def select(rows: Sequence[dict[str, str]], where: Sequence[tuple[str, frozenset[
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    parser.add_argument("manifest", help="the rendered manifest to draw from")
+    parser.add_argument("manifests", nargs="+", metavar="manifest",
+                        help="the rendered manifest(s) to draw from, read in order as one")
     parser.add_argument("out", help="the CSV to write (its folder is created; file names are made relative to it)")
     parser.add_argument("--where", type=parse_condition, action="append", default=[], metavar="COLUMN=VALUES",
                         help="keep rows whose COLUMN is one of the comma-separated VALUES (repeatable: all must hold)")
@@ -57,20 +59,24 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.count is not None and args.count < 1:
         return fail(PROG, f"--count must be at least 1, got {args.count}")
+    out = Path(args.out)
+    rows: list[dict[str, str]] = []
     try:
-        rows = read_manifest(args.manifest)
-        unknown = sorted({column for column, _ in args.where} - set(COLUMNS) - set(rows[0] if rows else ()))
-        if unknown:
-            return fail(PROG, f"{args.manifest}: no column {', '.join(unknown)} (it has {', '.join(rows[0])})")
+        for manifest in args.manifests:
+            read = read_manifest(manifest)
+            unknown = sorted({column for column, _ in args.where} - set(COLUMNS) - set(read[0] if read else ()))
+            if unknown:
+                return fail(PROG, f"{manifest}: no column {', '.join(unknown)} (it has {', '.join(read[0])})")
+            # Each file name made relative to OUT's folder while its own manifest is known.
+            rows += [{**row, "filename": os.path.relpath(audio_path(manifest, row), out.parent)}
+                     for row in read]
         kept = select(rows, args.where, args.count, args.seed)
     except (ManifestError, ValueError) as err:
-        return fail(PROG, f"{args.manifest}: {err}" if isinstance(err, ValueError) else err)
-    out = Path(args.out)
+        return fail(PROG, f"{' + '.join(args.manifests)}: {err}" if isinstance(err, ValueError) else err)
     out.parent.mkdir(parents=True, exist_ok=True)
     blank = dict.fromkeys(COLUMNS, "")
-    moved = [{**blank, **row, "filename": os.path.relpath(audio_path(args.manifest, row), out.parent)} for row in kept]
-    write_manifest(out, moved)
-    print(f"{out}: {len(moved)} of {len(rows)} rows of {args.manifest}")
+    write_manifest(out, [{**blank, **row} for row in kept])
+    print(f"{out}: {len(kept)} of {len(rows)} rows of {' + '.join(args.manifests)}")
     return 0
 
 

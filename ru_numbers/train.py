@@ -15,13 +15,14 @@ import json
 import logging
 import random
 import sys
+import time
 from functools import partial
 from pathlib import Path
 
 import torch
 
 import nsml
-from entry import SPEECH, Binding, EpochReporter, Metric
+from entry import SPEECH, Binding, EpochReporter, Metric, Snapshots
 from models import CheckpointError, build_model, check_compatible
 from ru_numbers.data import read_numbers
 from ru_numbers.gender import FIT_UTTERANCES, PitchGender, fit_manifest, write_rule
@@ -87,6 +88,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--gender_by", choices=("pitch", "head"), default="pitch",
                    help="gender decision: median pitch with a threshold fitted on the training data, or kept "
                         "from the --init checkpoint (the head where no pitch is found), or the gender head alone")
+    p.add_argument("--gender_fit", metavar="CSV",
+                   help="manifest the pitch threshold is fitted on (default: the first training manifest); give one "
+                        "whose pitch follows the speaker's gender, not shifted or pitch-free voices")
     p.add_argument("--batch_frames", type=int, default=20000, help="padded frames per batch (10 ms each)")
     p.add_argument("--workers", type=int, default=2, help="loader threads")
     p.add_argument("--max_epochs", type=int, default=8)
@@ -100,6 +104,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--steady_memory", action="store_true",
                    help="keep peak memory near the first epoch's: oneDNN's kernel caches capped, freed memory "
                         "returned after every step (speech_kit.steady_memory)")
+    p.add_argument("--snapshot_minutes", type=float, default=0.0,
+                   help="also save a checkpoint named by the run's elapsed seconds (elapsed_00300) every this many "
+                        "minutes and at every epoch end, for accuracy-against-time curves (0: off)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--save_name", default="model", help="checkpoint saved every epoch ('best' on eval loss)")
     p.add_argument("--export", help="also write each new best checkpoint here, without optimizer state "
@@ -113,7 +120,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    started = time.time()  # the zero of --snapshot_minutes' clock
     args = parse_args(argv)
+    if args.snapshot_minutes < 0:
+        return fail(PROG, f"--snapshot_minutes must be positive (or 0: off), got {args.snapshot_minutes}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     ctx = setup_distributed(torch.cuda.is_available())
     args.precision = resolve_precision(args.precision, ctx.device)  # auto: bf16 where native
@@ -181,16 +191,17 @@ def main(argv: list[str] | None = None) -> int:
             logger.info("gender by pitch: threshold %.1f Hz, kept from %s", pitch.rule.threshold_hz, args.init)
     elif args.gender_by == "pitch":
         try:
-            pitch.rule, accuracy = fit_manifest(manifests[0], progress=False)
+            pitch.rule, accuracy = fit_manifest(args.gender_fit or manifests[0], progress=False)
         except (ManifestError, AudioError, ValueError) as err:
             return fail(PROG, err)
         if ctx.is_main:
-            logger.info("gender by pitch: threshold %.1f Hz (%.2f %% of %d training utterances)",
-                        pitch.rule.threshold_hz, 100 * accuracy, min(FIT_UTTERANCES, len(train_list.wav_paths)))
+            logger.info("gender by pitch: threshold %.1f Hz (%.2f %% of up to %d utterances of %s)",
+                        pitch.rule.threshold_hz, 100 * accuracy, FIT_UTTERANCES, args.gender_fit or manifests[0])
 
     reporter = EpochReporter(state, args.save_name, logger, GENDER_METRICS, log_batches=False,
                              max_epochs=args.max_epochs,
-                             export=partial(binding.export, args.export) if args.export else None)
+                             export=partial(binding.export, args.export) if args.export else None,
+                             snapshots=Snapshots(args.snapshot_minutes, started) if args.snapshot_minutes else None)
 
     try:
         fit(model, objective, data, optimizer, train_config, state, ctx, on_epoch=reporter.end_epoch,

@@ -17,11 +17,14 @@ from ru_support import generate
 from support import ROOT
 
 RECIPES = ROOT / "recipes"
+# the Russian recipe's rendered sets: four joined for training, three held out
+RUSSIAN_SETS = ("train_espeak/train.csv", "train.csv", "train_festival_phone/train.csv", "train_pitch_free/train.csv",
+                "test_espeak/test.csv", "test_festival/test.csv", "test_pitch_free/test.csv")
 # the data stage's command that makes the data, and the files whose presence means it is made
 MAKES = {"korean.sh": ("corpus.make_dataset", ("labels.txt",)),
          "compare_korean.sh": ("corpus.make_dataset", ("labels.txt",)),
          "finetune_korean.sh": ("corpus.make_dataset", ("labels.txt",)),
-         "russian.sh": ("ru_numbers.generate", ("train.csv", "test.csv"))}
+         "russian.sh": ("ru_numbers.generate", RUSSIAN_SETS)}
 
 
 def recipe(name: str, tmp_path: Path, **settings: str) -> subprocess.CompletedProcess:
@@ -82,6 +85,7 @@ def test_the_data_stage_keeps_data_already_present_unless_forced(name, force, tm
     data.mkdir()
     command, files = MAKES[name]
     for file in files:
+        (data / file).parent.mkdir(parents=True, exist_ok=True)
         (data / file).write_text("made before\n")
     done = recipe(name, tmp_path, DRY_RUN="1", STAGE="1", STOP_STAGE="1", FORCE_DATA=force, DATA=str(data))
     assert done.returncode == 0, done.stderr
@@ -105,22 +109,24 @@ def test_a_bad_stage_selection_is_refused(settings, message, tmp_path):
 
 @pytest.mark.skipif(shutil.which("espeak-ng") is None or shutil.which("sox") is None,
                     reason="the Russian data is spoken by espeak-ng and sox")
-def test_the_russian_data_stage_run_for_real_registers_the_data_it_keeps(tmp_path):
+def test_the_russian_data_stage_run_for_real_joins_and_registers_the_data_it_keeps(tmp_path):
     data = tmp_path / "ru"
-    generate(data, "--split", "train", "--count", "27", "--seed", "3", "--jobs", "2")  # 27: the generator's least
-    generate(data, "--split", "test", "--count", "27", "--seed", "4", "--jobs", "2")
-    made = {name: (data / name).stat().st_mtime_ns for name in ("train.csv", "test.csv")}
+    for seed, file in enumerate(RUSSIAN_SETS, 3):  # 27 espeak-ng utterances each: the generator's least
+        folder = (data / file).parent
+        generate(folder, "--split", Path(file).stem, "--count", "27", "--seed", str(seed), "--jobs", "2")
+    made = {file: (data / file).stat().st_mtime_ns for file in RUSSIAN_SETS}
     venv = fake_virtualenv(tmp_path / "venv")  # install.sh finds everything installed in this interpreter's env
     done = recipe("russian.sh", tmp_path, STAGE="1", STOP_STAGE="1", DATA=str(data), VIRTUAL_ENV=str(venv),
                   PYTHON=str(venv / "bin" / "python"))
     assert done.returncode == 0, done.stderr
     assert stages(done.stdout) == [1]
-    assert done.stdout.count("present: kept, not made again") == 2
-    assert {name: (data / name).stat().st_mtime_ns for name in made} == made  # nothing made again
+    assert done.stdout.count("present: kept, not made again") == len(RUSSIAN_SETS)
+    assert {file: (data / file).stat().st_mtime_ns for file in made} == made  # nothing made again
     listed = subprocess.run([str(venv / "bin" / "python"), "-m", "nsml", "dataset", "ls"], cwd=ROOT,
                             env=dict(os.environ, NSML_HOME=str(tmp_path / "home")), capture_output=True, text=True)
-    assert re.search(rf"^ru_numbers\s+{re.escape(str(data))}\s+27\s+27\s+exact", listed.stdout, re.MULTILINE), \
-        listed.stdout
+    # the four training sets joined (4 x 27), the held-out Festival set as its test side
+    assert re.search(rf"^ru_numbers\s+{re.escape(str(data / 'mix'))}\s+108\s+27\s+exact", listed.stdout,
+                     re.MULTILINE), listed.stdout
     assert not (tmp_path / "home" / "sessions").exists() or not any((tmp_path / "home" / "sessions").iterdir())
 
     # the export stage on its own exports the newest finished session on the dataset: here there is none

@@ -128,8 +128,9 @@ def test_evaluate_keeps_order_reads_flac_and_44k_stereo_and_survives_bad_rows(fr
 
 
 @pytest.mark.slow
-def test_the_numbers_entry_trains_and_submits_through_nsml(tmp_path, env):
-    """The Russian entry runs under the local NSML like the Korean one: dataset add, run, submit, board."""
+def test_the_numbers_entry_trains_and_submits_through_nsml(tmp_path, env, monkeypatch):
+    """The Russian entry runs under the local NSML like the Korean one: dataset add, run, submit, board; its
+    snapshots are scored by the time-to-accuracy benchmark on exact match."""
     from nsml_support import nsml_cli
 
     data = tmp_path / "ru"
@@ -140,10 +141,25 @@ def test_the_numbers_entry_trains_and_submits_through_nsml(tmp_path, env):
     nsml_cli(env, "dataset", "add", "ru", str(data), "--scorer", "exact")
     nsml_cli(env, "run", "-d", "ru", "-e", "ru_numbers/train.py", "-a",
              f"--max_epochs 1 --hidden_size 32 --layer_size 1 --batch_frames 6000 --workers 1 "
-             f"--feature_cache {tmp_path / 'cache'}", cwd=ROOT, timeout=300)
+             f"--feature_cache {tmp_path / 'cache'} --snapshot_minutes 0.01", cwd=ROOT, timeout=300)
     assert len(list((tmp_path / "cache").glob("*/*/*.npy"))) == 40  # each utterance's features, computed once
     session = nsml_cli(env, "ps").stdout.splitlines()[1].split()[0]
     submitted = nsml_cli(env, "submit", session, "best", cwd=ROOT, timeout=300)
     assert "accuracy" in submitted.stdout
     board = nsml_cli(env, "dataset", "board", "ru").stdout
     assert "ACCURACY" in board and session in board
+
+    from benchmarks.time_to_accuracy import main as time_to_accuracy, snapshots
+
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    taken = snapshots(session)
+    assert len(taken) >= 2  # between batches and at the epoch's end
+    out = tmp_path / "tta"
+    assert time_to_accuracy(["--base", session, "--rows", "recipe", "--heldout", str(data / "test.csv"),
+                             "--out", str(out)]) == 0
+    with open(out.with_suffix(".csv"), encoding="utf-8") as f:
+        points = list(csv.DictReader(f))
+    assert [p["checkpoint"] for p in points] == [path.name for _, path in taken]
+    assert all(0 <= float(p["exact"]) <= 100 for p in points)  # one epoch of a tiny model: near 0, but scored
+    assert "| best exact | at min |" in out.with_suffix(".md").read_text(encoding="utf-8")

@@ -51,6 +51,23 @@ def test_count_draws_reproducibly_and_refuses_more_than_there_are(pool, tmp_path
     assert not (tmp_path / "c.csv").exists()
 
 
+def test_several_manifests_join_in_order_each_path_from_its_own_folder(pool, tmp_path):
+    """The recipe's training manifest: rendered sets in different folders joined into one, no audio copied."""
+    other = tmp_path / "other" / "clean.csv"
+    assert subset(str(pool), str(other), "--where", "channel=none").returncode == 0
+    joined = tmp_path / "mix" / "train.csv"
+    done = subset(str(pool), str(other), str(joined))
+    assert done.returncode == 0, done.stderr
+    rows, clean = read_manifest(pool), read_manifest(other)
+    kept = read_manifest(joined)
+    assert [r["transcription"] for r in kept] == [r["transcription"] for r in rows + clean]
+    sources = [audio_path(pool, r) for r in rows] + [audio_path(other, r) for r in clean]
+    assert [audio_path(joined, r).resolve() for r in kept] == [p.resolve() for p in sources]
+    assert f"{len(kept)} of {len(kept)} rows of {pool} + {other}" in done.stdout
+    missing = subset(str(pool), str(tmp_path / "nothing.csv"), str(tmp_path / "x.csv"))
+    assert missing.returncode == 2 and "nothing.csv" in missing.stderr and not (tmp_path / "x.csv").exists()
+
+
 def test_an_unknown_column_or_a_bad_condition_is_one_line(pool, tmp_path):
     unknown = subset(str(pool), str(tmp_path / "x.csv"), "--where", "colour=red")
     assert unknown.returncode == 2 and "no column colour" in unknown.stderr and "Traceback" not in unknown.stderr
@@ -85,3 +102,15 @@ def test_report_table_puts_runs_side_by_side(tmp_path):
     missing = subprocess.run([sys.executable, "-m", "ru_numbers.report_table", str(tmp_path), str(tmp_path / "right")],
                              capture_output=True, text=True, cwd=ROOT)
     assert missing.returncode == 2 and "test_espeak" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_a_test_side_with_two_files_of_one_name_is_refused_by_the_layout(pool, tmp_path):
+    """The 2019 layout keys a test utterance by its file name: a joined test side must not repeat one."""
+    folder = tmp_path / "joined"
+    assert subset(str(pool), str(folder / "train.csv")).returncode == 0
+    assert subset(str(pool), str(pool), str(folder / "test.csv")).returncode == 0  # every name twice
+    done = subprocess.run([sys.executable, "-m", "ru_numbers.nsml_dataset", str(folder)], capture_output=True,
+                          text=True, cwd=ROOT)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert f"{folder / 'test.csv'}:29: file name 'train_000001' again (first on line 2)" in done.stderr
+    assert not (folder / "test").exists()  # nothing half-written
