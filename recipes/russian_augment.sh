@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What each augmentation is worth to the Russian numbers recogniser on the held-out sets that sound least like its
 # espeak-ng training: every configuration fine-tunes the shipped model (INIT) for the same number of epochs on the
-# same number of utterances (COUNT), drawn from the one pool recipes/russian_natural.sh renders, and is measured on
+# same number of utterances (COUNT), drawn from the one pool recipes/russian.sh renders, and is measured on
 # that recipe's three held-out sets. Only what the training set holds changes from row to row:
 #   espeak         espeak-ng only, no channel, no room (the shipped model's kind of data)
 #   festival_male  + Festival's voice, shifted only a little in rate, pitch and tract (the male kinds)
@@ -9,7 +9,7 @@
 #   telephone      + telephone channels (mu-law, A-law, GSM at 8 kHz)
 #   reverb         + rooms: the whole pool
 #   pitch_free     the whole pool with a quarter of espeak-ng whose pitch is drawn whatever the voice's gender
-# Run from the repository root after recipes/russian_natural.sh's data stage:  recipes/russian_augment.sh
+# Run from the repository root after recipes/russian.sh's data stage:  recipes/russian_augment.sh
 # (DATA=..., INIT=..., COUNT=..., EPOCHS=..., CONFIGS="espeak reverb" to run some, ARGS=... to override).
 # Stages (recipes/stages.sh: STAGE=N STOP_STAGE=M run only N..M, DRY_RUN=1 prints their commands):
 #   1 subsets   DATA/augment/CONFIG/train.csv for each configuration (manifests only: no audio is copied)
@@ -73,7 +73,7 @@ if stage 3 "measure: each configuration on the held-out sets, gathered in $WORK/
     done
   done
   runs=""
-  [ ! -d "$DATA/baseline" ] || runs="$DATA/baseline"  # INIT itself, measured by recipes/russian_natural.sh
+  [ ! -d "$DATA/shipped" ] || runs="$DATA/shipped"  # INIT itself, measured by recipes/russian.sh
   for config in $CONFIGS; do runs+=" $WORK/$config"; done
   py_into "$WORK/table.md" -m ru_numbers.report_table "$DATA" $runs
   dry_run || cat "$WORK/table.md"

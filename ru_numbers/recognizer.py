@@ -67,11 +67,12 @@ class Result:
     gender: str
     gender_prob: float  # the gender head's probability of its own choice
     f0: float | None = None  # median pitch in Hz, when the checkpoint decides gender by pitch and one was found
+    head: str = ""  # the gender head's own choice
 
 
 class Recognizer:
     """Paths -> digits and gender. With a ``pitch`` rule (``ru_numbers.gender``) the gender is the pitch's where
-    the voice has one, the head's elsewhere; without, the head's."""
+    the voice has one outside the rule's undecided band, the head's elsewhere; without a rule, the head's."""
 
     def __init__(self, model: Seq2seq, vocab: Vocab, units: UnitTable, features: FeatureConfig,
                  pitch: PitchGender | None = None):
@@ -106,6 +107,6 @@ class Recognizer:
                 continue
             head = GENDERS[r.class_id]
             f0 = utterance_f0(path) if self.pitch is not None else None
-            gender = self.pitch(f0) if self.pitch is not None else None
-            out.append(Result(to_digits(self.units, r.text), gender or head, r.class_prob, f0))
+            gender = self.pitch.decide(f0, head) if self.pitch is not None else head
+            out.append(Result(to_digits(self.units, r.text), gender, r.class_prob, f0, head))
         return out

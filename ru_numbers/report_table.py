@@ -5,7 +5,7 @@ A run is a folder holding ``evaluate``'s predictions for each held-out set of ``
 table prints one markdown row per run: exact match on espeak-ng speech, on Festival's voice overall and by its
 test-side kinds (as recorded, a deeper man, a far woman), gender on Festival's voice and on espeak-ng with pitch
 drawn whatever the gender. The recipes that compare configurations (``recipes/russian_augment.sh``,
-``recipes/russian_natural.sh``) print it.
+``recipes/russian.sh``) print it.
 """
 
 from __future__ import annotations
