@@ -44,6 +44,8 @@ from models.lm import LM_FILE, NgramLM
 from models.recommended import describe, read_recommended, with_recommended
 from models.transcribe import transcribe
 from nsml import checkpoints, home
+from ru_numbers.manifest import audio_path, read_manifest
+from ru_numbers.recognizer import Recognizer
 from speech_kit.cli import fail
 from speech_kit.features import Featurizer
 from speech_kit.layout import DatasetError, key_of
@@ -182,14 +184,10 @@ class NumbersHeldout:
 
     @classmethod
     def read(cls, manifest: Path) -> NumbersHeldout:
-        from ru_numbers.manifest import audio_path, read_manifest
-
         rows = read_manifest(manifest)
         return cls([str(audio_path(manifest, row)) for row in rows], [row["transcription"] for row in rows])
 
     def exact(self, checkpoint: Path) -> list[float]:
-        from ru_numbers.recognizer import Recognizer
-
         results = Recognizer.load(checkpoint)(self.paths)
         return [100 * sum(r.transcription == n for r, n in zip(results, self.numbers)) / len(self.numbers)]
 
