@@ -1,11 +1,11 @@
 """Speaker gender from the voice's pitch and the network's gender head.
 
 On the held-out voices the gender head on the shared encoder scored well below a median-F0 threshold
-(``docs/ru_numbers.md``): the head learns the training voices' timbre (few of them female) and carries it to unseen
-ones badly, calling a held-out voice whose F0 is plainly a woman's male half the time. Pitch is what a listener goes
-by, and it is what the generator's gender column is audited against (``ru_numbers.voice_audit``). So the decision is
-the pitch's, and the head decides only where no pitch is found (fewer than five voiced frames: a whisper, a very
-short word under noise).
+(``docs/ru_numbers.md``): the head learns the training voices' timbre and carries it badly to unseen espeak-ng
+variants, some of which are female by their pitch alone. Pitch is what a listener goes by first, and it is what the
+generator's gender column is audited against (``ru_numbers.voice_audit``). So where the pitch is clear the decision
+is the pitch's; the head decides where it is not (below) and where no pitch is found (fewer than five voiced
+frames: a whisper, a very short word under noise).
 
 The threshold is fitted on training utterances (``fit``: the midpoint that classifies them best on a log-F0
 scale), stored in the checkpoint's ``task.json``; ``python -m ru_numbers.gender TRAIN.csv CHECKPOINT`` adds it to
