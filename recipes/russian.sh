@@ -15,9 +15,7 @@
 #   2 train    a local NSML session of ru_numbers/train.py on ru_numbers
 #   3 export   its best checkpoint to OUT, with the training log and plot (run without stage 2: the session
 #              RECIPE_SESSION=USER/ru_numbers/N, else the newest finished one on ru_numbers)
-#   4 gender   the pitch threshold fitted on DATA/mix/pitch_fit.csv (espeak-ng without channel or room), the gender
-#              head deciding between 150 and 180 Hz, into OUT/task.json (python -m ru_numbers.gender)
-#   5 measure  OUT on the three held-out sets (ru_numbers.evaluate, ru_numbers.report), side by side
+#   4 measure  OUT on the three held-out sets (ru_numbers.evaluate, ru_numbers.report), side by side
 #              (ru_numbers.report_table) in DATA/shipped/table.md
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -65,6 +63,7 @@ if stage 1 "data: training and held-out sets under $DATA, joined in $DATA/mix, r
 fi
 if stage 2 "train: ru_numbers/train.py on ru_numbers in a local NSML session (${NPROC:-2} process(es))"; then
   started=$(date +%s)
+  # gender: pitch outside 150-180 Hz with a threshold fitted on espeak-ng without channel or room, the head inside
   NPROC=${NPROC:-2} train_session ru_numbers ru_numbers/train.py \
     "$ARGS --gender_fit $(realpath -m "$DATA/mix/pitch_fit.csv")"
   run mkdir -p "$DATA/shipped"
@@ -75,10 +74,7 @@ if stage 3 "export: the session's best checkpoint to $OUT"; then
   SESSION=${SESSION:-$(latest_session ru_numbers)}
   export_session "$SESSION" "$OUT"
 fi
-if stage 4 "gender: the pitch threshold, the head between the bands, into $OUT/task.json"; then
-  py -m ru_numbers.gender "$DATA/mix/pitch_fit.csv" "$OUT"
-fi
-if stage 5 "measure: $OUT on the held-out sets, side by side in $DATA/shipped/table.md"; then
+if stage 4 "measure: $OUT on the held-out sets, side by side in $DATA/shipped/table.md"; then
   run mkdir -p "$DATA/shipped"
   for part in $TESTS; do
     py -m ru_numbers.evaluate --states "$OUT" "$DATA/test_$part/test.csv" "$DATA/shipped/$part.csv"

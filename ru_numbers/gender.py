@@ -61,9 +61,9 @@ class PitchGender:
 
     def decide(self, f0: float | None, head: str) -> str:
         """The decision: the pitch's, or the head's where there is no pitch or it lies in the undecided band."""
-        if f0 is None or (self.undecided_hz is not None and self.undecided_hz[0] <= f0 <= self.undecided_hz[1]):
+        if f0 is not None and self.undecided_hz is not None and self.undecided_hz[0] <= f0 <= self.undecided_hz[1]:
             return head
-        return GENDERS[0] if f0 < self.threshold_hz else GENDERS[1]
+        return self(f0) or head
 
     def to_dict(self) -> dict:
         out = {"method": "pitch", "threshold_hz": round(self.threshold_hz, 2)}
@@ -114,9 +114,10 @@ def fit(f0s: Sequence[float | None], genders: Sequence[str]) -> PitchGender:
     return PitchGender(math.sqrt(low * high))
 
 
-def fit_manifest(manifest: str, limit: int = FIT_UTTERANCES, seed: int = 1, progress: bool = True
-                 ) -> tuple[PitchGender, float]:
-    """Fit on up to ``limit`` rows of ``manifest`` drawn with ``seed``; returns the rule and its training accuracy."""
+def fit_manifest(manifest: str, limit: int = FIT_UTTERANCES, seed: int = 1, progress: bool = True,
+                 undecided: tuple[float, float] | None = UNDECIDED_HZ) -> tuple[PitchGender, float]:
+    """Fit on up to ``limit`` rows of ``manifest`` drawn with ``seed``; returns the rule (with the head deciding
+    within ``undecided``) and the threshold's accuracy on those rows."""
     rows = read_manifest(manifest)
     rows = random.Random(seed).sample(rows, min(limit, len(rows)))
     f0s = [utterance_f0(str(audio_path(manifest, row))) for row in tqdm(
@@ -125,7 +126,7 @@ def fit_manifest(manifest: str, limit: int = FIT_UTTERANCES, seed: int = 1, prog
     rule = fit(f0s, genders)
     voiced = [(f0, g) for f0, g in zip(f0s, genders) if f0 is not None]
     accuracy = sum(rule(f0) == g for f0, g in voiced) / len(voiced)
-    return rule, accuracy
+    return PitchGender(rule.threshold_hz, undecided), accuracy
 
 
 def write_rule(task_file: Path, rule: PitchGender) -> None:
@@ -153,10 +154,10 @@ def main(argv: list[str] | None = None) -> int:
         low, high = args.undecided
         if low > high or low < 0:
             raise ValueError(f"--undecided {low:g} {high:g}: give LOW <= HIGH, in Hz (0 0: no band)")
-        rule, accuracy = fit_manifest(args.manifest, args.limit, progress=sys.stderr.isatty())
+        rule, accuracy = fit_manifest(args.manifest, args.limit, progress=sys.stderr.isatty(),
+                                      undecided=(low, high) if high > 0 else None)
     except (ManifestError, AudioError, ValueError) as err:
         return fail(PROG, err)
-    rule = PitchGender(rule.threshold_hz, (low, high) if high > 0 else None)
     write_rule(task_file, rule)
     band = f"; the head decides between {low:g} and {high:g} Hz" if rule.undecided_hz else ""
     print(f"{task_file}: gender by pitch, threshold {rule.threshold_hz:.1f} Hz "

@@ -36,6 +36,7 @@ from speech_kit.cli import fail
 from speech_kit.dataset import split_dataset
 from speech_kit.distributed import cleanup, setup_distributed
 from speech_kit.feature_cache import CachedFeaturizer
+from speech_kit.layout import DatasetError
 from speech_kit.features import NORMALIZATIONS, FeatureConfig, Featurizer, feature_frames
 from speech_kit.objectives import SpeechObjective
 from speech_kit.precision import CHOICES, feature_dtype, resolve_precision
@@ -180,7 +181,10 @@ def main(argv: list[str] | None = None) -> int:
     data = split_dataset(train_list, vocab, SHARD_GROUP, args.workers, valid_ratio=0.03, rank=ctx.rank,
                          world_size=ctx.world_size, seed=args.seed, featurize=featurize,
                          augment=SpecAugment(seed=args.seed) if args.spec_augment else None)
-    sampler = FrameBudgetBatches(args.batch_frames, feature_frames(data.train.wav_paths))
+    try:
+        sampler = FrameBudgetBatches(args.batch_frames, feature_frames(data.train.wav_paths))
+    except DatasetError as err:  # a --batch_frames below the longest utterance
+        return fail(PROG, err)
     objective = SpeechObjective(vocab, ctc_weight=1.0, class_weight=args.gender_weight,
                                 to_text=lambda ids: to_digits(units, vocab.decode(ids)))
     if ctx.is_main:
@@ -195,8 +199,9 @@ def main(argv: list[str] | None = None) -> int:
         except (ManifestError, AudioError, ValueError) as err:
             return fail(PROG, err)
         if ctx.is_main:
-            logger.info("gender by pitch: threshold %.1f Hz (%.2f %% of up to %d utterances of %s)",
-                        pitch.rule.threshold_hz, 100 * accuracy, FIT_UTTERANCES, args.gender_fit or manifests[0])
+            logger.info("gender by pitch: threshold %.1f Hz (%.2f %% of up to %d utterances of %s), the head "
+                        "between %g and %g Hz", pitch.rule.threshold_hz, 100 * accuracy, FIT_UTTERANCES,
+                        args.gender_fit or manifests[0], *pitch.rule.undecided_hz)
 
     reporter = EpochReporter(state, args.save_name, logger, GENDER_METRICS, log_batches=False,
                              max_epochs=args.max_epochs,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import os
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -127,6 +129,14 @@ def test_evaluate_keeps_order_reads_flac_and_44k_stereo_and_survives_bad_rows(fr
     assert "none.csv" in capsys.readouterr().err
 
 
+def test_a_batch_smaller_than_the_longest_utterance_is_one_line(fresh, tmp_path):
+    done = subprocess.run([sys.executable, "-m", "ru_numbers.train", "--train", str(fresh), "--batch_frames", "10",
+                           "--max_epochs", "1", "--workers", "1"], capture_output=True, text=True, cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "python -m ru_numbers.train: error: --batch_frames 10 is smaller than utterance" in done.stderr
+
+
 @pytest.mark.slow
 def test_the_numbers_entry_trains_and_submits_through_nsml(tmp_path, env, monkeypatch):
     """The Russian entry runs under the local NSML like the Korean one: dataset add, run, submit, board; its
@@ -140,8 +150,8 @@ def test_the_numbers_entry_trains_and_submits_through_nsml(tmp_path, env, monkey
                    capture_output=True)
     nsml_cli(env, "dataset", "add", "ru", str(data), "--scorer", "exact")
     nsml_cli(env, "run", "-d", "ru", "-e", "ru_numbers/train.py", "-a",
-             f"--max_epochs 1 --hidden_size 32 --layer_size 1 --batch_frames 6000 --workers 1 "
-             f"--feature_cache {tmp_path / 'cache'} --snapshot_minutes 0.01", cwd=ROOT, timeout=300)
+             f"--max_epochs 1 --hidden_size 32 --layer_size 1 --batch_frames 700 --workers 1 "
+             f"--feature_cache {tmp_path / 'cache'} --snapshot_minutes 0.001", cwd=ROOT, timeout=300)
     assert len(list((tmp_path / "cache").glob("*/*/*.npy"))) == 40  # each utterance's features, computed once
     session = nsml_cli(env, "ps").stdout.splitlines()[1].split()[0]
     submitted = nsml_cli(env, "submit", session, "best", cwd=ROOT, timeout=300)
@@ -154,7 +164,9 @@ def test_the_numbers_entry_trains_and_submits_through_nsml(tmp_path, env, monkey
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     taken = snapshots(session)
-    assert taken and taken[-1][1].name.startswith("elapsed_")  # at least the epoch's end (a few batches in all)
+    assert len(taken) >= 2  # between batches (checked every 10 of some 20) and at the epoch's end
+    rule = json.loads((taken[-1][1] / "task.json").read_text(encoding="utf-8"))["gender"]
+    assert rule["method"] == "pitch" and rule["undecided_hz"] == [150.0, 180.0]  # the shipped kind of rule
     out = tmp_path / "tta"
     assert time_to_accuracy(["--base", session, "--rows", "recipe", "--heldout", str(data / "test.csv"),
                              "--out", str(out)]) == 0
