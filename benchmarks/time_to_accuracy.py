@@ -1,17 +1,19 @@
 """Time to accuracy: the wall minutes from a training run's start until its model reaches a given CRR on a held-out
 split, for the Korean recipe's configuration and variants of it (and the Russian numbers recipe's: exact match).
 
-    python -m benchmarks.time_to_accuracy --base root/ko_synth/3 --rows recipe scratch ddp2 bf16 file_order finetune \\
-        --minutes 12 --out docs/img/time_to_accuracy
+    python -m benchmarks.time_to_accuracy --base root/ko_synth/1 --rows recipe one_process fp32 file_order finetune \\
+        --minutes 8 --out docs/img/time_to_accuracy
 
-``--base`` names a local NSML session of ``main.py`` (the recipe's own run, ``recipes/korean.sh``); its dataset and
-arguments are what every row starts from. A row is either the base session itself (``recipe``: scored, nothing is
-trained; it must have run with ``--snapshot_minutes``), or a new session on the same dataset with the base arguments
-changed as the row says, run for ``--minutes`` of wall time and then stopped (every row the same budget, one after
-another, so that they share the machine's state). Every run saves snapshots, checkpoints named by the seconds since
-it started (``main.py --snapshot_minutes``); afterwards, off the training clock, each snapshot is transcribed on
-``--heldout`` greedily and with the shipped model's recommended decoding (its beam, its n-gram LM over the whole text
-pool, its length bonus) and scored.
+``--base`` names a local NSML session of ``main.py`` (the recipe's own run, ``recipes/korean.sh``); its dataset,
+arguments and number of processes are what every row starts from. A row is either the base session itself
+(``recipe``: scored, nothing is trained; it must have run with ``--snapshot_minutes``), or a new session on the same
+dataset with the base arguments changed as the row says, run for ``--minutes`` of wall time and then stopped (every
+row the same budget, one after another, so that they share the machine's state). A row that changes the number of
+processes keeps the frames an optimizer step sees: ``--batch_frames`` is per process, so one process of a
+two-process base gets twice the frames. Every run saves snapshots, checkpoints named by the seconds since it started
+(``main.py --snapshot_minutes``); afterwards, off the training clock, each snapshot is transcribed on ``--heldout``
+greedily and with the shipped model's recommended decoding (its beam, its n-gram LM over the whole text pool, its
+length bonus) and scored.
 
 A ``--heldout`` that is a CSV is a Russian numbers manifest (``ru_numbers.generate``): the base is then a session of
 ``ru_numbers/train.py`` (``recipes/russian.sh``), and each snapshot is scored by the share of numbers recognised
@@ -65,7 +67,7 @@ class Row:
     title: str
     set: dict[str, str] = field(default_factory=dict)
     drop: tuple[str, ...] = ()
-    nproc: int = 1
+    nproc: int | None = None  # None: the base session's
     trains: bool = True  # False: the base session itself, scored as it is
     init: str = ""  # the checkpoint a fine-tuning row starts from: scored as its minute 0
 
@@ -77,7 +79,8 @@ ROWS = {
     "bf16": Row("bfloat16 autocast (--precision bf16)", set={"--precision": "bf16"}),
     "file_order": Row("file order: batches of 32 in list order, no frame-budget buckets",
                       set={"--batch_size": "32"}, drop=("--batch_frames",)),
-    "ddp2": Row("2 DDP processes (torchrun), one thread each", nproc=2),
+    "one_process": Row("1 process of two threads (frames per step kept)", set={"--workers": "2"}, nproc=1),
+    "ddp2": Row("2 DDP processes (torchrun), one thread each (frames per step kept)", nproc=2),
     "finetune": Row("from the shipped model (--init pretrained/korean --lr 5e-4)",
                     set={"--init": "pretrained/korean", "--lr": "5e-4"}, init="pretrained/korean"),
 }
@@ -87,9 +90,16 @@ class TimeToAccuracyError(RuntimeError):
     """The benchmark cannot go on (an unknown session, a run that failed); printed as one line."""
 
 
-def changed_args(args: str, row: Row, snapshot_minutes: float) -> str:
-    """``args`` (main.py flags) with ``row``'s changes and ``--snapshot_minutes``; flags are ``--name [value]``."""
+def changed_args(args: str, row: Row, snapshot_minutes: float, base_nproc: int = 1) -> str:
+    """``args`` (main.py flags) with ``row``'s changes and ``--snapshot_minutes``; flags are ``--name [value]``.
+    A row run as another number of processes than the base's ``base_nproc`` has its per-process
+    ``--batch_frames`` scaled so that an optimizer step sees as many frames."""
     tokens = shlex.split(args)
+    nproc = row.nproc or base_nproc
+    if nproc != base_nproc and "--batch_frames" in tokens and "--batch_frames" not in row.set \
+            and "--batch_frames" not in row.drop:
+        at = tokens.index("--batch_frames") + 1
+        tokens[at] = str(int(tokens[at]) * base_nproc // nproc)
     out: list[str] = []
     index = 0
     while index < len(tokens):
@@ -120,10 +130,11 @@ def session_record(name: str) -> dict:
 
 def run_row(base: dict, row: Row, minutes: float, snapshot_minutes: float, memo: str) -> str:
     """Start ``row`` as a detached session on the base's dataset, stop it after ``minutes``; returns its name."""
-    args = changed_args(base["args"], row, snapshot_minutes)
-    name = _nsml("run", "-d", base["dataset"], "-e", base["entry"], "-a", args, "--nproc", str(row.nproc),
+    nproc = row.nproc or base["nproc"]
+    args = changed_args(base["args"], row, snapshot_minutes, base["nproc"])
+    name = _nsml("run", "-d", base["dataset"], "-e", base["entry"], "-a", args, "--nproc", str(nproc),
                  "-m", memo, "--detach").strip().splitlines()[-1]
-    print(f"  {name}: {args} (--nproc {row.nproc}), {minutes:g} min", flush=True)
+    print(f"  {name}: {args} (--nproc {nproc}), {minutes:g} min", flush=True)
     deadline = time.time() + minutes * 60
     while time.time() < deadline:
         if session_record(name)["status"] not in ("queued", "running"):
@@ -190,6 +201,16 @@ class NumbersHeldout:
     def exact(self, checkpoint: Path) -> list[float]:
         results = Recognizer.load(checkpoint)(self.paths)
         return [100 * sum(r.transcription == n for r, n in zip(results, self.numbers)) / len(self.numbers)]
+
+
+def read_scored(path: Path, measures: Sequence[str]) -> dict[tuple[str, str], dict[str, float]]:
+    """(session, checkpoint) -> figures, from an earlier run's CSV; a CSV without these measures is refused."""
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    missing = [m for m in ("session", "checkpoint", *measures) if rows and m not in rows[0]]
+    if missing:
+        raise ValueError(f"{path}: no column {', '.join(missing)} (not this benchmark's CSV for this held-out split)")
+    return {(r["session"], r["checkpoint"]): {m: float(r[m]) for m in measures} for r in rows}
 
 
 def minutes_to(points: Sequence[tuple[float, float]], target: float) -> float | None:
@@ -260,6 +281,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--sessions", nargs="*", default=[], metavar="ROW=SESSION",
                         help="score a row from a session already run (e.g. ddp2=root/ko_synth/5) instead of "
                              "training it again")
+    parser.add_argument("--scored", type=Path, metavar="CSV",
+                        help="an earlier run's OUT.csv: a snapshot it scored (same session and checkpoint) is read "
+                             "from it, not scored again (adding rows to a table already made)")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "img" / "time_to_accuracy",
                         help="prefix of the CSV, markdown table and plot written (default: %(default)s)")
     return parser
@@ -295,6 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     sessions: dict[str, str] = {}
     results: dict[str, list[dict]] = {}
     try:
+        scored = read_scored(args.scored, heldout.measures) if args.scored else {}
         for name in args.rows:
             row = ROWS[name]
             if not row.trains:
@@ -314,7 +339,8 @@ def main(argv: list[str] | None = None) -> int:
                                           "--snapshot_minutes")
             points = []
             for seconds, folder in taken:
-                figures = dict(zip(heldout.measures, measure(folder)))
+                known = scored.get((sessions[name], folder.name))
+                figures = known or dict(zip(heldout.measures, measure(folder)))
                 point = {"row": name, "session": sessions[name], "checkpoint": folder.name,
                          "minutes": round(seconds / 60, 2), **figures}
                 points.append(point)

@@ -105,6 +105,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="weight of the checkpoint's n-gram LM (its lm.json) in CTC beam search (default: 0)")
     search.add_argument("--length_bonus", type=float, default=None,
                         help="per-unit bonus in CTC beam search (default: 0)")
+    search.add_argument("--stretch", type=float, default=None,
+                        help="features stretched in time this many times before encoding (1.1: heard 10%% slower; "
+                             "default: 1)")
     parser.add_argument("--precision", choices=PRECISIONS, default="fp32", help="bf16: autocast to bfloat16")
     args = parser.parse_args(argv)
     if args.batch_size < 1:

@@ -40,6 +40,9 @@ class DecodingOptions:
     ``length_penalty``: attention beam scores are divided by ``length ** length_penalty`` (0: raw log-probs).
     ``ctc_weight``: weight of the CTC score when rescoring a joint model's attention beam.
     ``lm_weight``, ``length_bonus``: weight of the n-gram LM and a per-unit bonus in CTC prefix beam search.
+    ``stretch``: the features are stretched in time this many times before encoding (1.1: the speech is heard
+    10 % slower, its spectrum unchanged; ``speech_kit.features.stretch``), for a model that misses words of fast
+    speech.
     """
 
     max_len: int = 80
@@ -48,6 +51,7 @@ class DecodingOptions:
     ctc_weight: float = 0.0
     lm_weight: float = 0.0
     length_bonus: float = 0.0
+    stretch: float = 1.0
 
     def __post_init__(self) -> None:
         if self.max_len < 1:
@@ -58,6 +62,8 @@ class DecodingOptions:
             raise ValueError(f"length_penalty must be non-negative, got {self.length_penalty}")
         if not 0.0 <= self.ctc_weight <= 1.0:
             raise ValueError(f"ctc_weight must be within [0, 1], got {self.ctc_weight}")
+        if not 0.5 <= self.stretch <= 2.0:
+            raise ValueError(f"stretch must be within [0.5, 2], got {self.stretch}")
 
 
 def step_limit(options: DecodingOptions, frames: int) -> int:

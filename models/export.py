@@ -44,6 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     search.add_argument("--length_penalty", type=float, default=None, help="attention beams: length penalty")
     search.add_argument("--lm_weight", type=float, default=None, help="weight of the checkpoint's n-gram LM")
     search.add_argument("--length_bonus", type=float, default=None, help="per-unit bonus in CTC beam search")
+    search.add_argument("--stretch", type=float, default=None,
+                        help="features stretched in time this many times before encoding (1.1: heard 10%% slower)")
     args = parser.parse_args(argv)
     given = {name: getattr(args, name) for name in TUNABLE if getattr(args, name) is not None}
     try:

@@ -3,8 +3,8 @@
 A shipped model is only as good as the way it is decoded: ``pretrained/korean`` gains several CRR points from a
 CTC prefix beam with its n-gram LM over greedy decoding. The recipe that measures the best options writes them here
 (``python -m models.export ... --beam_size 8 --lm_weight 0.5 --length_bonus 1``), and every consumer — the
-transcriber, ``main.py``'s ``infer`` and so ``nsml submit`` — decodes that way unless its own decoding flags say
-otherwise (``--greedy`` asks for plain greedy decoding).
+transcriber, ``main.py``'s ``infer`` and so ``nsml submit``, ``ru_numbers.evaluate`` — decodes that way unless its
+own decoding flags say otherwise (``--greedy`` asks for plain greedy decoding).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from speech_kit.atomic import atomic_write
 
 RECOMMENDED_FILE = "decoding.json"
 FORMAT = "speech-kit-decoding/1"
-TUNABLE = ("beam_size", "length_penalty", "lm_weight", "length_bonus")  # how to search, not what the model is
+TUNABLE = ("beam_size", "length_penalty", "lm_weight", "length_bonus", "stretch")  # how to decode, not the model is
 
 
 def read_recommended(directory: str | os.PathLike) -> dict[str, float]:
@@ -55,8 +55,9 @@ def with_recommended(options: DecodingOptions, recommended: dict[str, float]) ->
 
 def describe(options: DecodingOptions) -> str:
     """``"beam 8, LM weight 0.5, length bonus 1"`` or ``"greedy"``."""
+    heard = f", features stretched {options.stretch:g}x" if options.stretch != 1.0 else ""
     if options.beam_size == 1:
-        return "greedy"
+        return "greedy" + heard
     parts = [f"beam {options.beam_size}"]
     if options.lm_weight:
         parts.append(f"LM weight {options.lm_weight:g}")
@@ -64,4 +65,4 @@ def describe(options: DecodingOptions) -> str:
         parts.append(f"length bonus {options.length_bonus:g}")
     if options.length_penalty:
         parts.append(f"length penalty {options.length_penalty:g}")
-    return ", ".join(parts)
+    return ", ".join(parts) + heard

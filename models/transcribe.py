@@ -26,7 +26,7 @@ from models.lm import NgramLM
 from models.seq2seq import EncoderOutput, Seq2seq
 from speech_kit.audio import AudioError, probe
 from speech_kit.batching import collate, cut_by_frames
-from speech_kit.features import Featurizer
+from speech_kit.features import Featurizer, stretch
 from speech_kit.forked import forked_map
 from speech_kit.precision import autocast
 from speech_kit.threads import recommended_threads
@@ -96,7 +96,7 @@ def recognize(model: Seq2seq, vocab: Vocab, paths: Sequence[str], options: Decod
         feats, used = [], []
         for k, i in enumerate(chosen):
             try:
-                feats.append(featurize(paths[i]))
+                feats.append(stretch(featurize(paths[i]), options.stretch))
                 used.append(k)
             except AudioError as err:  # NaN samples are found only now, on reading the whole file
                 recognitions[k] = Recognition("", error=str(err))

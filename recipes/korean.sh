@@ -8,8 +8,10 @@
 #   1 data     the corpus in DATA, made only when DATA/labels.txt is missing (FORCE_DATA=1: made again), registered
 #              as the NSML dataset ko_synth; and HELDOUT, the out-of-source split: every sentence of
 #              corpus/heldout_ko_everyday.txt, text written for the test side only
-#   2 train    a local NSML session of main.py on ko_synth (with a snapshot every 5 minutes, which
-#              python -m benchmarks.time_to_accuracy scores for the time-to-accuracy curve)
+#   2 train    a local NSML session of main.py on ko_synth as a DDP job of NPROC=2 one-thread processes of 6,000
+#              frames each (an optimizer step sees 12,000 frames, as NPROC=1 with --batch_frames 12000 does), with
+#              a snapshot every 2.5 minutes, which python -m benchmarks.time_to_accuracy scores for the
+#              time-to-accuracy curve
 #   3 export   its best checkpoint to OUT, with the training log and plot and DECODING as its recommended decoding
 #              (run without stage 2: the session RECIPE_SESSION=USER/ko_synth/N, else the newest finished one on
 #              ko_synth); then OUT's LM: an n-gram over the whole text pool (python -m corpus.text_lm), not only
@@ -27,9 +29,11 @@ OUT=${OUT:-pretrained/korean}
 HELDOUT=${HELDOUT:-data/ko_everyday}
 DECODING="--beam_size 16 --lm_weight 0.5 --length_bonus 1.0"
 LM="--order 6 --min_count 1"
+NPROC=${NPROC:-2}
+FRAMES=$(( 12000 / NPROC ))  # per process: every step sees 12,000 frames whatever NPROC
 ARGS="--feature logmel --units jamo --ctc_weight 1 --bidirectional --hidden_size 256 --layer_size 3
- --conv_channels 16 --dropout 0.1 --batch_frames 12000 --workers 2 --max_epochs 6 --lr 1.5e-3 --warmup_steps 200 --lr_decay cosine --clip_norm 5
- --spec_augment --lm_order 5 --precision auto --max_len 200 --snapshot_minutes 5"
+ --conv_channels 16 --dropout 0.1 --batch_frames $FRAMES --workers 1 --max_epochs 6 --lr 1.5e-3 --warmup_steps 200 --lr_decay cosine --clip_norm 5
+ --spec_augment --lm_order 5 --precision auto --max_len 200 --snapshot_minutes 2.5"
 ARGS=$(echo $ARGS)
 SESSION=${RECIPE_SESSION:-}
 started=$(date +%s)
@@ -45,8 +49,8 @@ if stage 1 "data: the corpus in $DATA, registered as ko_synth"; then
       --test_text corpus/heldout_ko_everyday.txt --seed 26 --overwrite
   fi
 fi
-if stage 2 "train: main.py on ko_synth in a local NSML session"; then
-  train_session ko_synth main.py "$ARGS"
+if stage 2 "train: main.py on ko_synth in a local NSML session ($NPROC process(es))"; then
+  NPROC=$NPROC train_session ko_synth main.py "$ARGS"
 fi
 if stage 3 "export: the session's best checkpoint to $OUT"; then
   SESSION=${SESSION:-$(latest_session ko_synth)}

@@ -3,18 +3,22 @@
 # variants and Festival's Russian voice, shifted in rate, pitch and vocal tract, through telephone codecs and rooms,
 # plus espeak-ng whose pitch ignores the speaker's gender), trains on all of it in a local NSML session as a DDP job
 # of two one-thread processes (nsml run --nproc 2; 5,000 frames per process per step), exports the best checkpoint
-# (without optimizer state) to ru_numbers/states/words with its training log and plot, and measures it on three
-# held-out sets that share neither numbers nor voices with training. Run from the repository root:
+# (without optimizer state) to ru_numbers/states/words with its training log and plot, chooses how it hears its
+# input on two development sets of training-side voices, and measures it on three held-out sets that share neither
+# numbers nor voices with training. Run from the repository root:
 #   recipes/russian.sh           (DATA=... for the data folder, OUT=... for the export folder, ARGS=... to override)
 # The data stage renders once (Festival with a WORLD shift says about 3 utterances a second here, espeak-ng about 50)
 # and is timed apart; later runs keep it. NPROC=1 trains in one process of two threads (give it --batch_frames 10000).
 # Stages (recipes/stages.sh: STAGE=N STOP_STAGE=M run only N..M, DRY_RUN=1 prints their commands):
-#   1 data     the four training sets and three held-out sets below, each rendered only when missing (FORCE_DATA=1:
+#   1 data     the four training sets, two development sets and three held-out sets below, each rendered only when
+#              missing (FORCE_DATA=1:
 #              all rendered again), joined into DATA/mix/train.csv (ru_numbers.subset: no audio copied) with the
 #              2019 layout beside it (test side: the held-out Festival set), registered as the NSML dataset ru_numbers
 #   2 train    a local NSML session of ru_numbers/train.py on ru_numbers
 #   3 export   its best checkpoint to OUT, with the training log and plot (run without stage 2: the session
-#              RECIPE_SESSION=USER/ru_numbers/N, else the newest finished one on ru_numbers)
+#              RECIPE_SESSION=USER/ru_numbers/N, else the newest finished one on ru_numbers); then
+#              ru_numbers.tune records in OUT/decoding.json the time stretch of the features that reads the
+#              development sets best (1: none)
 #   4 measure  OUT on the three held-out sets (ru_numbers.evaluate, ru_numbers.report), side by side
 #              (ru_numbers.report_table) in DATA/shipped/table.md
 set -euo pipefail
@@ -25,7 +29,7 @@ source recipes/session.sh
 DATA=${DATA:-data/ru_natural}
 OUT=${OUT:-ru_numbers/states/words}
 ARGS=${ARGS:-"--units words --hidden_size 192 --layer_size 3 --conv_channels 8 --batch_frames 5000 --workers 1
- --max_epochs 6 --lr 2.5e-3 --warmup_steps 200 --lr_decay cosine --clip_norm 5 --precision auto --snapshot_minutes 5"}
+ --max_epochs 8 --lr 2.5e-3 --warmup_steps 200 --lr_decay cosine --clip_norm 5 --precision auto --snapshot_minutes 5"}
 ARGS=$(echo $ARGS)
 SESSION=${RECIPE_SESSION:-}
 TESTS="espeak festival pitch_free"
@@ -48,6 +52,9 @@ if stage 1 "data: training and held-out sets under $DATA, joined in $DATA/mix, r
   render . train 6000 11 --festival_fraction 0.5 --telephone_fraction 0.15 --reverb_fraction 0.15
   render train_festival_phone train 1500 22 --festival_fraction 1 --telephone_fraction 0.5 --reverb_fraction 0.1
   render train_pitch_free train 1500 12 --pitch_free
+  # development (training-side voices and numbers, utterances of their own): what ru_numbers.tune chooses on
+  render dev_espeak train 600 32 --telephone_fraction 0.2 --reverb_fraction 0.1
+  render dev_festival train 300 31 --festival_fraction 1 --telephone_fraction 0.3 --reverb_fraction 0.1
   # held out: unseen espeak-ng variants; Festival as recorded, deeper, and as women beyond training's; pitch-free
   render test_espeak test 600 2
   render test_festival test 300 3 --festival_fraction 1 --telephone_fraction 0.2
@@ -73,6 +80,7 @@ fi
 if stage 3 "export: the session's best checkpoint to $OUT"; then
   SESSION=${SESSION:-$(latest_session ru_numbers)}
   export_session "$SESSION" "$OUT"
+  py -m ru_numbers.tune "$OUT" "$DATA/dev_espeak/train.csv" "$DATA/dev_festival/train.csv"
 fi
 if stage 4 "measure: $OUT on the held-out sets, side by side in $DATA/shipped/table.md"; then
   run mkdir -p "$DATA/shipped"

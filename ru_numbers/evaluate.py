@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from models import CheckpointError
 from ru_numbers.manifest import REQUIRED_COLUMNS
-from ru_numbers.recognizer import GREEDY, Recognizer
+from ru_numbers.recognizer import Recognizer
 from speech_kit.atomic import atomic_write
 from speech_kit.audio import AudioError, probe
 from speech_kit.cli import fail
@@ -71,15 +71,21 @@ def main(argv: list[str] | None = None) -> int:
                         help="checkpoint folder (model.pt + task.json); default: the shipped words model")
     parser.add_argument("--batch_size", type=positive, default=32, help="files recognised together (at least 1)")
     parser.add_argument("--precision", choices=PRECISIONS, default="fp32")
-    parser.add_argument("--beam_size", type=int, default=1,
-                        help="1: greedy CTC (default); more: CTC prefix beam search of that width")
-    parser.add_argument("--length_bonus", type=float, default=0.0,
-                        help="with --beam_size > 1: log-score bonus per emitted word (default 0)")
+    search = parser.add_argument_group("decoding",
+                                       "default: what the checkpoint recommends (its decoding.json), else greedy CTC")
+    search.add_argument("--beam_size", type=int, default=None,
+                        help="1: greedy CTC; more: CTC prefix beam search of that width")
+    search.add_argument("--length_bonus", type=float, default=None,
+                        help="with --beam_size > 1: log-score bonus per emitted word")
+    search.add_argument("--stretch", type=float, default=None,
+                        help="features stretched in time this many times before encoding (1.1: heard 10%% slower)")
     args = parser.parse_args(argv)
+    given = {name: getattr(args, name) for name in ("beam_size", "length_bonus", "stretch")
+             if getattr(args, name) is not None}
     try:
-        decoding = replace(GREEDY, beam_size=args.beam_size, length_bonus=args.length_bonus)
         names = read_filenames(args.input)
         recognizer = Recognizer.load(args.states)
+        decoding = replace(recognizer.decoding, **given)
     except (DatasetError, CheckpointError, FileNotFoundError, ValueError) as err:
         return fail(PROG, err)
     output = Path(args.output)

@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 from models import DecodingOptions, ModelConfig, Seq2seq, load_checkpoint, save_checkpoint
+from models.recommended import read_recommended, with_recommended
 from models.transcribe import recognize, warn_unusable
 from ru_numbers.gender import PitchGender, utterance_f0
 from ru_numbers.manifest import GENDERS
@@ -72,11 +73,12 @@ class Result:
 
 class Recognizer:
     """Paths -> digits and gender. With a ``pitch`` rule (``ru_numbers.gender``) the gender is the pitch's where
-    the voice has one outside the rule's undecided band, the head's elsewhere; without a rule, the head's."""
+    the voice has one outside the rule's undecided band, the head's elsewhere; without a rule, the head's.
+    ``decoding``: greedy CTC unless the checkpoint recommends otherwise (its ``decoding.json``)."""
 
     def __init__(self, model: Seq2seq, vocab: Vocab, units: UnitTable, features: FeatureConfig,
-                 pitch: PitchGender | None = None):
-        self.model, self.vocab, self.units, self.pitch = model, vocab, units, pitch
+                 pitch: PitchGender | None = None, decoding: DecodingOptions = GREEDY):
+        self.model, self.vocab, self.units, self.pitch, self.decoding = model, vocab, units, pitch, decoding
         self.featurizer = Featurizer(features)
 
     @classmethod
@@ -89,16 +91,17 @@ class Recognizer:
         units = table(task["units"])
         units.check(checkpoint.vocab)
         return cls(checkpoint.build(device), checkpoint.vocab, units, checkpoint.features,
-                   PitchGender.from_dict(task.get("gender")))
+                   PitchGender.from_dict(task.get("gender")), with_recommended(GREEDY, read_recommended(directory)))
 
     def __call__(self, paths: Sequence[str], batch_size: int = 32, precision: str = "fp32",
                  on_progress: Callable[[int], None] | None = None,
-                 decoding: DecodingOptions = GREEDY,
+                 decoding: DecodingOptions | None = None,
                  on_error: Callable[[int, str], None] = warn_unusable) -> list[Result]:
-        """``decoding``: greedy CTC by default; ``beam_size`` > 1 is CTC prefix beam search, where
+        """``decoding``: the recogniser's own by default; ``beam_size`` > 1 is CTC prefix beam search, where
         ``length_bonus`` rewards each emitted word (a counterweight to dropped words). A file that cannot be used
         gets ``Result("", "", 0.0)`` and ``on_error(index, why)`` (``models.transcribe.recognize``)."""
-        results = recognize(self.model, self.vocab, paths, decoding, self.featurizer, batch_size, precision,
+        results = recognize(self.model, self.vocab, paths, decoding or self.decoding, self.featurizer, batch_size,
+                            precision,
                             on_progress, on_error=on_error)
         out = []
         for path, r in zip(paths, results):

@@ -120,6 +120,17 @@ class Featurizer:
         return log_mel(signal, self.filters, self.config.normalize)
 
 
+def stretch(feats: torch.Tensor, factor: float) -> torch.Tensor:
+    """``(frames, bins)`` -> ``(round(frames * factor), bins)``: each bin's track resampled linearly in time, so the
+    speech runs ``factor`` times longer (slower) with the spectrum of every moment kept; 1 returns ``feats``."""
+    if factor == 1.0:
+        return feats
+    frames = max(1, round(feats.size(0) * factor))
+    track = feats.transpose(0, 1).unsqueeze(0).float()
+    out = torch.nn.functional.interpolate(track, size=frames, mode="linear", align_corners=True)
+    return out.squeeze(0).transpose(0, 1).to(feats.dtype).contiguous()
+
+
 def feature_frames(paths: Sequence[str]) -> list[int]:
     """Spectrogram frames of each file from its header alone: one frame per 10 ms hop after the first window."""
     frames = []

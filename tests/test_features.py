@@ -1,4 +1,5 @@
 
+import subprocess
 import numpy as np
 import pytest
 import soundfile as sf
@@ -6,7 +7,7 @@ import torch
 
 from speech_kit.audio import AudioError, probe, read_audio
 from loader import get_spectrogram_feature
-from speech_kit.features import HOP_LENGTH, N_FFT, N_FREQ, WIN_LENGTH, Featurizer
+from speech_kit.features import HOP_LENGTH, N_FFT, N_FREQ, WIN_LENGTH, FeatureConfig, Featurizer, stretch
 from support import write_tone
 
 
@@ -73,3 +74,28 @@ def test_featurizer_takes_a_path_or_samples_and_matches_the_seed_feature(tmp_pat
     assert torch.equal(from_path, get_spectrogram_feature(str(path)))
     assert torch.equal(featurize(read_audio(path)), from_path)
     assert from_path.shape == (1 + (6400 - N_FFT) // HOP_LENGTH, featurize.size)
+
+
+def test_stretch_hears_the_speech_slower_as_sox_tempo_does(tmp_path):
+    """Two tones one after the other: stretched 1.25x, the switch comes 1.25x later and each tone keeps its bins,
+    as in the features of the same audio slowed by sox's tempo effect (WSOLA)."""
+    rate = 16000
+    t = np.arange(rate // 2) / rate
+    samples = np.concatenate([np.sin(2 * np.pi * 440 * t), np.sin(2 * np.pi * 1760 * t)]) * 8000
+    original = tmp_path / "tones.wav"
+    sf.write(original, samples.astype(np.int16), rate, subtype="PCM_16")
+    slowed = tmp_path / "slowed.wav"
+    subprocess.run(["sox", str(original), str(slowed), "tempo", "-s", "0.8"], check=True)
+    featurize = Featurizer(FeatureConfig(kind="logmel", normalize="utterance"))
+    feats = featurize(str(original))
+    assert stretch(feats, 1.0) is feats
+    stretched, by_sox = stretch(feats, 1.25), featurize(str(slowed))
+    assert stretched.shape == (round(feats.size(0) * 1.25), feats.size(1)) and stretched.dtype == feats.dtype
+    assert abs(stretched.size(0) - by_sox.size(0)) <= 3
+
+    def switch(f: torch.Tensor) -> int:  # the first frame whose loudest band is the high tone's
+        loudest = f.argmax(dim=1)
+        return int((loudest > loudest[0]).nonzero()[0])
+
+    assert abs(switch(stretched) - 1.25 * switch(feats)) <= 2 and abs(switch(stretched) - switch(by_sox)) <= 3
+    assert set(stretched.argmax(dim=1).tolist()) == set(feats.argmax(dim=1).tolist()) == {15, 39}  # the two tones

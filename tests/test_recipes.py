@@ -17,8 +17,9 @@ from ru_support import generate
 from support import ROOT
 
 RECIPES = ROOT / "recipes"
-# the Russian recipe's rendered sets: four joined for training, three held out
+# the Russian recipe's rendered sets: four joined for training, two for development, three held out
 RUSSIAN_SETS = ("train_espeak/train.csv", "train.csv", "train_festival_phone/train.csv", "train_pitch_free/train.csv",
+                "dev_espeak/train.csv", "dev_festival/train.csv",
                 "test_espeak/test.csv", "test_festival/test.csv", "test_pitch_free/test.csv")
 # the data stage's command that makes the data, and the files whose presence means it is made
 MAKES = {"korean.sh": ("corpus.make_dataset", ("labels.txt",)),
@@ -73,6 +74,12 @@ def test_stage_and_stop_stage_select_the_stages_between(tmp_path):
     assert "corpus.make_dataset" not in done.stdout and "evaluation.transcribe" not in done.stdout
     # the export stage exports the session the train stage of the same run started
     assert "+ python -m nsml model pull USER/ko_synth/N best pretrained/korean.tmp" in done.stdout
+    assert "--batch_frames 6000 " in done.stdout and "--nproc 2 " in done.stdout  # 12,000 frames a step, 2 processes
+    single = recipe("korean.sh", tmp_path, DRY_RUN="1", STAGE="2", STOP_STAGE="2", NPROC="1")
+    assert "--batch_frames 12000 " in single.stdout and "--nproc 1 " in single.stdout
+    russian = recipe("russian.sh", tmp_path, DRY_RUN="1", STAGE="3", STOP_STAGE="3", DATA=str(tmp_path / "data"))
+    assert (f"+ python -m ru_numbers.tune ru_numbers/states/words {tmp_path / 'data'}/dev_espeak/train.csv "
+            f"{tmp_path / 'data'}/dev_festival/train.csv") in russian.stdout  # chosen on development sets only
     only_measure = recipe("russian.sh", tmp_path, DRY_RUN="1", STAGE="4", DATA=str(tmp_path / "data"))
     assert stages(only_measure.stdout) == [4]
     assert "+ python -m ru_numbers.evaluate --states ru_numbers/states/words" in only_measure.stdout

@@ -30,7 +30,7 @@ def test_an_export_with_decoding_flags_is_transcribed_that_way_by_default(tmp_pa
     assert export_main([str(SHIPPED), str(shipped), "--beam_size", "4", "--lm_weight", "0.8",
                         "--length_bonus", "1.5"]) == 0
     assert read_recommended(shipped) == {"beam_size": 4, "length_penalty": 0.0, "lm_weight": 0.8,
-                                         "length_bonus": 1.5}
+                                         "length_bonus": 1.5, "stretch": 1.0}
     plain = tmp_path / "plain"  # an export without decoding flags keeps its source's recommendation
     assert export_main([str(SHIPPED), str(plain)]) == 0
     assert read_recommended(plain) == read_recommended(SHIPPED) != {}
@@ -49,6 +49,22 @@ def test_an_export_with_decoding_flags_is_transcribed_that_way_by_default(tmp_pa
     no_lm = _transcripts(tmp_path, "no_lm", "--checkpoint", str(shipped), "--lm_weight", "0")
     assert no_lm == _transcripts(tmp_path, "no_lm_plain", "--checkpoint", str(plain), "--beam_size", "4",
                                  "--length_bonus", "1.5")
+
+
+def test_a_recommended_stretch_is_how_the_checkpoint_is_heard_unless_a_flag_says_otherwise(tmp_path, capsys):
+    slowed = tmp_path / "slowed"
+    assert export_main([str(SHIPPED), str(slowed), "--beam_size", "1", "--stretch", "1.3"]) == 0
+    assert read_recommended(slowed)["stretch"] == 1.3
+    plain = tmp_path / "plain"
+    assert export_main([str(SHIPPED), str(plain), "--beam_size", "1"]) == 0
+    capsys.readouterr()
+    default = _transcripts(tmp_path, "default", "--checkpoint", str(slowed))
+    assert "recommends: greedy, features stretched 1.3x" in capsys.readouterr().err
+    assert default == _transcripts(tmp_path, "explicit", "--checkpoint", str(plain), "--stretch", "1.3")
+    assert default != _transcripts(tmp_path, "unstretched", "--checkpoint", str(slowed), "--stretch", "1")
+    with pytest.raises(SystemExit):
+        transcribe_main(["--checkpoint", str(plain), "--stretch", "3", *WAVS])
+    assert "stretch must be within [0.5, 2], got 3.0" in capsys.readouterr().err
 
 
 def test_greedy_and_a_decoding_flag_together_are_refused(tmp_path, capsys):

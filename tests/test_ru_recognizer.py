@@ -15,6 +15,7 @@ import soundfile as sf
 from scipy.signal import resample_poly
 
 from label_loader import Vocab
+from models.export import main as export_main
 from ru_numbers.data import read_numbers
 from ru_numbers.evaluate import main as evaluate_main
 from ru_numbers.manifest import GENDERS, ManifestError, read_manifest
@@ -127,6 +128,26 @@ def test_evaluate_keeps_order_reads_flac_and_44k_stereo_and_survives_bad_rows(fr
                for b in beam if b["filename"] in expected) >= 4  # CTC prefix beam search reads them as well
     assert evaluate_main([str(tmp_path / "none.csv"), str(out)]) == 2
     assert "none.csv" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not (SHIPPED / "model.pt").is_file(), reason="no shipped ru_numbers/states/words checkpoint")
+def test_a_checkpoints_recommended_stretch_is_how_evaluate_hears_it_unless_told(fresh, tmp_path):
+    """``models.export --stretch`` records it; Recognizer.load and ``ru_numbers.evaluate`` follow it, a flag wins."""
+    slowed = tmp_path / "slowed"
+    assert export_main([str(SHIPPED), str(slowed), "--stretch", "1.6"]) == 0
+    assert (slowed / "task.json").is_file()  # the task (units, gender rule) travels with the export
+    recognizer = Recognizer.load(slowed)
+    assert recognizer.decoding.stretch == 1.6 and recognizer.decoding.beam_size == 1
+    outs = {}
+    for name, flags in (("default", []), ("flag", ["--stretch", "1.6"]), ("plain", ["--stretch", "1"])):
+        outs[name] = tmp_path / f"{name}.csv"
+        assert evaluate_main([str(fresh), str(outs[name]), "--states", str(slowed), *flags]) == 0
+    texts = {name: path.read_text(encoding="utf-8") for name, path in outs.items()}
+    assert texts["default"] == texts["flag"] != texts["plain"]  # heard 1.6x slower, some numbers come out otherwise
+    rows = read_manifest(fresh)
+    with open(outs["plain"], encoding="utf-8", newline="") as f:
+        plain = [r["transcription"] for r in csv.DictReader(f)]
+    assert sum(p == r["transcription"] for p, r in zip(plain, rows)) >= 0.9 * len(rows)  # the shipped model itself
 
 
 def test_a_batch_smaller_than_the_longest_utterance_is_one_line(fresh, tmp_path):

@@ -13,7 +13,7 @@ from nsml_support import nsml_cli
 from support import ROOT
 from test_main import run_main
 
-from benchmarks.time_to_accuracy import ROWS, changed_args, main, minutes_to, snapshots
+from benchmarks.time_to_accuracy import ROWS, changed_args, main, minutes_to, read_scored, snapshots
 from entry.epochs import snapshot_name, snapshot_seconds
 from models import DecodingOptions
 from models.recommended import write_recommended
@@ -29,7 +29,16 @@ def test_a_row_changes_the_base_arguments_and_adds_the_snapshot_clock():
     tuned = changed_args(base, ROWS["finetune"], 0.5).split()
     assert tuned[tuned.index("--lr") + 1] == "5e-4" and tuned.count("--lr") == 1
     assert tuned[tuned.index("--init") + 1] == "pretrained/korean" and "--batch_frames" in tuned
-    assert changed_args(base, ROWS["ddp2"], 1).split()[:-2] == base.split()[:-2]
+    assert changed_args(base, ROWS["ddp2"], 1).split()[:-2] == base.replace("12000", "6000").split()[:-2]
+
+
+def test_a_row_with_another_process_count_keeps_the_frames_of_an_optimizer_step():
+    base = "--batch_frames 6000 --workers 1 --lr 1.5e-3"
+    single = changed_args(base, ROWS["one_process"], 2, base_nproc=2).split()
+    assert single[single.index("--batch_frames") + 1] == "12000" and single[single.index("--workers") + 1] == "2"
+    same = changed_args(base, ROWS["fp32"], 2, base_nproc=2).split()  # inherits the base's two processes
+    assert same[same.index("--batch_frames") + 1] == "6000" and same[same.index("--precision") + 1] == "fp32"
+    assert ROWS["fp32"].nproc is None and changed_args(base, ROWS["ddp2"], 2, base_nproc=2).split()[1] == "6000"
 
 
 def test_snapshot_names_carry_their_seconds_and_minutes_to_takes_the_first_point_reaching_a_crr():
@@ -88,3 +97,22 @@ def test_a_fine_tuning_row_trains_in_a_session_and_every_snapshot_is_scored(tmp_
     assert out.with_suffix(".png").stat().st_size > 10_000
     ps = nsml_cli(env, "ps", cwd=ROOT).stdout
     assert "time to accuracy: finetune" in ps
+    # with --scored, a snapshot already in the CSV is read from it, not decoded again (figures marked to tell)
+    marked = tmp_path / "marked.csv"
+    with open(marked, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows({**r, "crr_greedy": "12.34"} for r in rows if r["row"] == "recipe")
+    again = tmp_path / "again" / "result"
+    assert main(["--base", session, "--rows", "recipe", "--heldout", str(ROOT / "sample_dataset"),
+                 "--decoding_from", str(decoding), "--scored", str(marked), "--out", str(again)]) == 0
+    with open(again.with_suffix(".csv"), encoding="utf-8") as f:
+        rescored = list(csv.DictReader(f))
+    assert [r["crr_greedy"] for r in rescored] == ["12.34"] * len(recipe)
+
+
+def test_scored_refuses_a_csv_of_another_held_out_split(tmp_path):
+    other = tmp_path / "ru.csv"
+    other.write_text("row,session,checkpoint,minutes,exact\nrecipe,a/b/1,elapsed_00060,1.0,50.0\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="no column crr_greedy, crr_recommended"):
+        read_scored(other, ("crr_greedy", "crr_recommended"))
