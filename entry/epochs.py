@@ -57,7 +57,12 @@ class Snapshots:
         return time.time() - self.started - self.last >= self.minutes * 60
 
     def save(self) -> None:
-        self.last = time.time() - self.started
+        elapsed = time.time() - self.started
+        if self.last and int(elapsed) <= int(self.last):
+            # names count whole seconds: a second snapshot within the same second (a fast epoch's end right after a
+            # between-batch one) is named for the next second instead of overwriting the first
+            elapsed = int(self.last) + 1
+        self.last = elapsed
         nsml.save(snapshot_name(self.last))
 
 
