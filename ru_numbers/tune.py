@@ -73,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         recognizer = Recognizer.load(args.checkpoint)
     except (ManifestError, CheckpointError, FileNotFoundError, ValueError) as err:
         return fail(PROG, err)
+    recognizer.pitch = None  # the numbers alone decide; no pitch is measured once per factor for a gender unused
     total = sum(len(numbers) for _, numbers in sets.values())
     overall = {}
     print("stretch | " + " | ".join(Path(m).parent.name or m for m in sets) + " | all")
