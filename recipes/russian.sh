@@ -10,7 +10,7 @@
 # The data stage renders once (Festival with a WORLD shift says about 3 utterances a second here, espeak-ng about 50)
 # and is timed apart; later runs keep it. NPROC=1 trains in one process of two threads (give it --batch_frames 10000).
 # Stages (recipes/stages.sh: STAGE=N STOP_STAGE=M run only N..M, DRY_RUN=1 prints their commands):
-#   1 data     the four training sets, two development sets and three held-out sets below, each rendered only when
+#   1 data     the five training sets, two development sets and three held-out sets below, each rendered only when
 #              missing (FORCE_DATA=1:
 #              all rendered again), joined into DATA/mix/train.csv (ru_numbers.subset: no audio copied) with the
 #              2019 layout beside it (test side: the held-out Festival set), registered as the NSML dataset ru_numbers
@@ -29,7 +29,8 @@ source recipes/session.sh
 DATA=${DATA:-data/ru_natural}
 OUT=${OUT:-ru_numbers/states/words}
 ARGS=${ARGS:-"--units words --hidden_size 192 --layer_size 3 --conv_channels 8 --batch_frames 5000 --workers 1
- --max_epochs 8 --lr 2.5e-3 --warmup_steps 200 --lr_decay cosine --clip_norm 5 --precision auto --snapshot_minutes 5"}
+ --max_epochs 8 --lr 2.5e-3 --warmup_steps 200 --lr_decay cosine --clip_norm 5 --spec_augment --time_mask_width 10
+ --precision auto --snapshot_minutes 5"}
 ARGS=$(echo $ARGS)
 SESSION=${RECIPE_SESSION:-}
 TESTS="espeak festival pitch_free"
@@ -47,10 +48,11 @@ render() {
 if stage 1 "data: training and held-out sets under $DATA, joined in $DATA/mix, registered as ru_numbers"; then
   started=$(date +%s)
   # training: espeak-ng (20 % telephone, 10 % rooms); half Festival (15 % telephone, 15 % rooms); Festival on the
-  # phone; espeak-ng with pitch drawn whatever the gender
+  # phone; both voices on the phone only; espeak-ng with pitch drawn whatever the gender
   render train_espeak train 10000 21 --telephone_fraction 0.2 --reverb_fraction 0.1
   render . train 6000 11 --festival_fraction 0.5 --telephone_fraction 0.15 --reverb_fraction 0.15
   render train_festival_phone train 1500 22 --festival_fraction 1 --telephone_fraction 0.5 --reverb_fraction 0.1
+  render train_phone train 3000 23 --festival_fraction 0.5 --telephone_fraction 1 --reverb_fraction 0.1
   render train_pitch_free train 1500 12 --pitch_free
   # development (training-side voices and numbers, utterances of their own): what ru_numbers.tune chooses on
   render dev_espeak train 600 32 --telephone_fraction 0.2 --reverb_fraction 0.1
@@ -60,7 +62,7 @@ if stage 1 "data: training and held-out sets under $DATA, joined in $DATA/mix, r
   render test_festival test 300 3 --festival_fraction 1 --telephone_fraction 0.2
   render test_pitch_free test 300 4 --pitch_free
   py -m ru_numbers.subset "$DATA/train_espeak/train.csv" "$DATA/train.csv" "$DATA/train_festival_phone/train.csv" \
-    "$DATA/train_pitch_free/train.csv" "$DATA/mix/train.csv"
+    "$DATA/train_phone/train.csv" "$DATA/train_pitch_free/train.csv" "$DATA/mix/train.csv"
   py -m ru_numbers.subset "$DATA/test_festival/test.csv" "$DATA/mix/test.csv"  # the board's: Festival
   # the pitch threshold's: espeak-ng without a channel or a room, whose measured pitch follows the speaker's gender
   py -m ru_numbers.subset "$DATA/train_espeak/train.csv" "$DATA/mix/pitch_fit.csv" --where channel=none --where reverb=

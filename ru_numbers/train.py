@@ -16,6 +16,7 @@ import logging
 import random
 import sys
 import time
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
@@ -30,7 +31,7 @@ from ru_numbers.manifest import ManifestError
 from ru_numbers.recognizer import TASK_FILE, Recognizer, model_config, save, to_digits
 from ru_numbers.units import KINDS, table
 from speech_kit.audio import AudioError
-from speech_kit.augment import SpecAugment
+from speech_kit.augment import SpecAugment, SpecAugmentConfig
 from speech_kit.batching import FrameBudgetBatches
 from speech_kit.cli import fail
 from speech_kit.dataset import split_dataset
@@ -100,6 +101,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--lr_decay", choices=DECAYS, default="cosine")
     p.add_argument("--clip_norm", type=float, default=5.0)
     p.add_argument("--spec_augment", action="store_true", help="frequency and time masks on training features")
+    p.add_argument("--time_mask_width", type=int, default=SpecAugmentConfig.time_width, metavar="FRAMES",
+                   help="widest SpecAugment time mask, in 10 ms frames (default %(default)s; a number word said "
+                        "at 300 words a minute lasts about 20, and a mask that hides a whole word leaves a target "
+                        "no audio supports)")
     p.add_argument("--precision", choices=CHOICES, default="auto",
                    help="auto: bf16 where the CPU or GPU computes bfloat16 natively (AVX-512 BF16, AMX), else fp32")
     p.add_argument("--steady_memory", action="store_true",
@@ -120,11 +125,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def spec_augment(args: argparse.Namespace, rank: int) -> SpecAugment | None:
+    """The training features' masks (``--spec_augment``), seeded per process so that two DDP ranks differ."""
+    if not args.spec_augment:
+        return None
+    return SpecAugment(replace(SpecAugmentConfig(), time_width=args.time_mask_width), seed=args.seed + rank)
+
+
 def main(argv: list[str] | None = None) -> int:
     started = time.time()  # the zero of --snapshot_minutes' clock
     args = parse_args(argv)
     if args.snapshot_minutes < 0:
         return fail(PROG, f"--snapshot_minutes must be positive (or 0: off), got {args.snapshot_minutes}")
+    if args.time_mask_width < 0:
+        return fail(PROG, f"--time_mask_width must be 0 (no time masks) or more frames, got {args.time_mask_width}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     ctx = setup_distributed(torch.cuda.is_available())
     args.precision = resolve_precision(args.precision, ctx.device)  # auto: bf16 where native
@@ -180,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
                                steady_memory=args.steady_memory)
     data = split_dataset(train_list, vocab, SHARD_GROUP, args.workers, valid_ratio=0.03, rank=ctx.rank,
                          world_size=ctx.world_size, seed=args.seed, featurize=featurize,
-                         augment=SpecAugment(seed=args.seed) if args.spec_augment else None)
+                         augment=spec_augment(args, ctx.rank))
     try:
         sampler = FrameBudgetBatches(args.batch_frames, feature_frames(data.train.wav_paths))
     except DatasetError as err:  # a --batch_frames below the longest utterance

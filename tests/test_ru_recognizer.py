@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+import torch
 from scipy.signal import resample_poly
 
 from label_loader import Vocab
@@ -196,3 +197,26 @@ def test_the_numbers_entry_trains_and_submits_through_nsml(tmp_path, env, monkey
     assert [p["checkpoint"] for p in points] == [path.name for _, path in taken]
     assert all(0 <= float(p["exact"]) <= 100 for p in points)  # one epoch of a tiny model: near 0, but scored
     assert "| best exact | at min |" in out.with_suffix(".md").read_text(encoding="utf-8")
+
+
+def test_spec_augment_time_masks_stay_within_the_chosen_width_and_differ_per_process():
+    from ru_numbers.train import parse_args, spec_augment
+
+    assert spec_augment(parse_args(["--train", "x.csv"]), 0) is None  # off unless asked for
+    args = parse_args(["--train", "x.csv", "--spec_augment", "--time_mask_width", "10"])
+    feat = torch.ones(400, 80)
+    masked = [spec_augment(args, rank)(feat) for rank in (0, 1)]
+    for out in masked:
+        assert out.shape == feat.shape and feat.eq(1).all()  # a masked copy; the input is kept
+        silent_frames = int(out.eq(0).all(dim=1).sum())
+        assert 0 <= silent_frames <= 2 * 10  # two time masks of at most 10 frames each
+    assert not torch.equal(masked[0], masked[1])  # each DDP rank draws its own masks
+
+
+def test_a_negative_time_mask_width_is_one_line(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "ru_numbers.train", "--train", "x.csv", "--spec_augment",
+                           "--time_mask_width", "-1"], capture_output=True, text=True, cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "python -m ru_numbers.train: error: --time_mask_width must be 0 (no time masks) or more frames, got -1" \
+        in done.stderr

@@ -11,7 +11,7 @@ import pytest
 
 from models.recommended import read_recommended
 from ru_numbers.recognizer import Recognizer
-from ru_numbers.tune import main as tune_main
+from ru_numbers.tune import choose, main as tune_main
 from support import ROOT
 
 SHIPPED = ROOT / "ru_numbers" / "states" / "words"
@@ -47,3 +47,12 @@ def test_a_held_out_set_is_refused_with_its_file_and_line(tmp_path, capsys):
     with pytest.raises(SystemExit):
         tune_main([str(SHIPPED), str(held_out), "--stretch", "3"])
     assert "--stretch factors must be within [0.5, 2]" in capsys.readouterr().err
+
+
+def test_a_factor_must_gain_more_than_noise_to_be_chosen():
+    # the development sets of the run that shipped root/ru_numbers/3: 1.05 read one utterance of 900 more
+    read = {1.0: 97.22, 1.05: 97.33, 1.1: 97.00, 1.15: 97.00}
+    assert choose(read) == 1.0
+    assert choose(read, min_gain=0) == 1.05
+    assert choose({1.0: 95.0, 1.1: 96.0}) == 1.1  # a gain of 9 utterances in 900 is taken
+    assert choose({1.05: 90.0, 1.1: 90.0}) == 1.05  # without 1 among the factors: the best, ties nearest 1
