@@ -2,7 +2,8 @@
 # The shipped Russian numbers recogniser, reproduced from scratch: renders its data unless present (espeak-ng's
 # variants and Festival's Russian voice, shifted in rate, pitch and vocal tract, through telephone codecs and rooms,
 # plus espeak-ng whose pitch ignores the speaker's gender), trains on all of it in a local NSML session as a DDP job
-# of two one-thread processes (nsml run --nproc 2; 5,000 frames per process per step), exports the best checkpoint
+# of two one-thread processes (nsml run --nproc 2; 5,000 frames per process per step) for 8 epochs and then 2 more
+# from the best at a lower rate in a second session, exports the best checkpoint
 # (without optimizer state) to ru_numbers/states/words with its training log and plot, chooses how it hears its
 # input on two development sets of training-side voices, and measures it on three held-out sets that share neither
 # numbers nor voices with training. Run from the repository root:
@@ -14,7 +15,8 @@
 #              missing (FORCE_DATA=1:
 #              all rendered again), joined into DATA/mix/train.csv (ru_numbers.subset: no audio copied) with the
 #              2019 layout beside it (test side: the held-out Festival set), registered as the NSML dataset ru_numbers
-#   2 train    a local NSML session of ru_numbers/train.py on ru_numbers
+#   2 train    a local NSML session of ru_numbers/train.py on ru_numbers, then (FINETUNE=1, the default) a second
+#              one from its best checkpoint (pulled to DATA/shipped/first) with FINETUNE_ARGS
 #   3 export   its best checkpoint to OUT, with the training log and plot (run without stage 2: the session
 #              RECIPE_SESSION=USER/ru_numbers/N, else the newest finished one on ru_numbers); then
 #              ru_numbers.tune records in OUT/decoding.json the time stretch of the features that reads the
@@ -32,6 +34,9 @@ ARGS=${ARGS:-"--units words --hidden_size 192 --layer_size 3 --conv_channels 8 -
  --max_epochs 8 --lr 2.5e-3 --warmup_steps 200 --lr_decay cosine --clip_norm 5 --spec_augment --time_mask_width 10
  --precision auto --snapshot_minutes 5"}
 ARGS=$(echo $ARGS)
+# then two more epochs from that run's best at a lower peak rate (FINETUNE=0: the 8 epochs alone, within an hour)
+FINETUNE=${FINETUNE:-1}
+FINETUNE_ARGS=${FINETUNE_ARGS:-"--max_epochs 2 --lr 5e-4 --warmup_steps 50"}
 SESSION=${RECIPE_SESSION:-}
 TESTS="espeak festival pitch_free"
 
@@ -73,10 +78,16 @@ fi
 if stage 2 "train: ru_numbers/train.py on ru_numbers in a local NSML session (${NPROC:-2} process(es))"; then
   started=$(date +%s)
   # gender: pitch outside 150-180 Hz with a threshold fitted on espeak-ng without channel or room, the head inside
-  NPROC=${NPROC:-2} train_session ru_numbers ru_numbers/train.py \
-    "$ARGS --gender_fit $(realpath -m "$DATA/mix/pitch_fit.csv")"
+  fit="--gender_fit $(realpath -m "$DATA/mix/pitch_fit.csv")"
+  NPROC=${NPROC:-2} train_session ru_numbers ru_numbers/train.py "$ARGS $fit"
+  if [ "$FINETUNE" != 0 ]; then  # a second session, started from the first one's best weights
+    run rm -rf "$DATA/shipped/first" && py -m nsml model pull "$SESSION" best "$DATA/shipped/first"
+    NPROC=${NPROC:-2} train_session ru_numbers ru_numbers/train.py \
+      "$ARGS $FINETUNE_ARGS --init $(realpath -m "$DATA/shipped/first") $fit"
+  fi
   run mkdir -p "$DATA/shipped"
   echo "training wall time $(( $(date +%s) - started )) s; session $SESSION; arguments: $ARGS" \
+    "; then (FINETUNE=$FINETUNE): $FINETUNE_ARGS" \
     | run tee "$DATA/shipped/wall.txt"
 fi
 if stage 3 "export: the session's best checkpoint to $OUT"; then

@@ -157,3 +157,16 @@ def test_the_augmentation_comparison_gives_every_configuration_the_same_budget(t
     assert "ru_numbers.report_table" in done.stdout
     unknown = recipe("russian_augment.sh", tmp_path, DRY_RUN="1", CONFIGS="espeak wobble")
     assert "unknown configuration 'wobble'" in unknown.stderr
+
+
+def test_the_russian_train_stage_continues_from_its_first_sessions_best_unless_told_not_to(tmp_path):
+    data = tmp_path / "data"
+    done = recipe("russian.sh", tmp_path, DRY_RUN="1", STAGE="2", STOP_STAGE="2", DATA=str(data))
+    assert done.returncode == 0, done.stderr
+    runs = [line for line in done.stdout.splitlines() if line.startswith("+ python -m nsml run -d ru_numbers ")]
+    assert len(runs) == 2 and "--init" not in runs[0] and "--spec_augment --time_mask_width 10 " in runs[0]
+    # the second session: the first one's best weights, 2 epochs at a lower rate (later flags win in argparse)
+    assert f"+ python -m nsml model pull USER/ru_numbers/N best {data}/shipped/first" in done.stdout
+    assert f"--max_epochs 2 --lr 5e-4 --warmup_steps 50 --init {data}/shipped/first " in runs[1]
+    alone = recipe("russian.sh", tmp_path, DRY_RUN="1", STAGE="2", STOP_STAGE="2", DATA=str(data), FINETUNE="0")
+    assert alone.stdout.count("+ python -m nsml run -d ru_numbers ") == 1 and "model pull" not in alone.stdout
