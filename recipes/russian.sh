@@ -80,15 +80,15 @@ if stage 2 "train: ru_numbers/train.py on ru_numbers in a local NSML session (${
   # gender: pitch outside 150-180 Hz with a threshold fitted on espeak-ng without channel or room, the head inside
   fit="--gender_fit $(realpath -m "$DATA/mix/pitch_fit.csv")"
   NPROC=${NPROC:-2} train_session ru_numbers ru_numbers/train.py "$ARGS $fit"
+  trained="session $SESSION; arguments: $ARGS"
   if [ "$FINETUNE" != 0 ]; then  # a second session, started from the first one's best weights
     run rm -rf "$DATA/shipped/first" && py -m nsml model pull "$SESSION" best "$DATA/shipped/first"
     NPROC=${NPROC:-2} train_session ru_numbers ru_numbers/train.py \
       "$ARGS $FINETUNE_ARGS --init $(realpath -m "$DATA/shipped/first") $fit"
+    trained="$trained; then session $SESSION from its best: $FINETUNE_ARGS"
   fi
   run mkdir -p "$DATA/shipped"
-  echo "training wall time $(( $(date +%s) - started )) s; session $SESSION; arguments: $ARGS" \
-    "; then (FINETUNE=$FINETUNE): $FINETUNE_ARGS" \
-    | run tee "$DATA/shipped/wall.txt"
+  echo "training wall time $(( $(date +%s) - started )) s; $trained" | run tee "$DATA/shipped/wall.txt"
 fi
 if stage 3 "export: the session's best checkpoint to $OUT"; then
   SESSION=${SESSION:-$(latest_session ru_numbers)}

@@ -139,6 +139,9 @@ def main(argv: list[str] | None = None) -> int:
         return fail(PROG, f"--snapshot_minutes must be positive (or 0: off), got {args.snapshot_minutes}")
     if args.time_mask_width < 0:
         return fail(PROG, f"--time_mask_width must be 0 (no time masks) or more frames, got {args.time_mask_width}")
+    if args.time_mask_width != SpecAugmentConfig.time_width and not args.spec_augment:
+        return fail(PROG, f"--time_mask_width {args.time_mask_width} shapes SpecAugment's masks, which are off: "
+                          f"add --spec_augment")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     ctx = setup_distributed(torch.cuda.is_available())
     args.precision = resolve_precision(args.precision, ctx.device)  # auto: bf16 where native

@@ -213,10 +213,14 @@ def test_spec_augment_time_masks_stay_within_the_chosen_width_and_differ_per_pro
     assert not torch.equal(masked[0], masked[1])  # each DDP rank draws its own masks
 
 
-def test_a_negative_time_mask_width_is_one_line(tmp_path):
+def test_a_negative_or_unused_time_mask_width_is_one_line(tmp_path):
     done = subprocess.run([sys.executable, "-m", "ru_numbers.train", "--train", "x.csv", "--spec_augment",
                            "--time_mask_width", "-1"], capture_output=True, text=True, cwd=tmp_path,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "python -m ru_numbers.train: error: --time_mask_width must be 0 (no time masks) or more frames, got -1" \
         in done.stderr
+    unmasked = subprocess.run([sys.executable, "-m", "ru_numbers.train", "--train", "x.csv", "--time_mask_width", "10"],
+                              capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert unmasked.returncode == 2 and "Traceback" not in unmasked.stderr
+    assert "--time_mask_width 10 shapes SpecAugment's masks, which are off: add --spec_augment" in unmasked.stderr
