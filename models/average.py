@@ -11,13 +11,13 @@ table than the first are refused, naming the one that differs.
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 from pathlib import Path
 
 import torch
 
-from models.checkpoint import Checkpoint, CheckpointError, check_compatible, load_checkpoint, save_checkpoint
+from models.checkpoint import Checkpoint, CheckpointError, check_compatible, load_checkpoint
+from models.export import write_export
 from speech_kit.cli import fail
 
 PROG = "models.average"
@@ -46,15 +46,9 @@ def average(sources: list[str | Path], target: str | Path) -> Path:
     first = checkpoints[0]
     for source, checkpoint in zip(sources[1:], checkpoints[1:]):
         check_compatible(checkpoint, first.config, first.vocab, str(source), first.features, first.units)
-    last = checkpoints[-1]
-    model = Checkpoint(first.config, first.vocab, average_states(checkpoints)).build()
-    Path(target).mkdir(parents=True, exist_ok=True)
-    path = save_checkpoint(target, model, first.config, first.vocab, None, last.train_state, first.features,
-                           first.units)
-    for extra in Path(sources[-1]).iterdir():
-        if extra.is_file() and extra.suffix == ".json":
-            shutil.copyfile(extra, Path(target) / extra.name)
-    return path
+    mean = Checkpoint(first.config, first.vocab, average_states(checkpoints), None, checkpoints[-1].train_state,
+                      first.features, first.units)
+    return write_export(mean, sources[-1], target)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,7 +14,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from models.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from models.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
 from models.decoding import DecodingOptions
 from models.recommended import TUNABLE, describe, write_recommended
 from speech_kit.cli import fail
@@ -24,11 +24,15 @@ PROG = "models.export"
 
 def export(source: str | Path, target: str | Path) -> Path:
     """Write ``target/model.pt`` (and ``lm.json`` when the source has one); returns the model file's path."""
-    checkpoint = load_checkpoint(source)
+    return write_export(load_checkpoint(source), source, target)
+
+
+def write_export(checkpoint: Checkpoint, source: str | Path, target: str | Path) -> Path:
+    """``checkpoint`` without optimizer state to ``target/model.pt``, with the JSON files of the ``source`` folder
+    beside it; returns the model file's path (``models.average`` writes its mean through this too)."""
     Path(target).mkdir(parents=True, exist_ok=True)
-    model = checkpoint.build()
-    path = save_checkpoint(target, model, checkpoint.config, checkpoint.vocab, None, checkpoint.train_state,
-                           checkpoint.features, checkpoint.units)
+    path = save_checkpoint(target, checkpoint.build(), checkpoint.config, checkpoint.vocab, None,
+                           checkpoint.train_state, checkpoint.features, checkpoint.units)
     for extra in Path(source).iterdir():  # what travels beside the weights: lm.json, a task's task.json
         if extra.is_file() and extra.suffix == ".json":
             shutil.copyfile(extra, Path(target) / extra.name)
