@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from speech_kit.precision import autocast, full_precision, time_alternately
 from speech_kit.rnn import run_gru
 
 CONV_CHANNELS = 32  # the seed's; the second convolution is most of the model's work, so small tasks use fewer
@@ -31,9 +32,13 @@ class EncoderRNN(nn.Module):
             nn.BatchNorm2d(conv_channels),
             nn.Hardtanh(0, 20, inplace=True),
         )
+        self._feature_size = feature_size
         conv_freq = (feature_size - 1) // 2 + 1
         self.rnn = nn.GRU(conv_channels * conv_freq, hidden_size, n_layers, batch_first=True,
                           bidirectional=bidirectional, dropout=dropout_p if n_layers > 1 else 0.0)
+        # "fp32": the convolutions compute in float32 even inside bf16 autocast (a runtime choice, never saved:
+        # ``choose_precision``); None: they follow the surrounding precision context
+        self.conv_precision: str | None = None
 
     def forward(self, input_var: torch.Tensor, input_lengths: torch.Tensor | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -45,14 +50,56 @@ class EncoderRNN(nn.Module):
         """
         x = input_var.unsqueeze(1)  # (B, 1, T, F)
         lengths = input_lengths.cpu() if input_lengths is not None else None
+        if self.conv_precision == "fp32":
+            with full_precision(x.device):
+                x, lengths = self._front_end(x.float(), lengths)
+        else:
+            x, lengths = self._front_end(x, lengths)
+        b, c, t, f = x.shape  # (B, C, T', F')
+        x = self.input_dropout(x.transpose(1, 2).reshape(b, t, c * f))
+        lengths = torch.full((b,), t, dtype=torch.long) if lengths is None else lengths.clamp(max=t)
+        outputs, hidden = run_gru(self.rnn, x, lengths)
+        return outputs, hidden, lengths.to(outputs.device)
+
+    def _front_end(self, x: torch.Tensor, lengths: torch.Tensor | None
+                   ) -> tuple[torch.Tensor, torch.Tensor | None]:
         for layer in self.conv:
             x = layer(x)
             if lengths is not None and isinstance(layer, nn.Hardtanh):
                 lengths = (lengths - 1) // 2 + 1  # each block's convolution has time stride 2
                 valid = torch.arange(x.size(2), device=x.device)[None, :] < lengths.to(x.device)[:, None]
                 x = x * valid.to(x.dtype).view(-1, 1, x.size(2), 1)
-        b, c, t, f = x.shape  # (B, C, T', F')
-        x = self.input_dropout(x.transpose(1, 2).reshape(b, t, c * f))
-        lengths = torch.full((b,), t, dtype=torch.long) if lengths is None else lengths.clamp(max=t)
-        outputs, hidden = run_gru(self.rnn, x, lengths)
-        return outputs, hidden, lengths.to(outputs.device)
+        return x, lengths
+
+    def choose_precision(self, device: torch.device | str, frames: int = 1000, repeats: int = 3
+                         ) -> dict[str, float]:
+        """Times a training pass (forward and backward) of the convolutions over ``frames`` frames of noise in
+        bfloat16 autocast and in float32, keeps the faster in ``conv_precision`` and returns the median seconds
+        of each. Why: under bf16 autocast a CPU's convolution kernels need not be faster. On an AMD EPYC with
+        native bf16, the Russian model's 8-channel convolutions took twice as long forward and backward in
+        bfloat16 as in float32, the Korean seed's 32 channels half as long (``docs/performance.md``).
+        The weights, their gradients and the batch-norm statistics are left as they were."""
+        saved = {name: value.clone() for name, value in self.conv.state_dict().items()}
+        grads = [p.grad for p in self.conv.parameters()]
+        utterances = max(1, frames // 250)
+        x = torch.randn(utterances, 1, 250, self._feature_size, device=device)
+
+        def pass_in(precision: str):
+            def run() -> None:
+                context = autocast(device, "bf16") if precision == "bf16" else full_precision(device)
+                with context:
+                    out = self.conv(x if precision == "bf16" else x.float())
+                out.float().sum().backward()
+            return run
+
+        was_training = self.conv.training
+        self.conv.train()
+        try:
+            seconds = time_alternately({p: pass_in(p) for p in ("bf16", "fp32")}, repeats)
+        finally:
+            self.conv.train(was_training)
+            self.conv.load_state_dict(saved)
+            for p, grad in zip(self.conv.parameters(), grads):
+                p.grad = grad
+        self.conv_precision = "fp32" if seconds["fp32"] < seconds["bf16"] else None
+        return seconds

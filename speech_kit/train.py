@@ -27,7 +27,7 @@ from speech_kit.dataset import BaseDataset, DataSplit
 from speech_kit.distributed import DistributedContext, min_across_ranks, wrap_model
 from speech_kit.finite import NonFiniteLoss, describe_batch, is_finite, restore_buffers, snapshot_buffers
 from speech_kit.objectives import Objective, Tally
-from speech_kit.precision import autocast
+from speech_kit.precision import autocast, choose_module_precisions
 from speech_kit.steady_memory import release_free_memory
 
 logger = logging.getLogger("train")
@@ -248,6 +248,10 @@ def fit(model: nn.Module, objective: Objective, data: DataSplit, optimizer: torc
     rank trains its own shards of ``data`` and the gradients are averaged by ``DistributedDataParallel``.
     """
     sampler = sampler or FixedSizeBatches(config.batch_size)
+    if config.precision == "bf16":  # modules that compute faster in float32 here keep float32
+        for line in choose_module_precisions(model, ctx.device):
+            if ctx.is_main:
+                logger.info("precision: %s", line)
     trained = wrap_model(model, ctx)
     rng = random.Random(config.seed + ctx.rank)
     if state.epoch >= config.max_epochs and ctx.is_main:

@@ -30,7 +30,7 @@ from speech_kit.feature_cache import CachedFeaturizer, FeatureCache
 from speech_kit.features import FeatureConfig, Featurizer
 from speech_kit.forked import WorkerError, forked_map
 from speech_kit.objectives import SpeechObjective
-from speech_kit.precision import autocast
+from speech_kit.precision import autocast, choose_module_precisions
 from speech_kit.rnn import reverse_within_lengths, run_gru
 from speech_kit.steady_memory import (KERNEL_CACHE_CAPACITY, KERNEL_CACHE_VARIABLES, cap_kernel_caches,
                                      malloc_in_use, release_free_memory)
@@ -491,6 +491,36 @@ def test_bf16_autocast_runs_convolutions_grus_and_linears_in_bfloat16_the_attent
     assert trace.seen["bmm"] == {torch.float32}  # attention scores and mix
     assert torch.bfloat16 in trace.seen["sigmoid_"]  # the GRU gates
     assert torch.float32 in trace.seen["nll_loss_forward"]
+
+
+def test_the_encoder_keeps_the_faster_precision_of_its_convolutions_and_changes_no_weight(vocab):
+    """choose_module_precisions times the encoder's convolutions in bfloat16 and float32 and keeps the faster;
+    the weights, the batch-norm statistics and the gradients are as before. With conv_precision "fp32" the
+    convolutions run in float32 under bf16 autocast, the GRUs still in bfloat16; with None they follow the
+    autocast."""
+    torch.manual_seed(0)
+    config = ModelConfig(vocab_size=len(vocab), sos_id=vocab.sos_id, eos_id=vocab.eos_id, hidden_size=16,
+                         layer_size=2, use_attention=True, conv_channels=4)
+    model = build_model(config)
+    before = {name: value.clone() for name, value in model.state_dict().items()}
+    lines = choose_module_precisions(model, "cpu")
+    assert len(lines) == 1 and lines[0].startswith("encoder: a training pass of its convolutions takes "), lines
+    kept = "fp32" if lines[0].endswith("fp32 kept") else "bf16"
+    assert model.encoder.conv_precision == ("fp32" if kept == "fp32" else None)
+    assert all(torch.equal(before[name], value) for name, value in model.state_dict().items())
+    assert all(p.grad is None for p in model.parameters())
+
+    _, batch = real_batch(vocab, 2)
+    encoder = model.encoder.eval()
+    encoder.conv_precision = "fp32"
+    with torch.no_grad(), DtypeTrace() as trace, autocast("cpu", "bf16"):
+        outputs, _, _ = encoder(batch.feats, batch.feat_lengths)
+    assert trace.seen["convolution"] == {torch.float32}
+    assert torch.bfloat16 in trace.seen["sigmoid_"]  # the GRU gates
+    encoder.conv_precision = None
+    with torch.no_grad(), DtypeTrace() as trace, autocast("cpu", "bf16"):
+        encoder(batch.feats, batch.feat_lengths)
+    assert trace.seen["convolution"] == {torch.bfloat16}
 
 
 @pytest.mark.slow
