@@ -72,9 +72,10 @@ def adopt_architecture(args: argparse.Namespace, given: set[str], checkpoint: Ch
     config, features = checkpoint.config, checkpoint.features
     wanted = {"hidden_size": config.hidden_size, "layer_size": config.layer_size,
               "bidirectional": config.bidirectional, "use_attention": config.use_attention,
-              "attention": config.attention, "conv_channels": config.conv_channels, "feature": features.kind,
+              "attention": config.attention, "conv_channels": config.conv_channels, "conv_kernels": config.conv_kernels,
+              "feature": features.kind,
               "n_mels": features.n_mels, "feature_norm": features.normalize, "units": checkpoint.units}
-    conflicts = [f"--{name} {getattr(args, name)} (it has {value})" for name, value in wanted.items()
+    conflicts = [f"--{name} {_shown(getattr(args, name))} (it has {_shown(value)})" for name, value in wanted.items()
                  if name in given and getattr(args, name) != value and not _irrelevant(name, features.kind)]
     if "ctc_weight" in given and _heads(args.ctc_weight) != (config.decoder, config.ctc):
         heads = "CTC only: 1" if not config.decoder else "no CTC layer: 0" if not config.ctc else "both: in (0, 1)"
@@ -85,12 +86,20 @@ def adopt_architecture(args: argparse.Namespace, given: set[str], checkpoint: Ch
     taken = []
     for name, value in wanted.items():
         if getattr(args, name) != value:
-            taken.append(f"--{name}" if value is True else f"no --{name}" if value is False else f"--{name} {value}")
+            taken.append(f"--{name}" if value is True else f"no --{name}" if value is False
+                         else f"--{name} {_shown(value)}")
         setattr(args, name, value)
     if "ctc_weight" not in given:
         args.ctc_weight = _ctc_weight(checkpoint)
         taken.append(f"--ctc_weight {args.ctc_weight:g}")
     return taken
+
+
+def _shown(value: object) -> str:
+    """A flag's value as it is typed: kernels ``((21, 11), (11, 11))`` as ``21x11,11x11``."""
+    if isinstance(value, tuple):
+        return ",".join("x".join(str(k) for k in kernel) for kernel in value)
+    return str(value)
 
 
 def _irrelevant(name: str, feature: str) -> bool:

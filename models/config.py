@@ -27,10 +27,17 @@ class ModelConfig:
     ctc: bool = False  # a CTC output layer over the encoder (label 0, the padding "_", is the blank)
     classes: int = 0  # an utterance-level classifier over the pooled encoder (e.g. speaker gender)
     conv_channels: int = 32  # channels of the two front-end convolutions (the seed's 32)
+    # (time, frequency) kernels of the two front-end convolutions, odd sizes; the seed's 41x11 and 21x11
+    conv_kernels: tuple[tuple[int, int], tuple[int, int]] = ((41, 11), (21, 11))
 
     def __post_init__(self) -> None:
         if not (self.decoder or self.ctc):
             raise ValueError("a model needs a decoder, a CTC layer or both")
+        kernels = tuple(tuple(int(k) for k in kernel) for kernel in self.conv_kernels)  # JSON gives lists
+        if len(kernels) != 2 or any(len(k) != 2 or k[0] < 1 or k[1] < 1 or k[0] % 2 == 0 or k[1] % 2 == 0
+                                    for k in kernels):
+            raise ValueError(f"conv_kernels must be two (time, frequency) pairs of odd sizes, got {self.conv_kernels}")
+        object.__setattr__(self, "conv_kernels", kernels)
 
     def to_dict(self) -> dict:
         return asdict(self)

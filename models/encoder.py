@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+
 import torch
 from torch import nn
 
@@ -9,6 +11,19 @@ from speech_kit.precision import autocast, full_precision, time_alternately
 from speech_kit.rnn import run_gru
 
 CONV_CHANNELS = 32  # the seed's; the second convolution is most of the model's work, so small tasks use fewer
+CONV_KERNELS = ((41, 11), (21, 11))  # the seed's (time, frequency) kernels: 410 and 420 ms of context
+
+
+def parse_conv_kernels(text: str) -> tuple[tuple[int, int], tuple[int, int]]:
+    """``"41x11,21x11"`` -> ``((41, 11), (21, 11))``: the two convolutions' (time, frequency) kernels; an
+    ``argparse`` type (its error is the option's message)."""
+    try:
+        kernels = tuple(tuple(int(k) for k in pair.split("x")) for pair in text.split(","))
+    except ValueError:
+        kernels = ()
+    if len(kernels) != 2 or any(len(k) != 2 or min(k) < 1 or k[0] % 2 == 0 or k[1] % 2 == 0 for k in kernels):
+        raise argparse.ArgumentTypeError(f"{text!r} is not two odd TIMExFREQUENCY kernels such as 41x11,21x11")
+    return kernels  # type: ignore[return-value]
 
 
 class EncoderRNN(nn.Module):
@@ -21,14 +36,17 @@ class EncoderRNN(nn.Module):
     """
 
     def __init__(self, feature_size: int, hidden_size: int, input_dropout_p: float = 0.0, dropout_p: float = 0.0,
-                 n_layers: int = 1, bidirectional: bool = False, conv_channels: int = CONV_CHANNELS):
+                 n_layers: int = 1, bidirectional: bool = False, conv_channels: int = CONV_CHANNELS,
+                 conv_kernels: tuple[tuple[int, int], tuple[int, int]] = CONV_KERNELS):
         super().__init__()
         self.input_dropout = nn.Dropout(p=input_dropout_p)
+        first, second = conv_kernels  # odd sizes, padded by half: the lengths below hold for any of them
         self.conv = nn.Sequential(
-            nn.Conv2d(1, conv_channels, kernel_size=(41, 11), stride=(2, 2), padding=(20, 5)),
+            nn.Conv2d(1, conv_channels, kernel_size=first, stride=(2, 2), padding=(first[0] // 2, first[1] // 2)),
             nn.BatchNorm2d(conv_channels),
             nn.Hardtanh(0, 20, inplace=True),
-            nn.Conv2d(conv_channels, conv_channels, kernel_size=(21, 11), stride=(2, 1), padding=(10, 5)),
+            nn.Conv2d(conv_channels, conv_channels, kernel_size=second, stride=(2, 1),
+                      padding=(second[0] // 2, second[1] // 2)),
             nn.BatchNorm2d(conv_channels),
             nn.Hardtanh(0, 20, inplace=True),
         )

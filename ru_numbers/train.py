@@ -25,6 +25,7 @@ import torch
 import nsml
 from entry import SPEECH, Binding, EpochReporter, Metric, Snapshots
 from models import CheckpointError, build_model, check_compatible
+from models.encoder import CONV_KERNELS, parse_conv_kernels
 from ru_numbers.data import read_numbers
 from ru_numbers.gender import FIT_UTTERANCES, PitchGender, fit_manifest, write_rule
 from ru_numbers.manifest import ManifestError
@@ -85,6 +86,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "so later epochs read them instead of computing them again; bfloat16 under --precision bf16")
     p.add_argument("--conv_channels", type=int, default=8,
                    help="channels of the two front-end convolutions (the Korean seed's 32 cost 4x the GRUs here)")
+    p.add_argument("--conv_kernels", type=parse_conv_kernels, default=CONV_KERNELS, metavar="TxF,TxF",
+                   help="(time x frequency) kernels of the two front-end convolutions, odd sizes in 10 ms and 20 ms "
+                        "frames and mel bands (default: the seed's 41x11,21x11)")
     p.add_argument("--dropout", type=float, default=0.1)
     p.add_argument("--gender_weight", type=float, default=0.5, help="weight of the gender loss")
     p.add_argument("--gender_by", choices=("pitch", "head"), default="pitch",
@@ -155,7 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     featurizer = Featurizer(features)
     featurize = (CachedFeaturizer(featurizer, args.feature_cache, feature_dtype(args.precision))
                  if args.feature_cache else featurizer)
-    config = model_config(vocab, features, args.hidden_size, args.layer_size, args.conv_channels)
+    config = model_config(vocab, features, args.hidden_size, args.layer_size, args.conv_channels,
+                          args.conv_kernels)
     model = build_model(config, dropout=args.dropout).to(ctx.device)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     state = TrainState()

@@ -171,3 +171,45 @@ def test_location_attention_round_trips_a_checkpoint_and_its_beam_of_one_is_gree
     assert decode(loaded, feats, lengths, DecodingOptions(max_len=12, beam_size=1)) == greedy
     with pytest.raises(ValueError, match="attention must be one of"):
         build_model(ModelConfig(vocab_size=5, sos_id=3, eos_id=4, use_attention=True, attention="cosine"))
+
+
+def test_front_end_kernels_are_architecture_and_keep_lengths_and_padding(tmp_path, vocab):
+    """Other convolution kernels give the same frame counts, encode an utterance the same alone or padded, round
+    trip a checkpoint, and a checkpoint saved before kernels were configurable loads with the seed's."""
+    torch.manual_seed(0)
+    config = ModelConfig(vocab_size=len(vocab), sos_id=vocab.sos_id, eos_id=vocab.eos_id, feature_size=40,
+                         hidden_size=16, layer_size=1, bidirectional=True, decoder=False, ctc=True,
+                         conv_channels=4, conv_kernels=((11, 5), (5, 3)))
+    model = build_model(config).eval()
+    assert "Conv2d(1, 4, kernel_size=(11, 5), stride=(2, 2), padding=(5, 2))" in str(model)
+    assert "Conv2d(4, 4, kernel_size=(5, 3), stride=(2, 1), padding=(2, 1))" in str(model)
+    feat = torch.randn(1, 101, 40)
+    padded = torch.cat([feat, torch.zeros(1, 40, 40)], dim=1)
+    with torch.no_grad():
+        alone = model.encode(feat, torch.tensor([101]))
+        in_batch = model.encode(padded, torch.tensor([101]))
+    assert alone.lengths.tolist() == [26] and alone.outputs.shape[1] == 26  # 101 -> 51 -> 26, as with the seed's
+    assert torch.allclose(alone.outputs, in_batch.outputs[:, :26], atol=1e-5)
+    save_checkpoint(tmp_path, model, config, vocab)
+    assert load_checkpoint(tmp_path).config == config
+    other = ModelConfig(**{**config.to_dict(), "conv_kernels": ((41, 11), (21, 11))})
+    with pytest.raises(CheckpointError, match="conv_kernels"):
+        check_compatible(load_checkpoint(tmp_path), other, vocab, "ckpt")
+    seed = ModelConfig(vocab_size=len(vocab), sos_id=vocab.sos_id, eos_id=vocab.eos_id, hidden_size=16,
+                       layer_size=1)
+    save_checkpoint(tmp_path, build_model(seed), seed, vocab)
+    payload = torch.load(tmp_path / "model.pt", weights_only=True)
+    del payload["config"]["conv_kernels"]
+    torch.save(payload, tmp_path / "model.pt")
+    assert load_checkpoint(tmp_path).config.conv_kernels == ((41, 11), (21, 11))
+    with pytest.raises(ValueError, match="odd sizes"):
+        ModelConfig(vocab_size=4, sos_id=2, eos_id=3, conv_kernels=((40, 11), (21, 11)))
+
+
+def test_kernel_option_reads_two_odd_pairs():
+    import argparse
+    from models.encoder import parse_conv_kernels
+    assert parse_conv_kernels("21x11,11x11") == ((21, 11), (11, 11))
+    for bad in ("21x11", "21x11,11", "20x11,11x11", "axb,1x1", "21x11,11x11,3x3"):
+        with pytest.raises(argparse.ArgumentTypeError, match="odd TIMExFREQUENCY"):
+            parse_conv_kernels(bad)
