@@ -23,7 +23,7 @@ from entry import Binding, DecodingSlot, EpochReporter, LanguageModelSlot, Snaps
 from entry.finetune import FineTuneError, adopt_architecture, check_coverage, given_options, init_path
 from models import DecodingOptions, ModelConfig, build_model, check_compatible, save_checkpoint
 from models.checkpoint import CheckpointError, load_checkpoint
-from models.encoder import CONV_KERNELS, parse_conv_kernels
+from models.config import CONV_KERNELS, parse_conv_kernels
 from models.attention import KINDS as ATTENTION_KINDS
 from models.lm import NgramLM
 from models.transcribe import transcribe

@@ -21,7 +21,7 @@ from torch.nn import functional as F
 
 from benchmarks.common import median, print_header, print_table, ratio, run_main, thread_plan
 from models import ModelConfig, build_model
-from models.encoder import CONV_KERNELS, parse_conv_kernels
+from models.config import CONV_KERNELS, format_conv_kernels, parse_conv_kernels
 from speech_kit.precision import autocast, full_precision
 from speech_kit.threads import apply_threads
 
@@ -44,10 +44,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def shown(kernels: tuple[tuple[int, int], ...]) -> str:
-    return ",".join(f"{t}x{f}" for t, f in kernels)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     plan = thread_plan(args)
@@ -67,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         model = build_model(config).train()
         if args.precision == "bf16":
             model.encoder.choose_precision("cpu")
-        models[shown(kernels)] = model
+        models[format_conv_kernels(kernels)] = model
 
     def whole(model) -> None:
         with autocast("cpu", args.precision):
@@ -90,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
                 if round_:
                     wall.setdefault((name, part), []).append(time.perf_counter() - start)
                     cpu.setdefault((name, part), []).append(time.process_time() - start_cpu)
-    reference = shown(args.kernels[0])
+    reference = format_conv_kernels(args.kernels[0])
     rows = []
     for name, model in models.items():
         row = [name, model.encoder.conv_precision or args.precision]

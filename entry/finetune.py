@@ -22,6 +22,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from models.checkpoint import CHECKPOINT_FILE, Checkpoint
+from models.config import format_conv_kernels
 from speech_kit.units import TextUnits
 from speech_kit.vocab import Vocab
 
@@ -97,9 +98,7 @@ def adopt_architecture(args: argparse.Namespace, given: set[str], checkpoint: Ch
 
 def _shown(value: object) -> str:
     """A flag's value as it is typed: kernels ``((21, 11), (11, 11))`` as ``21x11,11x11``."""
-    if isinstance(value, tuple):
-        return ",".join("x".join(str(k) for k in kernel) for kernel in value)
-    return str(value)
+    return format_conv_kernels(value) if isinstance(value, tuple) else str(value)
 
 
 def _irrelevant(name: str, feature: str) -> bool:

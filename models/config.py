@@ -6,7 +6,37 @@ Run-time options live elsewhere so they may change between training, fork and su
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import asdict, dataclass, fields
+
+# The seed's (time, frequency) kernels of the two front-end convolutions: 410 and 420 ms of context.
+CONV_KERNELS = ((41, 11), (21, 11))
+
+
+def check_conv_kernels(kernels) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Two (time, frequency) pairs of odd sizes, as tuples (a checkpoint's JSON gives lists); else ValueError."""
+    try:
+        pairs = tuple(tuple(int(k) for k in kernel) for kernel in kernels)
+    except (TypeError, ValueError):
+        pairs = ()
+    if len(pairs) != 2 or any(len(k) != 2 or min(k) < 1 or k[0] % 2 == 0 or k[1] % 2 == 0 for k in pairs):
+        raise ValueError(f"conv_kernels must be two odd TIMExFREQUENCY kernels such as 41x11,21x11, got {kernels!r}")
+    return pairs  # type: ignore[return-value]
+
+
+def format_conv_kernels(kernels: tuple[tuple[int, int], ...]) -> str:
+    """``((41, 11), (21, 11))`` -> ``"41x11,21x11"``, as ``--conv_kernels`` is typed."""
+    return ",".join(f"{t}x{f}" for t, f in kernels)
+
+
+def parse_conv_kernels(text: str) -> tuple[tuple[int, int], tuple[int, int]]:
+    """``"41x11,21x11"`` -> ``((41, 11), (21, 11))``; an ``argparse`` type (its error is the option's message)."""
+    try:
+        return check_conv_kernels(pair.split("x") for pair in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not two odd TIMExFREQUENCY kernels such as 41x11,21x11") from None
+
 
 # Keys that checkpoints of the first format stored with the architecture; they are run-time options now.
 RUNTIME_KEYS = ("dropout", "max_len")
@@ -27,17 +57,12 @@ class ModelConfig:
     ctc: bool = False  # a CTC output layer over the encoder (label 0, the padding "_", is the blank)
     classes: int = 0  # an utterance-level classifier over the pooled encoder (e.g. speaker gender)
     conv_channels: int = 32  # channels of the two front-end convolutions (the seed's 32)
-    # (time, frequency) kernels of the two front-end convolutions, odd sizes; the seed's 41x11 and 21x11
-    conv_kernels: tuple[tuple[int, int], tuple[int, int]] = ((41, 11), (21, 11))
+    conv_kernels: tuple[tuple[int, int], tuple[int, int]] = CONV_KERNELS  # (time, frequency), odd sizes
 
     def __post_init__(self) -> None:
         if not (self.decoder or self.ctc):
             raise ValueError("a model needs a decoder, a CTC layer or both")
-        kernels = tuple(tuple(int(k) for k in kernel) for kernel in self.conv_kernels)  # JSON gives lists
-        if len(kernels) != 2 or any(len(k) != 2 or k[0] < 1 or k[1] < 1 or k[0] % 2 == 0 or k[1] % 2 == 0
-                                    for k in kernels):
-            raise ValueError(f"conv_kernels must be two (time, frequency) pairs of odd sizes, got {self.conv_kernels}")
-        object.__setattr__(self, "conv_kernels", kernels)
+        object.__setattr__(self, "conv_kernels", check_conv_kernels(self.conv_kernels))
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-import argparse
-
 import torch
 from torch import nn
 
+from models.config import CONV_KERNELS
 from speech_kit.precision import autocast, full_precision, time_alternately
 from speech_kit.rnn import run_gru
 
 CONV_CHANNELS = 32  # the seed's; the second convolution is most of the model's work, so small tasks use fewer
-CONV_KERNELS = ((41, 11), (21, 11))  # the seed's (time, frequency) kernels: 410 and 420 ms of context
-
-
-def parse_conv_kernels(text: str) -> tuple[tuple[int, int], tuple[int, int]]:
-    """``"41x11,21x11"`` -> ``((41, 11), (21, 11))``: the two convolutions' (time, frequency) kernels; an
-    ``argparse`` type (its error is the option's message)."""
-    try:
-        kernels = tuple(tuple(int(k) for k in pair.split("x")) for pair in text.split(","))
-    except ValueError:
-        kernels = ()
-    if len(kernels) != 2 or any(len(k) != 2 or min(k) < 1 or k[0] % 2 == 0 or k[1] % 2 == 0 for k in kernels):
-        raise argparse.ArgumentTypeError(f"{text!r} is not two odd TIMExFREQUENCY kernels such as 41x11,21x11")
-    return kernels  # type: ignore[return-value]
 
 
 class EncoderRNN(nn.Module):

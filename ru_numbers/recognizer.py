@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from models import DecodingOptions, ModelConfig, Seq2seq, load_checkpoint, save_checkpoint
-from models.encoder import CONV_KERNELS
+from models.config import CONV_KERNELS
 from models.recommended import read_recommended, with_recommended
 from models.transcribe import recognize, warn_unusable
 from ru_numbers.gender import PitchGender, utterance_f0

@@ -25,7 +25,7 @@ import torch
 import nsml
 from entry import SPEECH, Binding, EpochReporter, Metric, Snapshots
 from models import CheckpointError, build_model, check_compatible
-from models.encoder import CONV_KERNELS, parse_conv_kernels
+from models.config import CONV_KERNELS, parse_conv_kernels
 from ru_numbers.data import read_numbers
 from ru_numbers.gender import FIT_UTTERANCES, PitchGender, fit_manifest, write_rule
 from ru_numbers.manifest import ManifestError

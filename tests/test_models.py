@@ -1,3 +1,5 @@
+import argparse
+
 import torch
 
 from label_loader import Vocab
@@ -5,7 +7,7 @@ import pytest
 
 from models import (CheckpointError, DecoderState, DecodingOptions, ModelConfig, build_model, check_compatible,
                     decode, load_checkpoint, save_checkpoint)
-from models.config import RUNTIME_KEYS
+from models.config import RUNTIME_KEYS, parse_conv_kernels
 from speech_kit.features import FeatureConfig
 
 
@@ -202,13 +204,11 @@ def test_front_end_kernels_are_architecture_and_keep_lengths_and_padding(tmp_pat
     del payload["config"]["conv_kernels"]
     torch.save(payload, tmp_path / "model.pt")
     assert load_checkpoint(tmp_path).config.conv_kernels == ((41, 11), (21, 11))
-    with pytest.raises(ValueError, match="odd sizes"):
+    with pytest.raises(ValueError, match="two odd TIMExFREQUENCY kernels"):
         ModelConfig(vocab_size=4, sos_id=2, eos_id=3, conv_kernels=((40, 11), (21, 11)))
 
 
 def test_kernel_option_reads_two_odd_pairs():
-    import argparse
-    from models.encoder import parse_conv_kernels
     assert parse_conv_kernels("21x11,11x11") == ((21, 11), (11, 11))
     for bad in ("21x11", "21x11,11", "20x11,11x11", "axb,1x1", "21x11,11x11,3x3"):
         with pytest.raises(argparse.ArgumentTypeError, match="odd TIMExFREQUENCY"):
