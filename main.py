@@ -23,7 +23,7 @@ from entry import Binding, DecodingSlot, EpochReporter, LanguageModelSlot, Snaps
 from entry.finetune import FineTuneError, adopt_architecture, check_coverage, given_options, init_path
 from models import DecodingOptions, ModelConfig, build_model, check_compatible, save_checkpoint
 from models.checkpoint import CheckpointError, load_checkpoint
-from models.config import CONV_KERNELS, parse_conv_kernels
+from models.config import CONV_KERNELS, CONV_TIME_STRIDES, parse_conv_kernels, parse_conv_time_strides
 from models.attention import KINDS as ATTENTION_KINDS
 from models.lm import NgramLM
 from models.transcribe import transcribe
@@ -110,6 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
     improve.add_argument("--conv_kernels", type=parse_conv_kernels, default=CONV_KERNELS, metavar="TxF,TxF",
                          help="(time x frequency) kernels of the two front-end convolutions, odd sizes "
                               "(default: the seed's 41x11,21x11)")
+    improve.add_argument("--conv_time_strides", type=parse_conv_time_strides, default=CONV_TIME_STRIDES,
+                         metavar="S1,S2", help="time strides of the two front-end convolutions; their product is "
+                                               "the GRUs' frame step in 10 ms (default: the seed's 2,2)")
     improve.add_argument("--units", choices=UNIT_KINDS, default="char",
                          help="output units: the label table's characters, or jamo (Hangul decomposed)")
     improve.add_argument("--ctc_weight", type=float, default=0.0,
@@ -316,7 +319,8 @@ def main(argv: list[str] | None = None) -> int:
                              bidirectional=args.bidirectional, use_attention=args.use_attention,
                              attention=args.attention,
                              decoder=args.ctc_weight < 1.0, ctc=args.ctc_weight > 0,
-                             conv_channels=args.conv_channels, conv_kernels=args.conv_kernels)
+                             conv_channels=args.conv_channels, conv_kernels=args.conv_kernels,
+                             conv_time_strides=args.conv_time_strides)
         model = build_model(config, dropout=args.dropout).to(ctx.device)
         optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
         state = TrainState()

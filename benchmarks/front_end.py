@@ -1,13 +1,15 @@
-"""Front-end kernels: what the encoder's two convolutions cost against its GRUs, for several kernel sizes.
+"""Front ends: what the encoder's two convolutions cost against its GRUs, for several kernels and time strides.
 
-    python -m benchmarks.front_end [--kernels 41x11,21x11 21x11,11x11 ...] [--utterances 20] [--frames 250]
-                                   [--precision bf16] [--repeats 5]
+    python -m benchmarks.front_end [--front_ends 41x11,21x11 21x11,11x11 21x11,11x11/2,3 ...] [--utterances 20]
+                                   [--frames 250] [--precision bf16] [--repeats 5]
 
+A front end is its two convolutions' (time x frequency) kernels, optionally followed by ``/S1,S2``, their time
+strides (the seed's 2,2: the GRUs see one frame per 40 ms; 2,3: one per 60 ms, a third fewer GRU steps).
 The model is the Russian recogniser's by default (80 log-mel bands, 8 channels, three bidirectional GRU layers
 of 192, CTC over 44 labels, a gender head). For each kernel pair, one training pass (forward, CTC loss,
-backward) over a batch of noise is timed whole and for the convolutions alone, in one process, the pairs
+backward) over a batch of noise is timed whole and for the convolutions alone, in one process, the front ends
 alternated (A, B, A, B, ...) after one untimed round; the table shows medians of wall and CPU seconds and the
-ratio to the first pair. Under ``--precision bf16`` each encoder first times its convolutions both ways and keeps
+ratio to the first. Under ``--precision bf16`` each encoder first times its convolutions both ways and keeps
 the faster, as training does (``EncoderRNN.choose_precision``).
 """
 
@@ -21,9 +23,25 @@ from torch.nn import functional as F
 
 from benchmarks.common import median, print_header, print_table, ratio, run_main, thread_plan
 from models import ModelConfig, build_model
-from models.config import CONV_KERNELS, format_conv_kernels, parse_conv_kernels
+from models.config import (CONV_KERNELS, CONV_TIME_STRIDES, format_conv_kernels, parse_conv_kernels,
+                           parse_conv_time_strides)
 from speech_kit.precision import autocast, full_precision
 from speech_kit.threads import apply_threads
+
+
+FrontEnd = tuple[tuple[tuple[int, int], tuple[int, int]], tuple[int, int]]
+
+
+def parse_front_end(text: str) -> FrontEnd:
+    """``"21x11,11x11/2,3"`` -> ``(((21, 11), (11, 11)), (2, 3))``; without ``/...`` the seed's strides 2,2."""
+    kernels, _, strides = text.partition("/")
+    return parse_conv_kernels(kernels), parse_conv_time_strides(strides) if strides else CONV_TIME_STRIDES
+
+
+def front_end_name(front_end: FrontEnd) -> str:
+    kernels, strides = front_end
+    name = format_conv_kernels(kernels)
+    return name if strides == CONV_TIME_STRIDES else f"{name}/{strides[0]},{strides[1]}"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -31,9 +49,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=1,
                    help="torch compute threads (default 1: each of the Russian recipe's two DDP processes has one)")
     p.add_argument("--repeats", type=int, default=5, help="timed rounds, alternated; medians (default %(default)s)")
-    p.add_argument("--kernels", type=parse_conv_kernels, nargs="+",
-                   default=[CONV_KERNELS, ((21, 11), (11, 11))], metavar="TxF,TxF",
-                   help="kernel pairs to time; the first is the reference (default: the seed's, then 21x11,11x11)")
+    p.add_argument("--front_ends", "--kernels", type=parse_front_end, nargs="+",
+                   default=[(CONV_KERNELS, CONV_TIME_STRIDES), (((21, 11), (11, 11)), CONV_TIME_STRIDES)],
+                   metavar="TxF,TxF[/S1,S2]",
+                   help="front ends to time, kernels and optionally time strides; the first is the reference "
+                        "(default: the seed's 41x11,21x11, then 21x11,11x11)")
     p.add_argument("--utterances", type=int, default=20, help="utterances per batch (default %(default)s)")
     p.add_argument("--frames", type=int, default=250, help="10 ms frames per utterance (default %(default)s)")
     p.add_argument("--feature_size", type=int, default=80)
@@ -55,15 +75,15 @@ def main(argv: list[str] | None = None) -> int:
     targets = torch.randint(1, 44, (args.utterances, 8))
     target_lengths = torch.full((args.utterances,), 8)
     models = {}
-    for kernels in args.kernels:
+    for kernels, strides in args.front_ends:
         config = ModelConfig(vocab_size=44, sos_id=42, eos_id=43, feature_size=args.feature_size,
                              hidden_size=args.hidden_size, layer_size=args.layer_size, bidirectional=True,
                              decoder=False, ctc=True, classes=2, conv_channels=args.conv_channels,
-                             conv_kernels=kernels)
+                             conv_kernels=kernels, conv_time_strides=strides)
         model = build_model(config).train()
         if args.precision == "bf16":
             model.encoder.choose_precision("cpu")
-        models[format_conv_kernels(kernels)] = model
+        models[front_end_name((kernels, strides))] = model
 
     def whole(model) -> None:
         with autocast("cpu", args.precision):
@@ -86,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
                 if round_:
                     wall.setdefault((name, part), []).append(time.perf_counter() - start)
                     cpu.setdefault((name, part), []).append(time.process_time() - start_cpu)
-    reference = format_conv_kernels(args.kernels[0])
+    reference = front_end_name(args.front_ends[0])
     rows = []
     for name, model in models.items():
         row = [name, model.encoder.conv_precision or args.precision]
@@ -95,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
             row += [w, c, ratio(w, median(wall[(reference, part)])), ratio(c, median(cpu[(reference, part)]))]
         rows.append(row)
     print(f"{args.utterances} utterances x {args.frames} frames, {args.precision}, medians of {args.repeats}")
-    print_table(["kernels", "convolutions in", "pass s", "pass CPU s", "pass wall ratio", "pass CPU ratio",
+    print_table(["front end", "convolutions in", "pass s", "pass CPU s", "pass wall ratio", "pass CPU ratio",
                  "convolutions s", "convolutions CPU s", "conv wall ratio", "conv CPU ratio"], rows)
     return 0
 

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from models.checkpoint import CHECKPOINT_FILE, Checkpoint
-from models.config import format_conv_kernels
+from models.config import format_conv_kernels, format_conv_time_strides
 from speech_kit.units import TextUnits
 from speech_kit.vocab import Vocab
 
@@ -74,9 +74,10 @@ def adopt_architecture(args: argparse.Namespace, given: set[str], checkpoint: Ch
     wanted = {"hidden_size": config.hidden_size, "layer_size": config.layer_size,
               "bidirectional": config.bidirectional, "use_attention": config.use_attention,
               "attention": config.attention, "conv_channels": config.conv_channels, "conv_kernels": config.conv_kernels,
-              "feature": features.kind,
+              "conv_time_strides": config.conv_time_strides, "feature": features.kind,
               "n_mels": features.n_mels, "feature_norm": features.normalize, "units": checkpoint.units}
-    conflicts = [f"--{name} {_shown(getattr(args, name))} (it has {_shown(value)})" for name, value in wanted.items()
+    conflicts = [f"--{name} {_shown(name, getattr(args, name))} (it has {_shown(name, value)})"
+                 for name, value in wanted.items()
                  if name in given and getattr(args, name) != value and not _irrelevant(name, features.kind)]
     if "ctc_weight" in given and _heads(args.ctc_weight) != (config.decoder, config.ctc):
         heads = "CTC only: 1" if not config.decoder else "no CTC layer: 0" if not config.ctc else "both: in (0, 1)"
@@ -88,7 +89,7 @@ def adopt_architecture(args: argparse.Namespace, given: set[str], checkpoint: Ch
     for name, value in wanted.items():
         if getattr(args, name) != value:
             taken.append(f"--{name}" if value is True else f"no --{name}" if value is False
-                         else f"--{name} {_shown(value)}")
+                         else f"--{name} {_shown(name, value)}")
         setattr(args, name, value)
     if "ctc_weight" not in given:
         args.ctc_weight = _ctc_weight(checkpoint)
@@ -96,9 +97,12 @@ def adopt_architecture(args: argparse.Namespace, given: set[str], checkpoint: Ch
     return taken
 
 
-def _shown(value: object) -> str:
-    """A flag's value as it is typed: kernels ``((21, 11), (11, 11))`` as ``21x11,11x11``."""
-    return format_conv_kernels(value) if isinstance(value, tuple) else str(value)
+_FORMATS = {"conv_kernels": format_conv_kernels, "conv_time_strides": format_conv_time_strides}
+
+
+def _shown(name: str, value: object) -> str:
+    """A flag's value as it is typed: kernels ``((21, 11), (11, 11))`` as ``21x11,11x11``, strides as ``2,3``."""
+    return _FORMATS.get(name, str)(value)
 
 
 def _irrelevant(name: str, feature: str) -> bool:

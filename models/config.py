@@ -38,6 +38,34 @@ def parse_conv_kernels(text: str) -> tuple[tuple[int, int], tuple[int, int]]:
             f"{text!r} is not two odd TIMExFREQUENCY kernels such as 41x11,21x11") from None
 
 
+# The seed's time strides of the two front-end convolutions: frames of 10 ms -> 40 ms for the GRUs.
+CONV_TIME_STRIDES = (2, 2)
+
+
+def check_conv_time_strides(strides) -> tuple[int, int]:
+    """Two positive time strides, as a tuple (a checkpoint's JSON gives a list); else ValueError."""
+    try:
+        pair = tuple(int(s) for s in strides)
+    except (TypeError, ValueError):
+        pair = ()
+    if len(pair) != 2 or min(pair) < 1:
+        raise ValueError(f"conv_time_strides must be two positive time strides such as 2,2, got {strides!r}")
+    return pair  # type: ignore[return-value]
+
+
+def format_conv_time_strides(strides: tuple[int, int]) -> str:
+    """``(2, 3)`` -> ``"2,3"``, as ``--conv_time_strides`` is typed."""
+    return ",".join(str(s) for s in strides)
+
+
+def parse_conv_time_strides(text: str) -> tuple[int, int]:
+    """``"2,3"`` -> ``(2, 3)``; an ``argparse`` type (its error is the option's message)."""
+    try:
+        return check_conv_time_strides(text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not two positive time strides such as 2,2") from None
+
+
 # Keys that checkpoints of the first format stored with the architecture; they are run-time options now.
 RUNTIME_KEYS = ("dropout", "max_len")
 
@@ -58,11 +86,13 @@ class ModelConfig:
     classes: int = 0  # an utterance-level classifier over the pooled encoder (e.g. speaker gender)
     conv_channels: int = 32  # channels of the two front-end convolutions (the seed's 32)
     conv_kernels: tuple[tuple[int, int], tuple[int, int]] = CONV_KERNELS  # (time, frequency), odd sizes
+    conv_time_strides: tuple[int, int] = CONV_TIME_STRIDES  # their product is the GRUs' frame step in 10 ms
 
     def __post_init__(self) -> None:
         if not (self.decoder or self.ctc):
             raise ValueError("a model needs a decoder, a CTC layer or both")
         object.__setattr__(self, "conv_kernels", check_conv_kernels(self.conv_kernels))
+        object.__setattr__(self, "conv_time_strides", check_conv_time_strides(self.conv_time_strides))
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from models.config import CONV_KERNELS
+from models.config import CONV_KERNELS, CONV_TIME_STRIDES
 from speech_kit.precision import autocast, full_precision, time_alternately
 from speech_kit.rnn import run_gru
 
@@ -15,23 +15,26 @@ CONV_CHANNELS = 32  # the seed's; the second convolution is most of the model's 
 class EncoderRNN(nn.Module):
     """Spectrogram ``(B, T, F)`` -> outputs ``(B, T', H·dirs)`` and GRU hidden ``(layers·dirs, B, H)``.
 
-    The convolutions halve time twice and frequency once (257 bins -> 129), so the GRU sees
-    ``32 · 129 = 4128`` features per frame, as the seed printed. The GRU runs over the padded batch
-    (``speech_kit.rnn.run_gru``): each utterance's outputs and final state are those of packing it, so an utterance
-    encodes the same alone or in a padded batch, without packing's per-frame cost on the CPU.
+    The convolutions halve time twice (``conv_time_strides``: the seed's 2 and 2) and frequency once (257 bins
+    -> 129), so the GRU sees ``32 · 129 = 4128`` features per frame, as the seed printed. The GRU runs over the
+    padded batch (``speech_kit.rnn.run_gru``): each utterance's outputs and final state are those of packing it,
+    so an utterance encodes the same alone or in a padded batch, without packing's per-frame cost on the CPU.
     """
 
     def __init__(self, feature_size: int, hidden_size: int, input_dropout_p: float = 0.0, dropout_p: float = 0.0,
                  n_layers: int = 1, bidirectional: bool = False, conv_channels: int = CONV_CHANNELS,
-                 conv_kernels: tuple[tuple[int, int], tuple[int, int]] = CONV_KERNELS):
+                 conv_kernels: tuple[tuple[int, int], tuple[int, int]] = CONV_KERNELS,
+                 conv_time_strides: tuple[int, int] = CONV_TIME_STRIDES):
         super().__init__()
         self.input_dropout = nn.Dropout(p=input_dropout_p)
         first, second = conv_kernels  # odd sizes, padded by half: the lengths below hold for any of them
+        time_first, time_second = conv_time_strides
         self.conv = nn.Sequential(
-            nn.Conv2d(1, conv_channels, kernel_size=first, stride=(2, 2), padding=(first[0] // 2, first[1] // 2)),
+            nn.Conv2d(1, conv_channels, kernel_size=first, stride=(time_first, 2),
+                      padding=(first[0] // 2, first[1] // 2)),
             nn.BatchNorm2d(conv_channels),
             nn.Hardtanh(0, 20, inplace=True),
-            nn.Conv2d(conv_channels, conv_channels, kernel_size=second, stride=(2, 1),
+            nn.Conv2d(conv_channels, conv_channels, kernel_size=second, stride=(time_second, 1),
                       padding=(second[0] // 2, second[1] // 2)),
             nn.BatchNorm2d(conv_channels),
             nn.Hardtanh(0, 20, inplace=True),
@@ -69,8 +72,10 @@ class EncoderRNN(nn.Module):
                    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         for layer in self.conv:
             x = layer(x)
-            if lengths is not None and isinstance(layer, nn.Hardtanh):
-                lengths = (lengths - 1) // 2 + 1  # each block's convolution has time stride 2
+            if isinstance(layer, nn.Conv2d):
+                stride = layer.stride[0]  # this block's time stride
+            elif lengths is not None and isinstance(layer, nn.Hardtanh):
+                lengths = (lengths - 1) // stride + 1
                 valid = torch.arange(x.size(2), device=x.device)[None, :] < lengths.to(x.device)[:, None]
                 x = x * valid.to(x.dtype).view(-1, 1, x.size(2), 1)
         return x, lengths

@@ -113,7 +113,8 @@ def build_model(config: ModelConfig, dropout: float = 0.0) -> Seq2seq:
     """
     encoder = EncoderRNN(config.feature_size, config.hidden_size, input_dropout_p=dropout,
                          dropout_p=dropout, n_layers=config.layer_size, bidirectional=config.bidirectional,
-                         conv_channels=config.conv_channels, conv_kernels=config.conv_kernels)
+                         conv_channels=config.conv_channels, conv_kernels=config.conv_kernels,
+                         conv_time_strides=config.conv_time_strides)
     encoder_size = config.hidden_size * (2 if config.bidirectional else 1)
     decoder = DecoderRNN(config.vocab_size, encoder_size, config.sos_id, config.eos_id,
                          n_layers=config.layer_size, input_dropout_p=dropout, dropout_p=dropout,

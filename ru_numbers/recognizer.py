@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from models import DecodingOptions, ModelConfig, Seq2seq, load_checkpoint, save_checkpoint
-from models.config import CONV_KERNELS
+from models.config import CONV_KERNELS, CONV_TIME_STRIDES
 from models.recommended import read_recommended, with_recommended
 from models.transcribe import recognize, warn_unusable
 from ru_numbers.gender import PitchGender, utterance_f0
@@ -33,13 +33,14 @@ GREEDY = DecodingOptions(max_len=40)  # at most 40 number words; the longest num
 
 
 def model_config(vocab: Vocab, features: FeatureConfig, hidden_size: int, layer_size: int,
-                 conv_channels: int, conv_kernels: tuple[tuple[int, int], tuple[int, int]] = CONV_KERNELS
-                 ) -> ModelConfig:
+                 conv_channels: int, conv_kernels: tuple[tuple[int, int], tuple[int, int]] = CONV_KERNELS,
+                 conv_time_strides: tuple[int, int] = CONV_TIME_STRIDES) -> ModelConfig:
     """CTC only (no attention decoder: number words are few and monotonic) plus a two-way gender head."""
     return ModelConfig(vocab_size=len(vocab), sos_id=vocab.sos_id, eos_id=vocab.eos_id,
                        feature_size=features.size, hidden_size=hidden_size, layer_size=layer_size,
                        bidirectional=True, decoder=False, ctc=True, classes=len(GENDERS),
-                       conv_channels=conv_channels, conv_kernels=conv_kernels)
+                       conv_channels=conv_channels, conv_kernels=conv_kernels,
+                       conv_time_strides=conv_time_strides)
 
 
 def to_digits(units: UnitTable, text: str) -> str:

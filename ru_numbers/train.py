@@ -25,7 +25,7 @@ import torch
 import nsml
 from entry import SPEECH, Binding, EpochReporter, Metric, Snapshots
 from models import CheckpointError, build_model, check_compatible
-from models.config import CONV_KERNELS, parse_conv_kernels
+from models.config import CONV_KERNELS, CONV_TIME_STRIDES, parse_conv_kernels, parse_conv_time_strides
 from ru_numbers.data import read_numbers
 from ru_numbers.gender import FIT_UTTERANCES, PitchGender, fit_manifest, write_rule
 from ru_numbers.manifest import ManifestError
@@ -89,6 +89,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--conv_kernels", type=parse_conv_kernels, default=CONV_KERNELS, metavar="TxF,TxF",
                    help="(time x frequency) kernels of the two front-end convolutions, odd sizes in 10 ms and 20 ms "
                         "frames and mel bands (default: the seed's 41x11,21x11)")
+    p.add_argument("--conv_time_strides", type=parse_conv_time_strides, default=CONV_TIME_STRIDES, metavar="S1,S2",
+                   help="time strides of the two front-end convolutions; their product is the GRUs' frame step in "
+                        "10 ms (default: the seed's 2,2; 2,3: a frame per 60 ms, a third fewer GRU steps)")
     p.add_argument("--dropout", type=float, default=0.1)
     p.add_argument("--gender_weight", type=float, default=0.5, help="weight of the gender loss")
     p.add_argument("--gender_by", choices=("pitch", "head"), default="pitch",
@@ -160,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     featurize = (CachedFeaturizer(featurizer, args.feature_cache, feature_dtype(args.precision))
                  if args.feature_cache else featurizer)
     config = model_config(vocab, features, args.hidden_size, args.layer_size, args.conv_channels,
-                          args.conv_kernels)
+                          args.conv_kernels, args.conv_time_strides)
     model = build_model(config, dropout=args.dropout).to(ctx.device)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     state = TrainState()

@@ -22,10 +22,11 @@ FAST = ["--max_epochs", "1", "--precision", "fp32", "--workers", "1"]
 
 def test_a_flag_that_contradicts_the_checkpoint_is_one_line_naming_both_values(tmp_path):
     done = run_main(["--init", str(PRETRAINED), "--hidden_size", "512", "--units", "char", "--layer_size", "3",
-                     "--conv_kernels", "21x11,11x11"], tmp_path / "ckpt")
+                     "--conv_kernels", "21x11,11x11", "--conv_time_strides", "2,3"], tmp_path / "ckpt")
     assert done.returncode == 2 and done.stderr.count("error") == 1, done.stderr
     assert "--hidden_size 512 (it has 256)" in done.stderr and "--units char (it has jamo)" in done.stderr
     assert "--conv_kernels 21x11,11x11 (it has 41x11,21x11)" in done.stderr
+    assert "--conv_time_strides 2,3 (it has 2,2)" in done.stderr
     assert "--layer_size" not in done.stderr  # given, but the checkpoint's own value
     assert not (tmp_path / "ckpt").exists()
 

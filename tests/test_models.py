@@ -7,7 +7,7 @@ import pytest
 
 from models import (CheckpointError, DecoderState, DecodingOptions, ModelConfig, build_model, check_compatible,
                     decode, load_checkpoint, save_checkpoint)
-from models.config import RUNTIME_KEYS, parse_conv_kernels
+from models.config import RUNTIME_KEYS, parse_conv_kernels, parse_conv_time_strides
 from speech_kit.features import FeatureConfig
 
 
@@ -206,6 +206,40 @@ def test_front_end_kernels_are_architecture_and_keep_lengths_and_padding(tmp_pat
     assert load_checkpoint(tmp_path).config.conv_kernels == ((41, 11), (21, 11))
     with pytest.raises(ValueError, match="two odd TIMExFREQUENCY kernels"):
         ModelConfig(vocab_size=4, sos_id=2, eos_id=3, conv_kernels=((40, 11), (21, 11)))
+
+
+def test_front_end_time_strides_are_architecture_and_set_the_frame_step(tmp_path, vocab):
+    """Time strides 2,3 give the GRUs a frame per 60 ms: the lengths follow, an utterance encodes the same alone or
+    padded, the strides round trip a checkpoint, and a checkpoint saved before them loads with the seed's 2,2."""
+    torch.manual_seed(0)
+    config = ModelConfig(vocab_size=len(vocab), sos_id=vocab.sos_id, eos_id=vocab.eos_id, feature_size=40,
+                         hidden_size=16, layer_size=1, bidirectional=True, decoder=False, ctc=True,
+                         conv_channels=4, conv_kernels=((11, 5), (5, 3)), conv_time_strides=(2, 3))
+    model = build_model(config).eval()
+    assert "Conv2d(4, 4, kernel_size=(5, 3), stride=(3, 1), padding=(2, 1))" in str(model)
+    feats = torch.randn(2, 101, 40)
+    feats[1, 70:] = 0.0
+    with torch.no_grad():
+        batch = model.encode(feats, torch.tensor([101, 70]))
+        alone = model.encode(feats[1:, :70], torch.tensor([70]))
+    assert batch.lengths.tolist() == [17, 12] and batch.outputs.shape[1] == 17  # 101 -> 51 -> 17; 70 -> 35 -> 12
+    assert alone.outputs.shape[1] == 12
+    assert torch.allclose(alone.outputs, batch.outputs[1:, :12], atol=1e-5)
+    save_checkpoint(tmp_path, model, config, vocab)
+    assert load_checkpoint(tmp_path).config.conv_time_strides == (2, 3)
+    with pytest.raises(CheckpointError, match="conv_time_strides"):
+        check_compatible(load_checkpoint(tmp_path), ModelConfig(**{**config.to_dict(), "conv_time_strides": (2, 2)}),
+                         vocab, "ckpt")
+    payload = torch.load(tmp_path / "model.pt", weights_only=True)
+    del payload["config"]["conv_time_strides"]
+    torch.save(payload, tmp_path / "model.pt")
+    assert load_checkpoint(tmp_path).config.conv_time_strides == (2, 2)
+    assert parse_conv_time_strides("2,3") == (2, 3)
+    for bad in ("2", "2,0", "2,3,4", "a,b", "2,-1"):
+        with pytest.raises(argparse.ArgumentTypeError, match="two positive time strides"):
+            parse_conv_time_strides(bad)
+    with pytest.raises(ValueError, match="two positive time strides"):
+        ModelConfig(vocab_size=4, sos_id=2, eos_id=3, conv_time_strides=(0, 2))
 
 
 def test_kernel_option_reads_two_odd_pairs():
