@@ -23,7 +23,8 @@ from entry import Binding, DecodingSlot, EpochReporter, LanguageModelSlot, Snaps
 from entry.finetune import FineTuneError, adopt_architecture, check_coverage, given_options, init_path
 from models import DecodingOptions, ModelConfig, build_model, check_compatible, save_checkpoint
 from models.checkpoint import CheckpointError, load_checkpoint
-from models.config import CONV_KERNELS, CONV_TIME_STRIDES, parse_conv_kernels, parse_conv_time_strides
+from models.config import (CONV_KERNELS, CONV_TIME_STRIDES, format_conv_kernels, format_conv_time_strides,
+                           parse_conv_kernels, parse_conv_time_strides)
 from models.attention import KINDS as ATTENTION_KINDS
 from models.lm import NgramLM
 from models.transcribe import transcribe
@@ -107,12 +108,13 @@ def build_parser() -> argparse.ArgumentParser:
                               "in bfloat16 under --precision bf16 (the same training, half the bytes)")
     improve.add_argument("--conv_channels", type=int, default=32,
                          help="channels of the two front-end convolutions (most of the seed's compute)")
-    improve.add_argument("--conv_kernels", type=parse_conv_kernels, default=CONV_KERNELS, metavar="TxF,TxF",
-                         help="(time x frequency) kernels of the two front-end convolutions, odd sizes "
-                              "(default: the seed's 41x11,21x11)")
-    improve.add_argument("--conv_time_strides", type=parse_conv_time_strides, default=CONV_TIME_STRIDES,
-                         metavar="S1,S2", help="time strides of the two front-end convolutions; their product is "
-                                               "the GRUs' frame step in 10 ms (default: the seed's 2,2)")
+    improve.add_argument("--conv_kernels", type=parse_conv_kernels, default=format_conv_kernels(CONV_KERNELS),
+                         metavar="TxF,TxF",
+                         help="(time x frequency) kernels of the two front-end convolutions, odd sizes (the seed's)")
+    improve.add_argument("--conv_time_strides", type=parse_conv_time_strides,
+                         default=format_conv_time_strides(CONV_TIME_STRIDES), metavar="S1,S2",
+                         help="time strides of the two front-end convolutions; their product is the GRUs' frame "
+                              "step in 10 ms (the seed's: one frame per 40 ms)")
     improve.add_argument("--units", choices=UNIT_KINDS, default="char",
                          help="output units: the label table's characters, or jamo (Hangul decomposed)")
     improve.add_argument("--ctc_weight", type=float, default=0.0,
