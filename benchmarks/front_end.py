@@ -6,7 +6,7 @@
 A front end is its two convolutions' (time x frequency) kernels, optionally followed by ``/S1,S2``, their time
 strides (the seed's 2,2: the GRUs see one frame per 40 ms; 2,3: one per 60 ms, a third fewer GRU steps).
 The model is the Russian recogniser's by default (80 log-mel bands, 8 channels, three bidirectional GRU layers
-of 192, CTC over 44 labels, a gender head). For each kernel pair, one training pass (forward, CTC loss,
+of 192, CTC over 44 labels, a gender head). For each front end, one training pass (forward, CTC loss,
 backward) over a batch of noise is timed whole and for the convolutions alone, in one process, the front ends
 alternated (A, B, A, B, ...) after one untimed round; the table shows medians of wall and CPU seconds and the
 ratio to the first. Under ``--precision bf16`` each encoder first times its convolutions both ways and keeps
@@ -23,8 +23,8 @@ from torch.nn import functional as F
 
 from benchmarks.common import median, print_header, print_table, ratio, run_main, thread_plan
 from models import ModelConfig, build_model
-from models.config import (CONV_KERNELS, CONV_TIME_STRIDES, format_conv_kernels, parse_conv_kernels,
-                           parse_conv_time_strides)
+from models.config import (CONV_KERNELS, CONV_TIME_STRIDES, format_conv_kernels, format_conv_time_strides,
+                           parse_conv_kernels, parse_conv_time_strides)
 from speech_kit.precision import autocast, full_precision
 from speech_kit.threads import apply_threads
 
@@ -41,7 +41,7 @@ def parse_front_end(text: str) -> FrontEnd:
 def front_end_name(front_end: FrontEnd) -> str:
     kernels, strides = front_end
     name = format_conv_kernels(kernels)
-    return name if strides == CONV_TIME_STRIDES else f"{name}/{strides[0]},{strides[1]}"
+    return name if strides == CONV_TIME_STRIDES else f"{name}/{format_conv_time_strides(strides)}"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

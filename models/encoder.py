@@ -15,10 +15,11 @@ CONV_CHANNELS = 32  # the seed's; the second convolution is most of the model's 
 class EncoderRNN(nn.Module):
     """Spectrogram ``(B, T, F)`` -> outputs ``(B, T', H·dirs)`` and GRU hidden ``(layers·dirs, B, H)``.
 
-    The convolutions halve time twice (``conv_time_strides``: the seed's 2 and 2) and frequency once (257 bins
-    -> 129), so the GRU sees ``32 · 129 = 4128`` features per frame, as the seed printed. The GRU runs over the
-    padded batch (``speech_kit.rnn.run_gru``): each utterance's outputs and final state are those of packing it,
-    so an utterance encodes the same alone or in a padded batch, without packing's per-frame cost on the CPU.
+    The convolutions step through time by ``conv_time_strides`` (the seed's 2 and 2: a GRU frame per 40 ms) and
+    halve frequency once (257 bins -> 129), so the GRU sees ``32 · 129 = 4128`` features per frame, as the seed
+    printed. The GRU runs over the padded batch (``speech_kit.rnn.run_gru``): each utterance's outputs and final
+    state are those of packing it, so an utterance encodes the same alone or in a padded batch, without packing's
+    per-frame cost on the CPU.
     """
 
     def __init__(self, feature_size: int, hidden_size: int, input_dropout_p: float = 0.0, dropout_p: float = 0.0,
