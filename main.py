@@ -31,7 +31,7 @@ from models.transcribe import transcribe
 from nsml.errors import NoSpace
 from nsml.records import write_run_file
 from speech_kit.audio import AudioError
-from speech_kit.augment import SpecAugment
+from speech_kit.augment import FrequencyWarp, SpecAugment, chain
 from speech_kit.batching import FrameBudgetBatches
 from speech_kit.dataset import read_train_list, split_dataset
 from speech_kit.distributed import DistributedContext, cleanup, setup_distributed
@@ -121,6 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
                          help="weight of a CTC loss over the encoder (0: none; 1: CTC only, no decoder)")
     improve.add_argument("--label_smoothing", type=float, default=0.0, help="label smoothing of the decoder loss")
     improve.add_argument("--spec_augment", action="store_true", help="mask random frequency bands and time spans")
+    improve.add_argument("--vtlp", type=float, default=0.0, metavar="WIDTH",
+                         help="vocal tract length perturbation: each training utterance's frequencies scaled by a "
+                              "factor drawn from [1 - WIDTH, 1 + WIDTH], every epoch afresh (0: off)")
     improve.add_argument("--warmup_steps", type=int, default=0, help="linear learning-rate warm-up")
     improve.add_argument("--lr_decay", choices=DECAYS, default="none", help="cosine: decay to 0 at the last step")
     improve.add_argument("--clip_norm", type=float, default=0.0, help="clip the gradient norm (0: off)")
@@ -155,7 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--init", metavar="CHECKPOINT", type=partial(init_path, roots=(nsml_checkout(),)),
                         help="fine-tune: start from this checkpoint's weights (e.g. pretrained/korean) with its "
                              "architecture, feature and units (flags left out are taken from it, flags that "
-                             "contradict it are an error); the optimizer and the schedule start fresh")
+                             "contradict it are an error); the optimizer and the schedule start fresh, and its "
+                             "weights, validated first, stay 'best' unless an epoch beats them")
     return parser
 
 
@@ -172,6 +176,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error(f"--batch_frames must be positive (or 0: off), got {args.batch_frames}")
     if args.snapshot_minutes < 0:
         parser.error(f"--snapshot_minutes must be positive (or 0: off), got {args.snapshot_minutes}")
+    if not 0 <= args.vtlp < 0.5:
+        parser.error(f"--vtlp must be within [0, 0.5) (0: off; 0.1: factors 0.9-1.1), got {args.vtlp}")
     if not 0.0 <= args.teacher_forcing <= 1.0:
         parser.error(f"--teacher_forcing must be within [0, 1], got {args.teacher_forcing}")
     if not 0.0 <= args.dropout < 1.0:
@@ -259,7 +265,8 @@ def train(args: argparse.Namespace, ctx: DistributedContext, model: nn.Module, o
     if args.lm_order and (lm.lm is None or args.init):  # fine-tuning: an LM of this data, not the checkpoint's
         lm.lm = NgramLM.train((vocab.decode(ids) for ids in train_list.targets.values()), args.lm_order)
         logger.info("trained a %d-gram LM on %d training transcripts", args.lm_order, len(train_list.targets))
-    augment = SpecAugment(seed=args.seed) if args.spec_augment else None
+    augment = chain(FrequencyWarp(featurizer.config, args.vtlp, seed=args.seed + ctx.rank) if args.vtlp else None,
+                    SpecAugment(seed=args.seed) if args.spec_augment else None)
     featurize = (CachedFeaturizer(featurizer, args.feature_cache, feature_dtype(args.precision))
                  if args.feature_cache else featurizer)
     data = split_dataset(train_list, vocab, args.batch_size, args.workers, rank=ctx.rank,
@@ -276,7 +283,8 @@ def train(args: argparse.Namespace, ctx: DistributedContext, model: nn.Module, o
     objective = SpeechObjective(vocab, args.ctc_weight, args.label_smoothing,
                                 to_text=lambda ids: units.decode(vocab.decode(ids)))
     fit(model, objective, data, optimizer, config, state, ctx, on_epoch=reporter.end_epoch,
-        on_report=reporter.report_batch, sampler=sampler, show_progress=sys.stderr.isatty())
+        on_report=reporter.report_batch, sampler=sampler, show_progress=sys.stderr.isatty(),
+        on_start=reporter.start_from if args.init else None)  # fine-tuning: the shipped weights are the bar
     notice = reporter.untrained_notice(UNTRAINED_READ) if ctx.is_main else None
     if notice:
         logger.warning(notice)

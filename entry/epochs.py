@@ -93,6 +93,18 @@ class EpochReporter:
         if self.snapshots is not None and self.snapshots.due():
             self.snapshots.save()
 
+    def start_from(self, valid: dict[str, float]) -> None:
+        """Before fine-tuning's first epoch: report the starting weights' evaluation metrics (as epoch 0) and save
+        them as ``best``, which an epoch then replaces only by doing better."""
+        self.log.info("epoch 0/%s (the starting weights): eval %s; saved as 'best', which an epoch replaces only by "
+                      "a lower eval %s", self.max_epochs or "?", self._line(valid),
+                      self.metrics[0].label or self.metrics[0].name)
+        nsml.report(True, step=self.state.step, **{f"eval__{m.name}": m.value(valid) for m in self.metrics},
+                    epoch=0)
+        nsml.save("best")
+        if self.export is not None:
+            self.export()
+
     def end_epoch(self, report: EpochReport) -> None:
         """Report the epoch, save ``save_name`` always and ``best`` on the lowest evaluation loss."""
         self.last[:] = [report]

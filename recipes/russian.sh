@@ -16,7 +16,8 @@
 #              all rendered again), joined into DATA/mix/train.csv (ru_numbers.subset: no audio copied) with the
 #              2019 layout beside it (test side: the held-out Festival set), registered as the NSML dataset ru_numbers
 #   2 train    a local NSML session of ru_numbers/train.py on ru_numbers, then (FINETUNE=1, the default) a second
-#              one from its best checkpoint (pulled to DATA/shipped/first) with FINETUNE_ARGS
+#              one from its best checkpoint (pulled to DATA/shipped/first) with FINETUNE_ARGS; the second session
+#              validates the weights it starts from first and keeps them as its best unless an epoch beats them
 #   3 export   its best checkpoint to OUT, with the training log and plot (run without stage 2: the session
 #              RECIPE_SESSION=USER/ru_numbers/N, else the newest finished one on ru_numbers); then
 #              ru_numbers.tune records in OUT/decoding.json the time stretch of the features that reads the

@@ -16,6 +16,7 @@ import logging
 import random
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -32,7 +33,7 @@ from ru_numbers.manifest import ManifestError
 from ru_numbers.recognizer import TASK_FILE, Recognizer, model_config, save, to_digits
 from ru_numbers.units import KINDS, table
 from speech_kit.audio import AudioError
-from speech_kit.augment import SpecAugment, SpecAugmentConfig
+from speech_kit.augment import FrequencyWarp, SpecAugment, SpecAugmentConfig, chain
 from speech_kit.batching import FrameBudgetBatches
 from speech_kit.cli import fail
 from speech_kit.dataset import split_dataset
@@ -108,6 +109,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--lr_decay", choices=DECAYS, default="cosine")
     p.add_argument("--clip_norm", type=float, default=5.0)
     p.add_argument("--spec_augment", action="store_true", help="frequency and time masks on training features")
+    p.add_argument("--vtlp", type=float, default=0.0, metavar="WIDTH",
+                   help="vocal tract length perturbation: each training utterance's frequencies scaled by a factor "
+                        "drawn from [1 - WIDTH, 1 + WIDTH], every epoch afresh (0: off; 0.1 moves formants about as "
+                        "far as a man's are from a woman's, halfway)")
     p.add_argument("--time_mask_width", type=int, default=SpecAugmentConfig.time_width, metavar="FRAMES",
                    help="widest SpecAugment time mask, in 10 ms frames (default %(default)s; a number word said "
                         "at 300 words a minute lasts about 20, and a mask that hides a whole word leaves a target "
@@ -126,17 +131,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                     "(e.g. ru_numbers/states/words)")
     p.add_argument("--init", metavar="CHECKPOINT",
                    help="start from this checkpoint's weights (e.g. ru_numbers/states/words: fine-tuning); its "
-                        "architecture flags must match; the optimizer and the schedule start fresh")
+                        "architecture flags must match; the optimizer and the schedule start fresh, and its weights, "
+                        "validated first, stay 'best' unless an epoch beats them")
     p.add_argument("--mode", choices=("train", "test"), default="train")
     p.add_argument("--pause", type=int, default=0, help="1: hand control to nsml.paused (submit/fork)")
     return p.parse_args(argv)
 
 
-def spec_augment(args: argparse.Namespace, rank: int) -> SpecAugment | None:
-    """The training features' masks (``--spec_augment``), seeded per process so that two DDP ranks differ."""
-    if not args.spec_augment:
-        return None
-    return SpecAugment(replace(SpecAugmentConfig(), time_width=args.time_mask_width), seed=args.seed + rank)
+def augmentation(args: argparse.Namespace, features: FeatureConfig, rank: int) -> Callable | None:
+    """The training features' frequency warp (``--vtlp``), then their masks (``--spec_augment``), seeded per
+    process so that two DDP ranks differ."""
+    warp = FrequencyWarp(features, args.vtlp, seed=args.seed + rank) if args.vtlp else None
+    masks = (SpecAugment(replace(SpecAugmentConfig(), time_width=args.time_mask_width), seed=args.seed + rank)
+             if args.spec_augment else None)
+    return chain(warp, masks)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -144,6 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.snapshot_minutes < 0:
         return fail(PROG, f"--snapshot_minutes must be positive (or 0: off), got {args.snapshot_minutes}")
+    if not 0 <= args.vtlp < 0.5:
+        return fail(PROG, f"--vtlp must be within [0, 0.5) (0: off; 0.1: factors 0.9-1.1), got {args.vtlp}")
     if args.time_mask_width < 0:
         return fail(PROG, f"--time_mask_width must be 0 (no time masks) or more frames, got {args.time_mask_width}")
     if args.time_mask_width != SpecAugmentConfig.time_width and not args.spec_augment:
@@ -205,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
                                steady_memory=args.steady_memory)
     data = split_dataset(train_list, vocab, SHARD_GROUP, args.workers, valid_ratio=0.03, rank=ctx.rank,
                          world_size=ctx.world_size, seed=args.seed, featurize=featurize,
-                         augment=spec_augment(args, ctx.rank))
+                         augment=augmentation(args, features, ctx.rank))
     try:
         sampler = FrameBudgetBatches(args.batch_frames, feature_frames(data.train.wav_paths))
     except DatasetError as err:  # a --batch_frames below the longest utterance
@@ -235,7 +245,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         fit(model, objective, data, optimizer, train_config, state, ctx, on_epoch=reporter.end_epoch,
-            on_report=reporter.report_batch, sampler=sampler, show_progress=sys.stderr.isatty())
+            on_report=reporter.report_batch, sampler=sampler, show_progress=sys.stderr.isatty(),
+            on_start=reporter.start_from if args.init else None)  # fine-tuning: its start is the best to beat
     finally:
         cleanup(ctx)
     return 0

@@ -1,17 +1,28 @@
-"""SpecAugment for training features: random frequency bands and time spans set to zero.
+"""Augmentations of training features, applied on the fly: each utterance changed afresh every epoch.
 
-Zero is the mean of a per-utterance normalised log-mel feature, so a mask removes information without adding an
-unusual value. Masks are drawn from the object's own generator, under a lock (loader threads share it): a seed
-fixes the set of masks drawn, though not which utterance gets which when several threads read at once.
+``SpecAugment``: random frequency bands and time spans set to zero. Zero is the mean of a per-utterance normalised
+log-mel feature, so a mask removes information without adding an unusual value.
+
+``FrequencyWarp``: vocal tract length perturbation (VTLP, Jaitly and Hinton 2013) on the features themselves: every
+frequency scaled by one factor drawn per utterance, so one speaker's formants move up or down as a shorter or
+longer vocal tract would move them, the length and the words kept. (``speech_kit.synth.augment`` changes the audio
+itself, once, before training; this costs an interpolation per utterance and reaches every utterance every epoch.)
+
+Random draws come from each object's own generator, under a lock (loader threads share it): a seed fixes the set
+of draws, though not which utterance gets which when several threads read at once.
 """
 
 from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import torch
+
+from speech_kit.features import FeatureConfig, bin_centres_hz
 
 
 @dataclass(frozen=True)
@@ -51,3 +62,50 @@ class SpecAugment:
         for start, stop in spans:
             out[start:stop] = 0
         return out
+
+
+def warp_frequencies(feat: torch.Tensor, centres_hz: np.ndarray, factor: float) -> torch.Tensor:
+    """``(frames, bins)`` -> the same shape, every frequency scaled by ``factor``: bin ``i`` (centred at
+    ``centres_hz[i]``) takes the input's value at ``centres_hz[i] / factor``, interpolated linearly between the
+    neighbouring bins (and the edge bin's value beyond the edges). ``factor`` > 1 moves formants up (a shorter
+    vocal tract, towards a woman's or a child's), < 1 down; 1 returns ``feat``."""
+    if factor == 1.0:
+        return feat
+    position = np.interp(centres_hz / factor, centres_hz, np.arange(len(centres_hz), dtype=np.float64))
+    below = np.floor(position).astype(np.int64)
+    above = np.minimum(below + 1, len(centres_hz) - 1)
+    weight = torch.from_numpy(position - below).to(feat.dtype)
+    return feat[:, below] * (1 - weight) + feat[:, above] * weight
+
+
+class FrequencyWarp:
+    """Callable ``(T, F) -> (T, F)``: the features' frequencies scaled by a factor drawn uniformly from
+    ``[1 - width, 1 + width]`` for each utterance (``warp_frequencies``); ``features`` says where each bin lies."""
+
+    def __init__(self, features: FeatureConfig, width: float, seed: int = 0):
+        if not 0 < width < 0.5:
+            raise ValueError(f"a frequency warp's width must be within (0, 0.5), got {width}")
+        self.width = width
+        self.centres_hz = bin_centres_hz(features)
+        self._rng = random.Random(seed)
+        self._lock = threading.Lock()
+
+    def __call__(self, feat: torch.Tensor) -> torch.Tensor:
+        with self._lock:
+            factor = self._rng.uniform(1 - self.width, 1 + self.width)
+        return warp_frequencies(feat, self.centres_hz, factor)
+
+
+def chain(*steps: Callable[[torch.Tensor], torch.Tensor] | None) -> Callable[[torch.Tensor], torch.Tensor] | None:
+    """One augmentation applying ``steps`` in order (those that are None left out); None when none is left."""
+    chosen = [step for step in steps if step is not None]
+    if not chosen:
+        return None
+    if len(chosen) == 1:
+        return chosen[0]
+
+    def apply(feat: torch.Tensor) -> torch.Tensor:
+        for step in chosen:
+            feat = step(feat)
+        return feat
+    return apply

@@ -74,16 +74,34 @@ def get_spectrogram_feature(filepath: str) -> torch.Tensor:
     return stft_magnitude(torch.from_numpy(read_audio(filepath)))
 
 
+def to_mel(hz: np.ndarray) -> np.ndarray:
+    """Hertz to mels (the HTK formula)."""
+    return 2595.0 * np.log10(1.0 + hz / 700.0)
+
+
+def to_hz(mel: np.ndarray) -> np.ndarray:
+    """Mels (the HTK formula) to hertz."""
+    return 700.0 * (10.0 ** (mel / 2595.0) - 1.0)
+
+
+def mel_edges_hz(n_mels: int, rate: int = SAMPLE_RATE) -> np.ndarray:
+    """The ``n_mels + 2`` edges of the mel filters in Hz, evenly spaced in mels from 0 to Nyquist; filter ``i``
+    rises from edge ``i``, peaks at edge ``i + 1`` and falls to edge ``i + 2``."""
+    return to_hz(np.linspace(0.0, to_mel(np.array(rate / 2)), n_mels + 2))
+
+
+def bin_centres_hz(config: FeatureConfig) -> np.ndarray:
+    """The frequency (Hz) at which each of the feature's bins is centred: the STFT's bins, or the mel filters'
+    peaks."""
+    if config.kind == "stft":
+        return np.linspace(0.0, SAMPLE_RATE / 2, N_FREQ)
+    return mel_edges_hz(config.n_mels)[1:-1]
+
+
 def mel_filterbank(n_mels: int, n_fft: int = N_FFT, rate: int = SAMPLE_RATE) -> torch.Tensor:
     """Triangular filters ``(n_fft // 2 + 1, n_mels)`` evenly spaced on the mel scale (HTK formula) up to Nyquist."""
-    def to_mel(hz: np.ndarray) -> np.ndarray:
-        return 2595.0 * np.log10(1.0 + hz / 700.0)
-
-    def to_hz(mel: np.ndarray) -> np.ndarray:
-        return 700.0 * (10.0 ** (mel / 2595.0) - 1.0)
-
     bins = np.linspace(0.0, rate / 2, n_fft // 2 + 1)
-    edges = to_hz(np.linspace(0.0, to_mel(np.array(rate / 2)), n_mels + 2))
+    edges = mel_edges_hz(n_mels, rate)
     lower, centre, upper = edges[:-2, None], edges[1:-1, None], edges[2:, None]
     rising = (bins[None, :] - lower) / (centre - lower)
     falling = (upper - bins[None, :]) / (upper - centre)

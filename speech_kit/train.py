@@ -241,11 +241,15 @@ def fit(model: nn.Module, objective: Objective, data: DataSplit, optimizer: torc
         config: TrainConfig, state: TrainState, ctx: DistributedContext,
         on_epoch: Callable[[EpochReport], None] | None = None,
         on_report: Callable[[int, int, dict[str, float]], None] | None = None,
-        sampler: FixedSizeBatches | FrameBudgetBatches | None = None, show_progress: bool = False) -> TrainState:
+        sampler: FixedSizeBatches | FrameBudgetBatches | None = None, show_progress: bool = False,
+        on_start: Callable[[dict[str, float]], None] | None = None) -> TrainState:
     """Train from ``state.epoch`` to ``config.max_epochs``; rank 0 validates and calls ``on_epoch`` each epoch.
 
     ``on_report(epoch, step, metrics)`` receives the per-window training metrics (rank 0 only). Under DDP every
     rank trains its own shards of ``data`` and the gradients are averaged by ``DistributedDataParallel``.
+    ``on_start(valid_metrics)``, for a run that starts from trained weights (fine-tuning): before the first epoch
+    (not on resuming) rank 0 validates those weights, they become the loss to beat, and ``on_start`` records them,
+    so a run none of whose epochs does better keeps its starting point as its best.
     """
     sampler = sampler or FixedSizeBatches(config.batch_size)
     if config.precision == "bf16":  # modules that compute faster in float32 here keep float32
@@ -257,6 +261,10 @@ def fit(model: nn.Module, objective: Objective, data: DataSplit, optimizer: torc
     if state.epoch >= config.max_epochs and ctx.is_main:
         logger.warning("nothing to train: the loaded checkpoint has done %d epochs and --max_epochs is %d "
                        "(fork with a larger --max_epochs to continue)", state.epoch, config.max_epochs)
+    if on_start is not None and state.epoch == 0 and ctx.is_main:
+        start_metrics = evaluate(model, objective, data.valid, config, ctx.device)
+        state.best_loss = start_metrics[objective.primary]
+        on_start(start_metrics)
     budget_started = time.time()
     for epoch in range(state.epoch, config.max_epochs):
         if config.max_minutes and time.time() - budget_started >= config.max_minutes * 60:

@@ -12,6 +12,10 @@ import pytest
 import pyworld
 
 from ru_numbers.pitch import median_f0
+import torch
+
+from speech_kit.augment import FrequencyWarp, warp_frequencies
+from speech_kit.features import FeatureConfig, Featurizer, bin_centres_hz
 from speech_kit.synth import augment
 from speech_kit.synth.espeak import EspeakVoice
 from speech_kit.synth.festival import FestivalVoice
@@ -147,3 +151,40 @@ def test_festivals_natural_voice_becomes_a_faster_female_one_on_the_phone():
     line = augment.chain(augment.reverb(40, 60), augment.telephone("alaw"))(shifted)
     assert line.shape == shifted.shape
     _check_samples(line)
+
+
+@pytest.mark.parametrize("kind", ["logmel", "stft"])
+def test_the_features_frequency_warp_comes_close_to_a_real_vocal_tract_shift(male, kind):
+    """VTLP on the features (``speech_kit.augment``) against WORLD's shift of the audio: the espeak-ng man's
+    features warped 15 % up are nearer those of his voice with a 15 % shorter tract (pitch kept) than his own
+    features are, and nearer than a warp the wrong way; the warp keeps the frames and the bins."""
+    config = FeatureConfig(kind, 80, "utterance")
+    featurize = Featurizer(config)
+    if kind == "stft":  # the raw magnitude: compare log spectra, where a level difference is a shift
+        def featurize(samples, plain=Featurizer(config)):
+            return torch.log(plain(samples) + 1.0)
+    plain = featurize(male * 32767)
+    shifted = featurize(augment.voice_shift(1.0, 1.15)(male) * 32767)
+    centres = bin_centres_hz(config)
+    up, down = warp_frequencies(plain, centres, 1.15), warp_frequencies(plain, centres, 1 / 1.15)
+    assert up.shape == plain.shape and warp_frequencies(plain, centres, 1.0) is plain
+
+    def distance(a: torch.Tensor) -> float:
+        return float((a - shifted).pow(2).mean())
+    assert distance(up) < 0.8 * distance(plain) and distance(up) < distance(down)
+
+
+def test_frequency_warp_draws_one_factor_per_utterance_within_its_width():
+    config = FeatureConfig("logmel", 40, "utterance")
+    feat = torch.linspace(-2, 2, 40).repeat(50, 1)
+    draws = [FrequencyWarp(config, 0.1, seed=3)(feat) for _ in range(2)]
+    assert torch.equal(draws[0], draws[1])  # the same seed, the same factor
+    warp = FrequencyWarp(config, 0.1, seed=4)
+    outs = [warp(feat) for _ in range(20)]
+    assert all(torch.equal(o, o[0].expand_as(o)) for o in outs)  # one factor for every frame of an utterance
+    assert len({round(float(o[0, 20]), 6) for o in outs}) == 20  # a new factor for each utterance
+    centres = bin_centres_hz(config)
+    edges = [warp_frequencies(feat, centres, f)[0, 20] for f in (0.9, 1.1)]
+    assert all(min(edges) <= o[0, 20] <= max(edges) for o in outs)  # factors within [0.9, 1.1]
+    with pytest.raises(ValueError, match="within \\(0, 0.5\\)"):
+        FrequencyWarp(config, 0.5)

@@ -5,6 +5,9 @@ one line before any training."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -12,6 +15,8 @@ import pytest
 from nsml_support import nsml_cli
 from support import ROOT, write_tone
 from test_main import run_main
+
+import torch
 
 from label_loader import Vocab
 from models import load_checkpoint
@@ -74,3 +79,29 @@ def test_nsml_run_fine_tunes_the_shipped_model_on_sample_dataset(env):
     assert best.config == shipped.config and best.units == "jamo" and best.vocab.chars == shipped.vocab.chars
     eval_cer = [float(line.split("cer ")[-1]) for line in log.splitlines() if "| eval" in line]
     assert eval_cer and eval_cer[-1] < 0.7  # from scratch, one epoch of 64 utterances stays at 1.0
+
+
+def test_a_fine_tuning_run_whose_epochs_do_worse_keeps_its_starting_weights_as_best(tmp_path):
+    """The starting weights are validated before the first epoch and saved as 'best'; an epoch that wrecks them
+    (Adam at learning rate 1) does not replace them, so the run's best (what a recipe exports) is no worse than
+    where it started."""
+    shipped = ROOT / "ru_numbers" / "states" / "words"
+    data = tmp_path / "data"
+    subprocess.run([sys.executable, "-m", "ru_numbers.generate", "--out", str(data), "--split", "train", "--count",
+                    "40", "--seed", "5", "--jobs", "2"], check=True, capture_output=True, cwd=ROOT)
+    done = subprocess.run([sys.executable, "-m", "ru_numbers.train", "--train", str(data / "train.csv"), "--init",
+                           str(shipped), "--max_epochs", "1", "--workers", "1", "--precision", "fp32", "--lr", "1",
+                           "--warmup_steps", "0"],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=300,
+                          env={**os.environ, "NSML_CHECKPOINT_DIR": str(tmp_path / "ck")})
+    assert done.returncode == 0, done.stderr[-2000:]
+    start = next(line for line in done.stderr.splitlines() if "epoch 0/1 (the starting weights)" in line)
+    assert "saved as 'best'" in start and "new best" not in done.stderr
+    start_loss = float(start.split("eval loss ")[1].split()[0])
+    epoch_loss = float(next(line for line in done.stderr.splitlines() if "epoch 1/1: train" in line)
+                       .split("| eval loss ")[1].split()[0])
+    assert epoch_loss > start_loss
+    best, last, init = (load_checkpoint(path) for path in (tmp_path / "ck" / "best", tmp_path / "ck" / "model",
+                                                          shipped))
+    assert all(torch.equal(best.model_state[k], v) for k, v in init.model_state.items())
+    assert not all(torch.equal(last.model_state[k], v) for k, v in init.model_state.items())

@@ -22,6 +22,7 @@ from ru_numbers.evaluate import main as evaluate_main
 from ru_numbers.manifest import GENDERS, ManifestError, read_manifest
 from ru_numbers.recognizer import Recognizer
 from ru_numbers.units import WORDS
+from speech_kit.features import FeatureConfig
 
 from support import ROOT
 SHIPPED = ROOT / "ru_numbers" / "states" / "words"
@@ -200,17 +201,33 @@ def test_the_numbers_entry_trains_and_submits_through_nsml(tmp_path, env, monkey
 
 
 def test_spec_augment_time_masks_stay_within_the_chosen_width_and_differ_per_process():
-    from ru_numbers.train import parse_args, spec_augment
+    from ru_numbers.train import augmentation, parse_args
 
-    assert spec_augment(parse_args(["--train", "x.csv"]), 0) is None  # off unless asked for
+    features = FeatureConfig("logmel", 80, "utterance")
+    assert augmentation(parse_args(["--train", "x.csv"]), features, 0) is None  # off unless asked for
     args = parse_args(["--train", "x.csv", "--spec_augment", "--time_mask_width", "10"])
     feat = torch.ones(400, 80)
-    masked = [spec_augment(args, rank)(feat) for rank in (0, 1)]
+    masked = [augmentation(args, features, rank)(feat) for rank in (0, 1)]
     for out in masked:
         assert out.shape == feat.shape and feat.eq(1).all()  # a masked copy; the input is kept
         silent_frames = int(out.eq(0).all(dim=1).sum())
         assert 0 <= silent_frames <= 2 * 10  # two time masks of at most 10 frames each
     assert not torch.equal(masked[0], masked[1])  # each DDP rank draws its own masks
+
+
+def test_vtlp_warps_before_the_masks_and_keeps_the_shape():
+    from ru_numbers.train import augmentation, parse_args
+
+    features = FeatureConfig("logmel", 80, "utterance")
+    feat = torch.linspace(-2, 2, 80).repeat(300, 1)  # one rising spectrum in every frame
+    warped = augmentation(parse_args(["--train", "x.csv", "--vtlp", "0.1"]), features, 0)(feat)
+    assert warped.shape == feat.shape and not torch.equal(warped, feat)
+    both = augmentation(parse_args(["--train", "x.csv", "--vtlp", "0.1", "--spec_augment"]), features, 0)(feat)
+    assert both.eq(0).any() and torch.equal(both[both.ne(0)], warped[both.ne(0)])  # the same warp, then masks
+    done = subprocess.run([sys.executable, "-m", "ru_numbers.train", "--train", "x.csv", "--vtlp", "0.5"],
+                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "error: --vtlp must be within [0, 0.5) (0: off; 0.1: factors 0.9-1.1), got 0.5" in done.stderr
 
 
 def test_a_negative_or_unused_time_mask_width_is_one_line(tmp_path):
