@@ -265,8 +265,9 @@ def train(args: argparse.Namespace, ctx: DistributedContext, model: nn.Module, o
     if args.lm_order and (lm.lm is None or args.init):  # fine-tuning: an LM of this data, not the checkpoint's
         lm.lm = NgramLM.train((vocab.decode(ids) for ids in train_list.targets.values()), args.lm_order)
         logger.info("trained a %d-gram LM on %d training transcripts", args.lm_order, len(train_list.targets))
+    # seeded per process, so that DDP ranks draw their own warps and masks
     augment = chain(FrequencyWarp(featurizer.config, args.vtlp, seed=args.seed + ctx.rank) if args.vtlp else None,
-                    SpecAugment(seed=args.seed) if args.spec_augment else None)
+                    SpecAugment(seed=args.seed + ctx.rank) if args.spec_augment else None)
     featurize = (CachedFeaturizer(featurizer, args.feature_cache, feature_dtype(args.precision))
                  if args.feature_cache else featurizer)
     data = split_dataset(train_list, vocab, args.batch_size, args.workers, rank=ctx.rank,

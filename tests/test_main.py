@@ -95,6 +95,22 @@ def test_bad_input_stops_before_training_with_file_and_line(tiny_dataset, tmp_pa
 def test_bad_flags_are_refused_by_the_parser(tmp_path):
     done = run_main(["--batch_size", "0"], tmp_path)
     assert done.returncode == 2 and "--batch_size must be at least 1" in done.stderr
+    done = run_main(["--vtlp", "0.5"], tmp_path)
+    assert done.returncode == 2 and "--vtlp must be within [0, 0.5) (0: off; 0.1: factors 0.9-1.1), got 0.5" \
+        in done.stderr
+
+
+def test_vtlp_changes_what_training_hears_and_repeats_with_the_seed(tiny_dataset, tmp_path):
+    """The seed's STFT feature warped in frequency (``--vtlp``) trains other weights than without it, and the same
+    weights again with the same seed."""
+    args = [*TINY_MODEL, "--max_epochs", "1", "--workers", "1"]
+    states = {}
+    for name, extra in (("a", ["--vtlp", "0.1"]), ("b", ["--vtlp", "0.1"]), ("plain", [])):
+        done = run_main([*args, *extra], tmp_path / name, tiny_dataset)
+        assert done.returncode == 0, done.stderr
+        states[name] = load_checkpoint(tmp_path / name / "model").model_state
+    assert all(torch.equal(states["a"][k], states["b"][k]) for k in states["a"])
+    assert not all(torch.equal(states["a"][k], states["plain"][k]) for k in states["a"])
 
 
 def test_the_same_seed_trains_the_same_weights(tiny_dataset, tmp_path):
