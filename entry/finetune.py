@@ -1,5 +1,5 @@
-"""Fine-tuning ``main.py`` from a checkpoint (``--init``): its architecture taken over, its units checked against
-the user's transcripts.
+"""Fine-tuning ``main.py`` (and ``ru_numbers.train``) from a checkpoint (``--init``): its architecture taken over,
+its units checked against the user's transcripts.
 
 A shipped model (``pretrained/korean``) was trained with a dozen architecture flags; a participant who wants to
 start from it should not have to repeat them, and must not be able to contradict them by accident. So the
@@ -66,8 +66,10 @@ def _heads(ctc_weight: float) -> tuple[bool, bool]:
     return ctc_weight < 1.0, ctc_weight > 0.0  # (decoder, ctc), as main.py builds them
 
 
-def adopt_architecture(args: argparse.Namespace, given: set[str], checkpoint: Checkpoint, where: str) -> list[str]:
+def adopt_architecture(args: argparse.Namespace, given: set[str], checkpoint: Checkpoint, where: str,
+                       names: Sequence[str] | None = None) -> list[str]:
     """Set ``args``' architecture flags to the checkpoint's; returns the ``--flag value`` pairs taken over.
+    ``names``: the architecture flags an entry has (default: all of ``main.py``'s, ``--ctc_weight`` included).
 
     Raises ``FineTuneError`` naming every flag the command line gives with a value the checkpoint contradicts."""
     config, features = checkpoint.config, checkpoint.features
@@ -76,10 +78,13 @@ def adopt_architecture(args: argparse.Namespace, given: set[str], checkpoint: Ch
               "attention": config.attention, "conv_channels": config.conv_channels, "conv_kernels": config.conv_kernels,
               "conv_time_strides": config.conv_time_strides, "feature": features.kind,
               "n_mels": features.n_mels, "feature_norm": features.normalize, "units": checkpoint.units}
+    if names is not None:
+        wanted = {name: value for name, value in wanted.items() if name in names}
     conflicts = [f"--{name} {_shown(name, getattr(args, name))} (it has {_shown(name, value)})"
                  for name, value in wanted.items()
                  if name in given and getattr(args, name) != value and not _irrelevant(name, features.kind)]
-    if "ctc_weight" in given and _heads(args.ctc_weight) != (config.decoder, config.ctc):
+    weighs_heads = names is None or "ctc_weight" in names
+    if weighs_heads and "ctc_weight" in given and _heads(args.ctc_weight) != (config.decoder, config.ctc):
         heads = "CTC only: 1" if not config.decoder else "no CTC layer: 0" if not config.ctc else "both: in (0, 1)"
         conflicts.append(f"--ctc_weight {args.ctc_weight} (its heads are {heads})")
     if conflicts:
@@ -91,7 +96,7 @@ def adopt_architecture(args: argparse.Namespace, given: set[str], checkpoint: Ch
             taken.append(f"--{name}" if value is True else f"no --{name}" if value is False
                          else f"--{name} {_shown(name, value)}")
         setattr(args, name, value)
-    if "ctc_weight" not in given:
+    if weighs_heads and "ctc_weight" not in given:
         args.ctc_weight = _ctc_weight(checkpoint)
         taken.append(f"--ctc_weight {args.ctc_weight:g}")
     return taken

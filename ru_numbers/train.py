@@ -25,7 +25,8 @@ import torch
 
 import nsml
 from entry import SPEECH, Binding, EpochReporter, Metric, Snapshots
-from models import CheckpointError, build_model, check_compatible
+from entry.finetune import FineTuneError, adopt_architecture, given_options
+from models import CheckpointError, build_model, check_compatible, load_checkpoint
 from models.config import CONV_KERNELS, CONV_TIME_STRIDES, parse_conv_kernels, parse_conv_time_strides
 from ru_numbers.data import read_numbers
 from ru_numbers.gender import FIT_UTTERANCES, PitchGender, fit_manifest, write_rule
@@ -47,6 +48,8 @@ from speech_kit.steady_memory import cap_kernel_caches
 from speech_kit.train import DECAYS, TrainConfig, TrainState, fit
 
 PROG = "python -m ru_numbers.train"
+ARCHITECTURE = ("hidden_size", "layer_size", "conv_channels", "conv_kernels", "conv_time_strides", "n_mels",
+                "feature_norm")  # the flags --init takes from its checkpoint
 logger = logging.getLogger("ru_numbers.train")
 GENDER_METRICS = (*SPEECH, Metric("gender_error", "class_error", "gender err"))
 # --batch_frames makes the training batches; what is left of a batch size are these two counts of utterances:
@@ -131,11 +134,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                     "(e.g. ru_numbers/states/words)")
     p.add_argument("--init", metavar="CHECKPOINT",
                    help="start from this checkpoint's weights (e.g. ru_numbers/states/words: fine-tuning); its "
-                        "architecture flags must match; the optimizer and the schedule start fresh, and its weights, "
-                        "validated first, stay 'best' unless an epoch beats them")
+                        "architecture fills in the flags left out (a flag that contradicts it is an error); the "
+                        "optimizer and the schedule start fresh, and its weights, validated first, stay 'best' "
+                        "unless an epoch beats them")
     p.add_argument("--mode", choices=("train", "test"), default="train")
     p.add_argument("--pause", type=int, default=0, help="1: hand control to nsml.paused (submit/fork)")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    args.given = given_options(p, argv)  # --init: which architecture flags the command line itself sets
+    return args
 
 
 def augmentation(args: argparse.Namespace, features: FeatureConfig, rank: int) -> Callable | None:
@@ -166,6 +172,13 @@ def main(argv: list[str] | None = None) -> int:
         logger.info("steady memory: kernel caches %s", cap_kernel_caches())
     random.seed(args.seed)
     torch.manual_seed(args.seed)
+    if args.init:  # fine-tuning: the checkpoint's architecture fills in the flags left out
+        try:
+            taken = adopt_architecture(args, args.given, load_checkpoint(args.init), args.init, ARCHITECTURE)
+        except (CheckpointError, FineTuneError) as err:
+            return fail(PROG, err)
+        if taken and ctx.is_main:
+            logger.info("fine-tuning from %s: its architecture (%s)", args.init, " ".join(taken))
     units = table(args.units)
     vocab = units.vocab()
     features = FeatureConfig("logmel", args.n_mels, args.feature_norm)

@@ -95,6 +95,8 @@ def test_a_fine_tuning_run_whose_epochs_do_worse_keeps_its_starting_weights_as_b
                           capture_output=True, text=True, cwd=tmp_path, timeout=300,
                           env={**os.environ, "NSML_CHECKPOINT_DIR": str(tmp_path / "ck")})
     assert done.returncode == 0, done.stderr[-2000:]
+    taken = next(line for line in done.stderr.splitlines() if "fine-tuning from" in line)
+    assert "its architecture (--conv_kernels 21x11,11x11 --conv_time_strides 2,3)" in taken  # flags left out
     start = next(line for line in done.stderr.splitlines() if "epoch 0/1 (the starting weights)" in line)
     assert "saved as 'best'" in start and "new best" not in done.stderr
     start_loss = float(start.split("eval loss ")[1].split()[0])
@@ -105,3 +107,13 @@ def test_a_fine_tuning_run_whose_epochs_do_worse_keeps_its_starting_weights_as_b
                                                           shipped))
     assert all(torch.equal(best.model_state[k], v) for k, v in init.model_state.items())
     assert not all(torch.equal(last.model_state[k], v) for k, v in init.model_state.items())
+
+
+def test_ru_numbers_fine_tuning_names_a_flag_that_contradicts_the_checkpoint(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "ru_numbers.train", "--train", "x.csv", "--init",
+                           str(ROOT / "ru_numbers" / "states" / "words"), "--hidden_size", "64", "--conv_kernels",
+                           "21x11,11x11"], capture_output=True, text=True, cwd=tmp_path, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "--hidden_size 64 (it has 192)" in done.stderr
+    assert "--conv_kernels 21x11,11x11 (it has" not in done.stderr  # given, but the checkpoint's own value

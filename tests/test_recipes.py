@@ -159,14 +159,18 @@ def test_the_augmentation_comparison_gives_every_configuration_the_same_budget(t
     assert "unknown configuration 'wobble'" in unknown.stderr
 
 
-def test_the_russian_train_stage_continues_from_its_first_sessions_best_unless_told_not_to(tmp_path):
+def test_the_russian_train_stage_is_one_session_unless_told_to_continue_from_its_best(tmp_path):
     data = tmp_path / "data"
-    done = recipe("russian.sh", tmp_path, DRY_RUN="1", STAGE="2", STOP_STAGE="2", DATA=str(data))
+    alone = recipe("russian.sh", tmp_path, DRY_RUN="1", STAGE="2", STOP_STAGE="2", DATA=str(data))
+    assert alone.returncode == 0, alone.stderr
+    runs = [line for line in alone.stdout.splitlines() if line.startswith("+ python -m nsml run -d ru_numbers ")]
+    assert len(runs) == 1 and "model pull" not in alone.stdout and "--init" not in runs[0]
+    assert "--conv_kernels 21x11,11x11 --conv_time_strides 2,3 " in runs[0] and "--max_epochs 11 " in runs[0]
+    assert "--spec_augment --time_mask_width 10 " in runs[0]
+    done = recipe("russian.sh", tmp_path, DRY_RUN="1", STAGE="2", STOP_STAGE="2", DATA=str(data), FINETUNE="1")
     assert done.returncode == 0, done.stderr
     runs = [line for line in done.stdout.splitlines() if line.startswith("+ python -m nsml run -d ru_numbers ")]
-    assert len(runs) == 2 and "--init" not in runs[0] and "--spec_augment --time_mask_width 10 " in runs[0]
+    assert len(runs) == 2 and "--init" not in runs[0]
     # the second session: the first one's best weights, 2 epochs at a lower rate (later flags win in argparse)
     assert f"+ python -m nsml model pull USER/ru_numbers/N best {data}/shipped/first" in done.stdout
     assert f"--max_epochs 2 --lr 5e-4 --warmup_steps 50 --init {data}/shipped/first " in runs[1]
-    alone = recipe("russian.sh", tmp_path, DRY_RUN="1", STAGE="2", STOP_STAGE="2", DATA=str(data), FINETUNE="0")
-    assert alone.stdout.count("+ python -m nsml run -d ru_numbers ") == 1 and "model pull" not in alone.stdout
