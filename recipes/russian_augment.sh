@@ -9,6 +9,8 @@
 #   telephone      + telephone channels (mu-law, A-law, GSM at 8 kHz)
 #   reverb         + rooms: the whole pool
 #   pitch_free     the whole pool with a quarter of espeak-ng whose pitch is drawn whatever the voice's gender
+#   vtlp           the whole pool, every utterance's features warped in frequency on the fly by a factor in
+#                  0.9-1.1 (--vtlp 0.1: vocal tract length perturbation, a new tract each epoch)
 # Run from the repository root after recipes/russian.sh's data stage:  recipes/russian_augment.sh
 # (DATA=..., INIT=..., COUNT=..., EPOCHS=..., CONFIGS="espeak reverb" to run some, ARGS=... to override).
 # Stages (recipes/stages.sh: STAGE=N STOP_STAGE=M run only N..M, DRY_RUN=1 prints their commands):
@@ -23,7 +25,7 @@ DATA=${DATA:-data/ru_natural}
 INIT=${INIT:-ru_numbers/states/words}
 COUNT=${COUNT:-1800}
 EPOCHS=${EPOCHS:-3}
-CONFIGS=${CONFIGS:-"espeak festival_male festival_all telephone reverb pitch_free"}
+CONFIGS=${CONFIGS:-"espeak festival_male festival_all telephone reverb pitch_free vtlp"}
 ARGS=${ARGS:-"--units words --hidden_size 192 --layer_size 3 --conv_channels 8 --batch_frames 10000 --workers 1
  --lr 1e-3 --warmup_steps 50 --lr_decay cosine --clip_norm 5 --precision auto --gender_by head --gender_weight 1"}
 ARGS=$(echo $ARGS)
@@ -37,9 +39,17 @@ where() {
     festival_male) echo "--where shift=,male --where channel=none --where reverb=" ;;
     festival_all) echo "--where channel=none --where reverb=" ;;
     telephone) echo "--where reverb=" ;;
-    reverb | pitch_free) echo "" ;;
+    reverb | pitch_free | vtlp) echo "" ;;
     *) echo "$(basename "$0"): error: unknown configuration '$1' (known: espeak festival_male festival_all" \
-            "telephone reverb pitch_free)" >&2; return 2 ;;
+            "telephone reverb pitch_free vtlp)" >&2; return 2 ;;
+  esac
+}
+
+# What a configuration adds to the training flags (the augmentations applied on the fly).
+extra_args() {
+  case $1 in
+    vtlp) echo "--vtlp 0.1" ;;
+    *) echo "" ;;
   esac
 }
 
@@ -61,7 +71,7 @@ if stage 2 "train: each configuration from $INIT, $EPOCHS epochs"; then
     [ "$config" != pitch_free ] || manifests+=" $WORK/$config/pitch_free.csv"
     started=$(date +%s)
     py -m ru_numbers.train --train $manifests --init "$INIT" --export "$WORK/$config/model" \
-      --max_epochs "$EPOCHS" $ARGS
+      --max_epochs "$EPOCHS" $ARGS $(extra_args "$config")
     echo "$config: training wall time $(( $(date +%s) - started )) s" | run tee "$WORK/$config/wall.txt"
   done
 fi

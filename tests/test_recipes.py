@@ -150,10 +150,12 @@ def test_the_augmentation_comparison_gives_every_configuration_the_same_budget(t
     assert done.returncode == 0, done.stderr
     assert stages(done.stdout) == [1, 2, 3]
     trains = [line for line in done.stdout.splitlines() if line.startswith("+ python -m ru_numbers.train ")]
-    assert len(trains) == 6 and all("--max_epochs 2 " in line and "--init ru_numbers/states/words" in line
+    assert len(trains) == 7 and all("--max_epochs 2 " in line and "--init ru_numbers/states/words" in line
                                     for line in trains)
+    assert [("--vtlp 0.1" in line) for line in trains] == [False] * 6 + [True]  # the warp only where it is the row
     subsets = re.findall(r"ru_numbers\.subset \S+ \S+ --count (\d+)", done.stdout)
-    assert [int(n) for n in subsets] == [400] * 5 + [300, 100]  # pitch_free: three quarters pool, a quarter its own
+    assert [int(n) for n in subsets] == [400] * 5 + [300, 100] + [400]  # pitch_free: three quarters pool, a quarter
+    # its own; vtlp: the whole pool, as reverb
     assert "ru_numbers.report_table" in done.stdout
     unknown = recipe("russian_augment.sh", tmp_path, DRY_RUN="1", CONFIGS="espeak wobble")
     assert "unknown configuration 'wobble'" in unknown.stderr
