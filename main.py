@@ -31,7 +31,7 @@ from models.transcribe import transcribe
 from nsml.errors import NoSpace
 from nsml.records import write_run_file
 from speech_kit.audio import AudioError
-from speech_kit.augment import FrequencyWarp, SpecAugment, chain
+from speech_kit.augment import FrequencyWarp, SpecAugment, chain, warp_width
 from speech_kit.batching import FrameBudgetBatches
 from speech_kit.dataset import read_train_list, split_dataset
 from speech_kit.distributed import DistributedContext, cleanup, setup_distributed
@@ -121,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="weight of a CTC loss over the encoder (0: none; 1: CTC only, no decoder)")
     improve.add_argument("--label_smoothing", type=float, default=0.0, help="label smoothing of the decoder loss")
     improve.add_argument("--spec_augment", action="store_true", help="mask random frequency bands and time spans")
-    improve.add_argument("--vtlp", type=float, default=0.0, metavar="WIDTH",
+    improve.add_argument("--vtlp", type=warp_width, default=0.0, metavar="WIDTH",
                          help="vocal tract length perturbation: each training utterance's frequencies scaled by a "
                               "factor drawn from [1 - WIDTH, 1 + WIDTH], every epoch afresh (0: off)")
     improve.add_argument("--warmup_steps", type=int, default=0, help="linear learning-rate warm-up")
@@ -176,8 +176,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error(f"--batch_frames must be positive (or 0: off), got {args.batch_frames}")
     if args.snapshot_minutes < 0:
         parser.error(f"--snapshot_minutes must be positive (or 0: off), got {args.snapshot_minutes}")
-    if not 0 <= args.vtlp < 0.5:
-        parser.error(f"--vtlp must be within [0, 0.5) (0: off; 0.1: factors 0.9-1.1), got {args.vtlp}")
     if not 0.0 <= args.teacher_forcing <= 1.0:
         parser.error(f"--teacher_forcing must be within [0, 1], got {args.teacher_forcing}")
     if not 0.0 <= args.dropout < 1.0:

@@ -34,7 +34,7 @@ from ru_numbers.manifest import ManifestError
 from ru_numbers.recognizer import TASK_FILE, Recognizer, model_config, save, to_digits
 from ru_numbers.units import KINDS, table
 from speech_kit.audio import AudioError
-from speech_kit.augment import FrequencyWarp, SpecAugment, SpecAugmentConfig, chain
+from speech_kit.augment import FrequencyWarp, SpecAugment, SpecAugmentConfig, chain, warp_width
 from speech_kit.batching import FrameBudgetBatches
 from speech_kit.cli import fail
 from speech_kit.dataset import split_dataset
@@ -112,7 +112,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--lr_decay", choices=DECAYS, default="cosine")
     p.add_argument("--clip_norm", type=float, default=5.0)
     p.add_argument("--spec_augment", action="store_true", help="frequency and time masks on training features")
-    p.add_argument("--vtlp", type=float, default=0.0, metavar="WIDTH",
+    p.add_argument("--vtlp", type=warp_width, default=0.0, metavar="WIDTH",
                    help="vocal tract length perturbation: each training utterance's frequencies scaled by a factor "
                         "drawn from [1 - WIDTH, 1 + WIDTH], every epoch afresh (0: off; 0.1 moves formants about as "
                         "far as a man's are from a woman's, halfway)")
@@ -158,8 +158,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.snapshot_minutes < 0:
         return fail(PROG, f"--snapshot_minutes must be positive (or 0: off), got {args.snapshot_minutes}")
-    if not 0 <= args.vtlp < 0.5:
-        return fail(PROG, f"--vtlp must be within [0, 0.5) (0: off; 0.1: factors 0.9-1.1), got {args.vtlp}")
     if args.time_mask_width < 0:
         return fail(PROG, f"--time_mask_width must be 0 (no time masks) or more frames, got {args.time_mask_width}")
     if args.time_mask_width != SpecAugmentConfig.time_width and not args.spec_augment:

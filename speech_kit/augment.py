@@ -14,6 +14,7 @@ of draws, though not which utterance gets which when several threads read at onc
 
 from __future__ import annotations
 
+import argparse
 import random
 import threading
 from collections.abc import Callable
@@ -78,13 +79,28 @@ def warp_frequencies(feat: torch.Tensor, centres_hz: np.ndarray, factor: float) 
     return feat[:, below] * (1 - weight) + feat[:, above] * weight
 
 
+MAX_WARP_WIDTH = 0.5
+
+
+def warp_width(text: str) -> float:
+    """``--vtlp``'s ``type``: a width in [0, 0.5) (0: no warp), else an argparse error saying what is allowed."""
+    try:
+        width = float(text)
+    except ValueError:
+        width = float("nan")
+    if not 0 <= width < MAX_WARP_WIDTH:
+        raise argparse.ArgumentTypeError(f"must be within [0, {MAX_WARP_WIDTH:g}) (0: off; 0.1: factors 0.9-1.1), "
+                                         f"got {text}")
+    return width
+
+
 class FrequencyWarp:
     """Callable ``(T, F) -> (T, F)``: the features' frequencies scaled by a factor drawn uniformly from
     ``[1 - width, 1 + width]`` for each utterance (``warp_frequencies``); ``features`` says where each bin lies."""
 
     def __init__(self, features: FeatureConfig, width: float, seed: int = 0):
-        if not 0 < width < 0.5:
-            raise ValueError(f"a frequency warp's width must be within (0, 0.5), got {width}")
+        if not 0 < width < MAX_WARP_WIDTH:
+            raise ValueError(f"a frequency warp's width must be within (0, {MAX_WARP_WIDTH:g}), got {width}")
         self.width = width
         self.centres_hz = bin_centres_hz(features)
         self._rng = random.Random(seed)

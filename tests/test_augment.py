@@ -10,10 +10,9 @@ import shutil
 import numpy as np
 import pytest
 import pyworld
-
-from ru_numbers.pitch import median_f0
 import torch
 
+from ru_numbers.pitch import median_f0
 from speech_kit.augment import FrequencyWarp, warp_frequencies
 from speech_kit.features import FeatureConfig, Featurizer, bin_centres_hz
 from speech_kit.synth import augment
@@ -159,10 +158,11 @@ def test_the_features_frequency_warp_comes_close_to_a_real_vocal_tract_shift(mal
     features warped 15 % up are nearer those of his voice with a 15 % shorter tract (pitch kept) than his own
     features are, and nearer than a warp the wrong way; the warp keeps the frames and the bins."""
     config = FeatureConfig(kind, 80, "utterance")
-    featurize = Featurizer(config)
-    if kind == "stft":  # the raw magnitude: compare log spectra, where a level difference is a shift
-        def featurize(samples, plain=Featurizer(config)):
-            return torch.log(plain(samples) + 1.0)
+    featurizer = Featurizer(config)
+
+    def featurize(samples: np.ndarray) -> torch.Tensor:  # the raw STFT magnitude compared as a log spectrum
+        feat = featurizer(samples)
+        return torch.log(feat + 1.0) if kind == "stft" else feat
     plain = featurize(male * 32767)
     shifted = featurize(augment.voice_shift(1.0, 1.15)(male) * 32767)
     centres = bin_centres_hz(config)

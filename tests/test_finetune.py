@@ -12,11 +12,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+import torch
 from nsml_support import nsml_cli
 from support import ROOT, write_tone
 from test_main import run_main
-
-import torch
 
 from label_loader import Vocab
 from models import load_checkpoint

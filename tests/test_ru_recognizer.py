@@ -215,7 +215,7 @@ def test_spec_augment_time_masks_stay_within_the_chosen_width_and_differ_per_pro
     assert not torch.equal(masked[0], masked[1])  # each DDP rank draws its own masks
 
 
-def test_vtlp_warps_before_the_masks_and_keeps_the_shape():
+def test_vtlp_warps_before_the_masks_and_keeps_the_shape(capsys):
     from ru_numbers.train import augmentation, parse_args
 
     features = FeatureConfig("logmel", 80, "utterance")
@@ -227,7 +227,11 @@ def test_vtlp_warps_before_the_masks_and_keeps_the_shape():
     done = subprocess.run([sys.executable, "-m", "ru_numbers.train", "--train", "x.csv", "--vtlp", "0.5"],
                           capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert "error: --vtlp must be within [0, 0.5) (0: off; 0.1: factors 0.9-1.1), got 0.5" in done.stderr
+    assert "argument --vtlp: must be within [0, 0.5) (0: off; 0.1: factors 0.9-1.1), got 0.5" in done.stderr
+    with pytest.raises(SystemExit):
+        parse_args(["--train", "x.csv", "--vtlp", "wide"])
+    assert "argument --vtlp: must be within [0, 0.5) (0: off; 0.1: factors 0.9-1.1), got wide" \
+        in capsys.readouterr().err
 
 
 def test_a_negative_or_unused_time_mask_width_is_one_line(tmp_path):

@@ -18,14 +18,16 @@ SHIPPED = ROOT / "ru_numbers" / "states" / "words"
 pytestmark = pytest.mark.skipif(not (SHIPPED / "model.pt").is_file(), reason="no shipped ru_numbers checkpoint")
 
 
-def generate(out: Path, split: str, seed: int) -> Path:
-    subprocess.run([sys.executable, "-m", "ru_numbers.generate", "--out", str(out), "--split", split, "--count", "27",
-                    "--seed", str(seed), "--jobs", "2"], check=True, capture_output=True, cwd=ROOT)
+def generate(out: Path, split: str, seed: int, count: int = 27) -> Path:
+    subprocess.run([sys.executable, "-m", "ru_numbers.generate", "--out", str(out), "--split", split, "--count",
+                    str(count), "--seed", str(seed), "--jobs", "2"], check=True, capture_output=True, cwd=ROOT)
     return out / f"{split}.csv"
 
 
 def test_the_best_stretch_on_development_sets_is_recorded(tmp_path, capsys):
-    dev = generate(tmp_path / "dev", "train", 41)
+    # 60 utterances: with 27 one wrong number moves the share by 3.7 points, and a model right on 97-98 % of the
+    # 900 development utterances may miss 3 of 27 (the shipped one does: 88.89 %; 93.33 % of these 60)
+    dev = generate(tmp_path / "dev", "train", 41, count=60)
     checkpoint = tmp_path / "words"
     shutil.copytree(SHIPPED, checkpoint)
     (checkpoint / "decoding.json").unlink(missing_ok=True)
@@ -33,9 +35,7 @@ def test_the_best_stretch_on_development_sets_is_recorded(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert not (checkpoint / "decoding.json").exists() and "nothing recorded" in printed
     rows = {line.split(" | ")[0]: float(line.split(" | ")[-1]) for line in printed.splitlines()[1:3]}
-    # the shipped model reads these 27 at 88.89 % (1000 -> nothing, 10000 -> 5000 at 5 dB, 100 -> 107); heard at
-    # nearly half speed it loses more numbers
-    assert rows["1"] >= 85 and rows["1.9"] < rows["1"]
+    assert rows["1"] >= 90 and rows["1.9"] < rows["1"]  # heard at nearly half speed, the model loses numbers
     assert tune_main([str(checkpoint), str(dev), "--stretch", "1.9", "1"]) == 0
     assert read_recommended(checkpoint)["stretch"] == 1.0 and Recognizer.load(checkpoint).decoding.stretch == 1.0
     assert "decoding.json: greedy" in capsys.readouterr().out
